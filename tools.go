@@ -1,0 +1,10 @@
+//go:build tools
+
+// This file pins tools and modules that the project needs but no package imports:
+// the GoNB kernel (built for the notebooks) and goimports, which GoNB calls.
+package tools
+
+import (
+	_ "github.com/janpfeifer/gonb"
+	_ "golang.org/x/tools/cmd/goimports"
+)
