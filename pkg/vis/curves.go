@@ -1,0 +1,364 @@
+package vis
+
+import (
+	"errors"
+	"fmt"
+	"image/color"
+	"sort"
+	"strconv"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// Series is one curve of a line plot: Y against X, with an optional band
+// from Lo to Hi drawn as a translucent area behind the line, for example
+// the mean ± one standard deviation over seeds from MeanBand.
+//
+// X and Y must have the same length, and Lo and Hi must both be nil or both
+// have that length too. Points where any of the values is NaN or infinite
+// are left out, and the line is broken there.
+type Series struct {
+	// Name is shown in the legend. Series without a name get
+	// no legend entry.
+	Name string
+
+	// X and Y hold the coordinates of the points.
+	X, Y []float64
+
+	// Lo and Hi, when set, bound the band around the curve.
+	Lo, Hi []float64
+}
+
+func (s *Series) check() error {
+	switch {
+	case len(s.X) == 0:
+		return errors.New("no points")
+	case len(s.Y) != len(s.X):
+		return fmt.Errorf("len(Y)=%d != len(X)=%d", len(s.Y), len(s.X))
+	case (s.Lo == nil) != (s.Hi == nil):
+		return errors.New("only one of Lo and Hi is set")
+	case s.Lo != nil && (len(s.Lo) != len(s.X) || len(s.Hi) != len(s.X)):
+		return fmt.Errorf("len(Lo)=%d and len(Hi)=%d, want len(X)=%d", len(s.Lo), len(s.Hi), len(s.X))
+	}
+	return nil
+}
+
+// Curves returns a line plot of the series on linear axes, one colour per
+// series in the order of Color, with bands where the series have them and
+// the legend to the right of the data.
+func Curves(title, xlabel, ylabel string, series ...Series) (*plot.Plot, error) {
+	p := newPlot(title, xlabel, ylabel)
+	if err := addSeries(p, series, seriesStyle{}); err != nil {
+		return nil, fmt.Errorf("vis: Curves: %w", err)
+	}
+	return p, nil
+}
+
+// CurvesLogY is like Curves but with a base-10 logarithmic y axis, for
+// values such as W2 distances that span several decades. Values that are
+// zero or negative, such as a W2 of exactly 0 at the first step or the lower
+// edge of a wide band, are drawn at the bottom of the axis, which is placed
+// at the smallest positive value. It is an error if no value is positive.
+func CurvesLogY(title, xlabel, ylabel string, series ...Series) (*plot.Plot, error) {
+	p := newPlot(title, xlabel, ylabel)
+	if err := addSeries(p, series, seriesStyle{logY: true}); err != nil {
+		return nil, fmt.Errorf("vis: CurvesLogY: %w", err)
+	}
+	return p, nil
+}
+
+// AlphaSweep plots metrics against the regularisation strength α, for
+// example the final reward or W2 distance of runs trained with different α.
+// The X values of the series are the α values, which must not be negative.
+// Points are marked, and bands are drawn where the series have them.
+//
+// The α axis is logarithmic. So that α = 0 can be shown, it is drawn one
+// decade below the smallest positive α, at a tick labelled "0"; the gap
+// between that tick and the smallest positive α has no minor ticks. It is an
+// error if no α is positive. With logY the y axis is logarithmic too, with
+// non-positive values handled as by CurvesLogY.
+func AlphaSweep(title, ylabel string, logY bool, series ...Series) (*plot.Plot, error) {
+	p := newPlot(title, "α", ylabel)
+	for i := range series {
+		for _, a := range series[i].X {
+			if a < 0 {
+				return nil, fmt.Errorf("vis: AlphaSweep: series %d (%q): negative α %v", i, series[i].Name, a)
+			}
+		}
+	}
+	xs := make([][]float64, len(series))
+	for i := range series {
+		xs[i] = series[i].X
+	}
+	minPos, maxPos, ok := positiveRange(xs...)
+	if !ok {
+		if len(series) == 0 {
+			return nil, errors.New("vis: AlphaSweep: no series")
+		}
+		return nil, errors.New("vis: AlphaSweep: no positive α to place a log axis")
+	}
+	zero := minPos / 10
+	xmap := func(a float64) float64 {
+		if a == 0 {
+			return zero
+		}
+		return a
+	}
+	if err := addSeries(p, series, seriesStyle{logY: logY, markers: true, xmap: xmap}); err != nil {
+		return nil, fmt.Errorf("vis: AlphaSweep: %w", err)
+	}
+	p.X.Scale = plot.LogScale{}
+	p.X.Tick.Marker = alphaTicks(zero, minPos)
+	p.X.Min, p.X.Max = zero, maxPos
+	return p, nil
+}
+
+type seriesStyle struct {
+	logY    bool                  // logarithmic y axis
+	markers bool                  // mark every point
+	xmap    func(float64) float64 // maps X values to plot coordinates
+}
+
+// addSeries adds the bands, lines and markers of series to p.
+func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
+	if len(series) == 0 {
+		return errors.New("no series")
+	}
+	for i := range series {
+		if err := series[i].check(); err != nil {
+			return fmt.Errorf("series %d (%q): %v", i, series[i].Name, err)
+		}
+	}
+	yclip := func(v float64) float64 { return v }
+	if sty.logY {
+		var all [][]float64
+		for _, s := range series {
+			all = append(all, s.Y, s.Lo, s.Hi)
+		}
+		floor, _, ok := positiveRange(all...)
+		if !ok {
+			return errors.New("no positive value to place a log axis")
+		}
+		yclip = func(v float64) float64 {
+			if v <= 0 {
+				return floor
+			}
+			return v
+		}
+	}
+	xmap := sty.xmap
+	if xmap == nil {
+		xmap = func(x float64) float64 { return x }
+	}
+
+	type curve struct {
+		segs   [][]int
+		thumbs []plot.Thumbnailer
+	}
+	curves := make([]curve, len(series))
+	for i, s := range series {
+		curves[i].segs = segments(len(s.X), func(j int) bool {
+			ok := finite(xmap(s.X[j]), s.Y[j])
+			if s.Lo != nil {
+				ok = ok && finite(s.Lo[j], s.Hi[j])
+			}
+			return ok
+		})
+	}
+
+	// Bands go first, so that no band hides another series' line.
+	for i, s := range series {
+		if s.Lo == nil {
+			continue
+		}
+		band := &plotter.Polygon{
+			Color:     translucent(Color(i), 0.25),
+			LineStyle: draw.LineStyle{Color: color.Transparent},
+		}
+		for _, seg := range curves[i].segs {
+			if len(seg) < 2 {
+				continue
+			}
+			ring := make(plotter.XYs, 0, 2*len(seg))
+			for _, j := range seg {
+				ring = append(ring, plotter.XY{X: xmap(s.X[j]), Y: yclip(s.Hi[j])})
+			}
+			for k := len(seg) - 1; k >= 0; k-- {
+				j := seg[k]
+				ring = append(ring, plotter.XY{X: xmap(s.X[j]), Y: yclip(s.Lo[j])})
+			}
+			band.XYs = append(band.XYs, ring)
+		}
+		if len(band.XYs) > 0 {
+			p.Add(band)
+		}
+		curves[i].thumbs = append(curves[i].thumbs, band)
+	}
+
+	for i, s := range series {
+		line := &plotter.Line{LineStyle: draw.LineStyle{Color: Color(i), Width: vg.Points(1.5)}}
+		dots := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: Color(i), Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}}
+		for _, seg := range curves[i].segs {
+			xys := make(plotter.XYs, len(seg))
+			for k, j := range seg {
+				xys[k] = plotter.XY{X: xmap(s.X[j]), Y: yclip(s.Y[j])}
+			}
+			if len(seg) == 1 || sty.markers {
+				dots.XYs = append(dots.XYs, xys...)
+			}
+			if len(seg) > 1 {
+				// Each segment is its own line, so that gaps stay open.
+				l := *line
+				l.XYs = xys
+				p.Add(&l)
+			}
+		}
+		if len(dots.XYs) > 0 {
+			p.Add(dots)
+		}
+		curves[i].thumbs = append(curves[i].thumbs, line)
+		if sty.markers {
+			curves[i].thumbs = append(curves[i].thumbs, dots)
+		}
+	}
+
+	named := false
+	for i, s := range series {
+		if s.Name != "" {
+			p.Legend.Add(s.Name, curves[i].thumbs...)
+			named = true
+		}
+	}
+	if named {
+		legendOutside(p)
+	}
+	if sty.logY {
+		lo, hi := p.Y.Min, p.Y.Max
+		if lo == hi {
+			lo, hi = lo/2, hi*2
+		}
+		setLogY(p, lo, hi)
+	}
+	return nil
+}
+
+// segments splits 0…n-1 into maximal runs of consecutive indices for which
+// ok is true.
+func segments(n int, ok func(int) bool) [][]int {
+	var segs [][]int
+	var cur []int
+	for j := range n {
+		if ok(j) {
+			cur = append(cur, j)
+			continue
+		}
+		if len(cur) > 0 {
+			segs = append(segs, cur)
+			cur = nil
+		}
+	}
+	if len(cur) > 0 {
+		segs = append(segs, cur)
+	}
+	return segs
+}
+
+// RewardW2 returns the reward–W2 trade-off plot: one point per setting,
+// at its W2 distance from the reference model (x) and its reward (y),
+// labelled "α=…" from alpha when alpha is not nil. Points on the Pareto
+// front, those for which no other point has both a W2 at most as large and
+// a reward at least as large (see ParetoFront), are filled and joined by a
+// dashed line; dominated points are drawn as grey rings. With logW2 the W2
+// axis is logarithmic, with non-positive values handled as by CurvesLogY.
+// Points with a NaN or infinite coordinate are left out.
+func RewardW2(title string, w2, reward, alpha []float64, logW2 bool) (*plot.Plot, error) {
+	switch {
+	case len(w2) == 0:
+		return nil, errors.New("vis: RewardW2: no points")
+	case len(reward) != len(w2):
+		return nil, fmt.Errorf("vis: RewardW2: len(reward)=%d != len(w2)=%d", len(reward), len(w2))
+	case alpha != nil && len(alpha) != len(w2):
+		return nil, fmt.Errorf("vis: RewardW2: len(alpha)=%d != len(w2)=%d", len(alpha), len(w2))
+	}
+	xclip := func(v float64) float64 { return v }
+	if logW2 {
+		floor, _, ok := positiveRange(w2)
+		if !ok {
+			return nil, errors.New("vis: RewardW2: no positive W2 to place a log axis")
+		}
+		xclip = func(v float64) float64 {
+			if v <= 0 {
+				return floor
+			}
+			return v
+		}
+	}
+
+	p := newPlot(title, "W2 distance", "reward")
+	var (
+		onFront = make([]bool, len(w2))
+		front   plotter.XYs
+		others  plotter.XYs
+		labels  plotter.XYLabels
+	)
+	for _, i := range ParetoFront(w2, reward, false, true) {
+		onFront[i] = true
+	}
+	for i := range w2 {
+		if !finite(w2[i], reward[i]) {
+			continue
+		}
+		pt := plotter.XY{X: xclip(w2[i]), Y: reward[i]}
+		if onFront[i] {
+			front = append(front, pt)
+		} else {
+			others = append(others, pt)
+		}
+		if alpha != nil {
+			labels.XYs = append(labels.XYs, pt)
+			labels.Labels = append(labels.Labels, "α="+strconv.FormatFloat(alpha[i], 'g', 4, 64))
+		}
+	}
+	if len(front) == 0 {
+		return nil, errors.New("vis: RewardW2: no finite points")
+	}
+	sort.Slice(front, func(i, j int) bool { return front[i].X < front[j].X })
+
+	col := Color(0)
+	line := &plotter.Line{XYs: front, LineStyle: draw.LineStyle{Color: col, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}}
+	dots := &plotter.Scatter{XYs: front, GlyphStyle: draw.GlyphStyle{Color: col, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}}
+	p.Add(line, dots)
+	p.Legend.Add("Pareto front", line, dots)
+	if len(others) > 0 {
+		rings := &plotter.Scatter{XYs: others, GlyphStyle: draw.GlyphStyle{Color: color.Gray{Y: 0x80}, Radius: vg.Points(3), Shape: draw.RingGlyph{}}}
+		p.Add(rings)
+		p.Legend.Add("dominated", rings)
+	}
+	// Low W2 with high reward is the corner no trade-off reaches, so the
+	// legend rarely hides a point there.
+	p.Legend.Top, p.Legend.Left = true, true
+	if alpha != nil {
+		l, err := plotter.NewLabels(labels)
+		if err != nil {
+			return nil, fmt.Errorf("vis: RewardW2: %w", err)
+		}
+		for i := range l.TextStyle {
+			l.TextStyle[i].Font.Size = vg.Points(8)
+			l.TextStyle[i].XAlign = text.XLeft
+		}
+		l.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
+		p.Add(l)
+	}
+	if logW2 {
+		lo, hi := p.X.Min, p.X.Max
+		if lo == hi {
+			lo, hi = lo/2, hi*2
+		}
+		setLogX(p, lo, hi)
+	}
+	return p, nil
+}

@@ -1,0 +1,363 @@
+package vis_test
+
+import (
+	"bytes"
+	"flag"
+	"fmt"
+	"image"
+	"image/color"
+	"image/png"
+	"math"
+	"math/rand/v2"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/orwcfm/orwcfm/pkg/vis"
+)
+
+var regen = flag.Bool("regen", false, "regenerate golden images")
+
+// goldenTolerance is the largest difference allowed in any colour channel of
+// any pixel between a produced image and its golden file. It absorbs the
+// last-bit differences in anti-aliasing that floating point on other
+// platforms may cause, while any change of text, marks or colours, which
+// moves channels by far more, still fails.
+const goldenTolerance = 8
+
+// Plots are drawn at 300×225 points, which is 400×300 pixels at vis.PNGDPI.
+const plotW, plotH vg.Length = 300, 225
+
+// checkGolden compares the PNG encoding got with testdata/name_golden.png,
+// or rewrites that file when the test runs with -regen.
+func checkGolden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name+"_golden.png")
+	if *regen {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("reading golden image: %v (run go test -regen to create it)", err)
+	}
+	gi, err := png.Decode(bytes.NewReader(got))
+	if err != nil {
+		t.Fatalf("decoding produced image: %v", err)
+	}
+	wi, err := png.Decode(bytes.NewReader(want))
+	if err != nil {
+		t.Fatalf("decoding %s: %v", path, err)
+	}
+	if msg := compareImages(gi, wi, goldenTolerance); msg != "" {
+		out := filepath.Join(t.ArtifactDir(), name+".png")
+		if err := os.WriteFile(out, got, 0o644); err != nil {
+			t.Log(err)
+		}
+		t.Errorf("%s: %s; produced image written to %s (keep it with go test -artifacts)", path, msg, out)
+	}
+}
+
+// compareImages returns "" when a and b have the same size and no colour
+// channel differs by more than tol, and a description of the first
+// difference otherwise.
+func compareImages(a, b image.Image, tol int) string {
+	ab, bb := a.Bounds(), b.Bounds()
+	if ab.Size() != bb.Size() {
+		return fmt.Sprintf("size %v, want %v", ab.Size(), bb.Size())
+	}
+	var bad int
+	var first string
+	for y := 0; y < ab.Dy(); y++ {
+		for x := 0; x < ab.Dx(); x++ {
+			c1 := color.NRGBAModel.Convert(a.At(ab.Min.X+x, ab.Min.Y+y)).(color.NRGBA)
+			c2 := color.NRGBAModel.Convert(b.At(bb.Min.X+x, bb.Min.Y+y)).(color.NRGBA)
+			d := max(absDiff(c1.R, c2.R), absDiff(c1.G, c2.G), absDiff(c1.B, c2.B), absDiff(c1.A, c2.A))
+			if d > tol {
+				if bad == 0 {
+					first = fmt.Sprintf("pixel (%d,%d) is %v, want %v", x, y, c1, c2)
+				}
+				bad++
+			}
+		}
+	}
+	if bad > 0 {
+		return fmt.Sprintf("%d pixels differ by more than %d; first: %s", bad, tol, first)
+	}
+	return ""
+}
+
+func absDiff(a, b uint8) int {
+	if a > b {
+		return int(a - b)
+	}
+	return int(b - a)
+}
+
+func checkPlot(t *testing.T, name string, p *plot.Plot, err error) {
+	t.Helper()
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := vis.PlotPNG(p, plotW, plotH)
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkGolden(t, name, b)
+}
+
+func encodePNG(t *testing.T, img image.Image) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, img); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// blob returns a 28×28 digit-like test image: a seeded random stroke of
+// Gaussian dots, values in [0, 1].
+func blob(rnd *rand.Rand) []float32 {
+	const n = 28
+	pix := make([]float32, n*n)
+	x, y := 8+12*rnd.Float64(), 6+4*rnd.Float64()
+	dx, dy := rnd.NormFloat64(), 1+rnd.Float64()
+	for range 14 {
+		for i := range n {
+			for j := range n {
+				d2 := (float64(i)-y)*(float64(i)-y) + (float64(j)-x)*(float64(j)-x)
+				pix[i*n+j] = max(pix[i*n+j], float32(math.Exp(-d2/4)))
+			}
+		}
+		x, y = x+dx, y+dy
+		dx += 0.6 * rnd.NormFloat64()
+		x = min(max(x, 4), 24)
+	}
+	return pix
+}
+
+func TestGoldenGrid(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(1, 2))
+	imgs := make([]image.Image, 11)
+	caps := make([]string, len(imgs))
+	for i := range imgs {
+		imgs[i] = vis.GrayImage(blob(rnd), 28, 28, 0, 1)
+		caps[i] = fmt.Sprintf("%.2f", rnd.Float64())
+	}
+	g := vis.Grid(imgs, 6, vis.GridOptions{Scale: 2, Pad: 2, Captions: caps})
+	checkGolden(t, "grid_captions", encodePNG(t, g))
+}
+
+func TestGoldenGridRGB(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(3, 4))
+	const n, h, w = 5, 16, 16
+	pix := make([]float32, n*h*w*3)
+	for i := range n {
+		c := [3]float32{float32(rnd.Float64()), float32(rnd.Float64()), float32(rnd.Float64())}
+		for y := range h {
+			for x := range w {
+				for k := range 3 {
+					v := c[k] * float32(x+y) / float32(w+h-2)
+					if k == i%3 {
+						v = 1 - v
+					}
+					pix[((i*h+y)*w+x)*3+k] = 2*v - 1
+				}
+			}
+		}
+	}
+	imgs := vis.ImagesFromBatch(pix, n, h, w, 3, -1, 1)
+	g := vis.Grid(imgs, 3, vis.GridOptions{
+		Scale:         3,
+		Pad:           4,
+		Captions:      []string{"0", "1", "2", "3", "wider than a tile"},
+		CaptionsAbove: true,
+		Background:    color.Gray{Y: 0x30},
+		TextColor:     color.White,
+	})
+	checkGolden(t, "grid_rgb", encodePNG(t, g))
+}
+
+// runs returns seeded noisy learning curves of one metric over steps.
+func runs(rnd *rand.Rand, seeds, steps int, f func(step float64) float64, noise float64) [][]float64 {
+	out := make([][]float64, seeds)
+	for s := range out {
+		out[s] = make([]float64, steps)
+		for i := range out[s] {
+			out[s][i] = f(float64(i)) + noise*rnd.NormFloat64()
+		}
+	}
+	return out
+}
+
+func TestGoldenCurves(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(5, 6))
+	const steps = 40
+	x := make([]float64, steps)
+	for i := range x {
+		x[i] = float64(25 * i)
+	}
+	m1, lo1, hi1 := vis.MeanBand(runs(rnd, 3, steps, func(s float64) float64 { return 0.9 - 0.8*math.Exp(-s/8) }, 0.04))
+	m2, lo2, hi2 := vis.MeanBand(runs(rnd, 3, steps, func(s float64) float64 { return 0.6 - 0.5*math.Exp(-s/12) }, 0.03))
+	p, err := vis.Curves("reward over training", "step", "reward",
+		vis.Series{Name: "α=0.1", X: x, Y: m1, Lo: lo1, Hi: hi1},
+		vis.Series{Name: "α=1", X: x, Y: m2, Lo: lo2, Hi: hi2},
+		vis.Series{Name: "reference", X: []float64{0, 975}, Y: []float64{0.1, 0.1}},
+	)
+	checkPlot(t, "curves", p, err)
+}
+
+func TestGoldenCurvesLogY(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(7, 8))
+	const steps = 30
+	x := make([]float64, steps)
+	for i := range x {
+		x[i] = float64(i)
+	}
+	var series []vis.Series
+	for _, alpha := range []float64{0, 0.1, 10} {
+		r := runs(rnd, 4, steps, func(s float64) float64 { return 0.002 * s * s / (1 + 3*alpha) }, 0)
+		for _, run := range r {
+			for i := range run {
+				run[i] *= math.Exp(0.3 * rnd.NormFloat64())
+			}
+		}
+		m, lo, hi := vis.MeanBand(r)
+		series = append(series, vis.Series{Name: fmt.Sprintf("α=%g", alpha), X: x, Y: m, Lo: lo, Hi: hi})
+	}
+	p, err := vis.CurvesLogY("W2 to reference", "step", "W2", series...)
+	checkPlot(t, "curves_logy", p, err)
+}
+
+var sweepAlpha = []float64{0, 0.01, 0.03, 0.1, 0.3, 1, 3, 10}
+
+func TestGoldenAlphaSweep(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(9, 10))
+	reward := make([][]float64, 3)
+	w2 := make([][]float64, 3)
+	for s := range reward {
+		for _, a := range sweepAlpha {
+			reward[s] = append(reward[s], 0.95-0.5*a/(a+0.5)+0.03*rnd.NormFloat64())
+			w2[s] = append(w2[s], 20/(1+40*a)*math.Exp(0.2*rnd.NormFloat64()))
+		}
+	}
+	m, lo, hi := vis.MeanBand(reward)
+	p, err := vis.AlphaSweep("final reward", "reward", false, vis.Series{Name: "ORW-CFM-W2", X: sweepAlpha, Y: m, Lo: lo, Hi: hi})
+	checkPlot(t, "alpha_reward", p, err)
+
+	m, lo, hi = vis.MeanBand(w2)
+	p, err = vis.AlphaSweep("final W2", "W2", true, vis.Series{X: sweepAlpha, Y: m, Lo: lo, Hi: hi})
+	checkPlot(t, "alpha_w2", p, err)
+}
+
+func TestGoldenRewardW2(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(11, 12))
+	var w2, reward []float64
+	for _, a := range sweepAlpha {
+		w2 = append(w2, 20/(1+40*a)*math.Exp(0.3*rnd.NormFloat64()))
+		reward = append(reward, 0.95-0.5*a/(a+0.5)+0.05*rnd.NormFloat64())
+	}
+	p, err := vis.RewardW2("reward–W2 trade-off", w2, reward, sweepAlpha, true)
+	checkPlot(t, "pareto", p, err)
+}
+
+func TestGoldenClassHistogram(t *testing.T) {
+	counts := []float64{98, 112, 101, 95, 104, 88, 30, 102, 97, 173}
+	p, err := vis.ClassHistogram(counts, nil)
+	if err == nil {
+		p.Title.Text = "generated digits"
+	}
+	checkPlot(t, "class_hist", p, err)
+}
+
+func TestGoldenClassStack(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(13, 14))
+	const steps = 25
+	x := make([]float64, steps)
+	fr := make([][]float64, steps)
+	for i := range fr {
+		x[i] = float64(100 * i)
+		fr[i] = make([]float64, 10)
+		for k := range fr[i] {
+			// The reward favours even digits: their share grows.
+			w := 1.0
+			if k%2 == 0 {
+				w = math.Exp(float64(i) / 10)
+			}
+			fr[i][k] = w * (1 + 0.1*rnd.Float64())
+		}
+	}
+	p, err := vis.ClassStack(x, fr, nil)
+	if err == nil {
+		p.Title.Text = "class make-up"
+	}
+	checkPlot(t, "class_stack", p, err)
+}
+
+func TestGoldenScatter(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(15, 16))
+	pts := make([][2]float64, 400)
+	vals := make([]float64, len(pts))
+	for i := range pts {
+		a := 2 * math.Pi * float64(i%8) / 8
+		pts[i] = [2]float64{2*math.Cos(a) + 0.3*rnd.NormFloat64(), 2*math.Sin(a) + 0.3*rnd.NormFloat64()}
+		vals[i] = -math.Hypot(pts[i][0]-2, pts[i][1])
+	}
+	p, err := vis.Scatter(pts, vals)
+	if err == nil {
+		p.Title.Text = "samples by reward"
+	}
+	checkPlot(t, "scatter", p, err)
+}
+
+func TestGoldenDensity(t *testing.T) {
+	const n = 41
+	dens := func(x, y float64) float64 {
+		var s float64
+		for k := range 8 {
+			a := 2 * math.Pi * float64(k) / 8
+			dx, dy := x-2*math.Cos(a), y-2*math.Sin(a)
+			s += math.Exp(-(dx*dx+dy*dy)/(2*0.09)) / (2 * math.Pi * 0.09 * 8)
+		}
+		return s
+	}
+	grid := make([][]float64, n)
+	for i := range grid {
+		grid[i] = make([]float64, n)
+		for j := range grid[i] {
+			grid[i][j] = dens(-3+6*float64(j)/(n-1), -3+6*float64(i)/(n-1))
+		}
+	}
+	rnd := rand.New(rand.NewPCG(17, 18))
+	pts := make([][2]float64, 60)
+	for i := range pts {
+		a := 2 * math.Pi * float64(rnd.IntN(8)) / 8
+		pts[i] = [2]float64{2*math.Cos(a) + 0.35*rnd.NormFloat64(), 2*math.Sin(a) + 0.35*rnd.NormFloat64()}
+	}
+	p, err := vis.Density(grid, -3, 3, -3, 3, vis.DensityOptions{Points: pts, Levels: []float64{0.05}})
+	if err == nil {
+		p.Title.Text = "exact density and samples"
+	}
+	checkPlot(t, "density", p, err)
+}
+
+func TestCompareImages(t *testing.T) {
+	a := image.NewRGBA(image.Rect(0, 0, 10, 10))
+	b := image.NewRGBA(image.Rect(0, 0, 10, 10))
+	b.SetRGBA(3, 4, color.RGBA{R: goldenTolerance, A: 0})
+	if msg := compareImages(a, b, goldenTolerance); msg != "" {
+		t.Errorf("difference within tolerance reported: %s", msg)
+	}
+	b.SetRGBA(3, 4, color.RGBA{R: goldenTolerance + 1, A: goldenTolerance + 1})
+	if msg := compareImages(a, b, goldenTolerance); msg == "" {
+		t.Error("difference beyond tolerance not reported")
+	}
+	if msg := compareImages(a, image.NewRGBA(image.Rect(0, 0, 10, 11)), goldenTolerance); msg == "" {
+		t.Error("difference in size not reported")
+	}
+}
