@@ -34,6 +34,9 @@ type Config struct {
 	WarmupSteps int `json:"warmup_steps"`
 	// ClipNorm rescales the gradient so that its global L2 norm is at most ClipNorm (0: off).
 	ClipNorm float64 `json:"clip_norm"`
+	// DecaySteps > 0 decays the learning rate along a half cosine from LR (after
+	// warm-up) to 0 at step DecaySteps (0: constant after warm-up).
+	DecaySteps int64 `json:"decay_steps,omitempty"`
 	// EMADecay > 0 keeps an exponential moving average of the weights (e.g. 0.999).
 	EMADecay float64 `json:"ema_decay,omitempty"`
 }
@@ -58,6 +61,8 @@ func (c Config) Validate() error {
 		return fmt.Errorf("optim: warm-up steps must be >= 0, got %d", c.WarmupSteps)
 	case c.ClipNorm < 0 || math.IsNaN(c.ClipNorm):
 		return fmt.Errorf("optim: clip norm must be >= 0 (0 turns clipping off), got %g", c.ClipNorm)
+	case c.DecaySteps < 0:
+		return fmt.Errorf("optim: decay steps must be >= 0 (0 turns decay off), got %d", c.DecaySteps)
 	case c.EMADecay < 0 || c.EMADecay >= 1:
 		return fmt.Errorf("optim: EMA decay must be in [0, 1) (0 turns it off), got %g", c.EMADecay)
 	}
@@ -154,6 +159,10 @@ func update(cfg Config, p, m, v, e []*Node, step, loss *Node, grads []*Node) []*
 	if cfg.WarmupSteps > 0 {
 		lr = Mul(lr, MinScalar(DivScalar(t, float64(cfg.WarmupSteps)), 1))
 	}
+	if cfg.DecaySteps > 0 {
+		frac := MinScalar(DivScalar(t, float64(cfg.DecaySteps)), 1)
+		lr = Mul(lr, MulScalar(OnePlus(Cos(MulScalar(frac, math.Pi))), 0.5))
+	}
 	bc1 := OneMinus(Pow(Scalar(g, dt, cfg.Beta1), t))
 	bc2 := OneMinus(Pow(Scalar(g, dt, cfg.Beta2), t))
 	n := len(p)
@@ -245,10 +254,15 @@ func (t *Trainer) Step(params *nets.Params, state *State, batch ...*tensors.Tens
 	return res, nil
 }
 
-// LearningRate is the warm-up schedule at a 0-based step, as the graph computes it.
+// LearningRate is the schedule (warm-up, cosine decay) at a 0-based step, as the graph computes it.
 func (c Config) LearningRate(step int64) float64 {
-	if c.WarmupSteps <= 0 {
-		return c.LR
+	lr := c.LR
+	t := float64(step + 1)
+	if c.WarmupSteps > 0 {
+		lr *= math.Min(1, t/float64(c.WarmupSteps))
 	}
-	return c.LR * math.Min(1, float64(step+1)/float64(c.WarmupSteps))
+	if c.DecaySteps > 0 {
+		lr *= 0.5 * (1 + math.Cos(math.Pi*math.Min(t/float64(c.DecaySteps), 1)))
+	}
+	return lr
 }

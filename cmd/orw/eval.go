@@ -1,0 +1,103 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
+	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
+)
+
+func init() {
+	register(command{name: "eval", summary: "judge a base generator's samples with the classifier", run: runEval})
+}
+
+func runEval(_ context.Context, args []string) error {
+	fs := newFlags("eval", "sample a base generator and judge the samples with the data set's classifier")
+	task := fs.String("task", "mnist", "data set: mnist, fashion")
+	model := fs.String("model", "latent", "latent, unet, mlp, or a generator checkpoint file")
+	clfRef := fs.String("classifier", "", "classifier checkpoint (default: the shipped one of the data set)")
+	n := fs.Int("n", 1000, "number of samples")
+	seed := fs.Uint64("seed", 1, "random seed of the noise")
+	solver := fs.String("solver", "", "sampler: euler, midpoint, rk4 (default: the model's)")
+	sampleSteps := fs.Int("sample-steps", 0, "sampler steps (default: the model's)")
+	dataDir := fs.String("data", "", "directory with the data set's files (for the classifier's test accuracy)")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	name, err := dataName(*task)
+	if err != nil {
+		return err
+	}
+	be, err := backend()
+	if err != nil {
+		return err
+	}
+	g, err := tasks.ShippedGenerator(name, *model)
+	if err != nil {
+		return err
+	}
+	ref := *clfRef
+	if ref == "" {
+		ref = name
+	}
+	clf, err := tasks.ShippedClassifier(ref)
+	if err != nil {
+		return err
+	}
+	cfg := g.Sampler
+	if *solver != "" {
+		cfg.Solver = *solver
+	}
+	if *sampleSteps != 0 {
+		cfg.Steps = *sampleSteps
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	test, _, err := loadData(name, *dataDir, datasets.Test)
+	if err != nil {
+		return err
+	}
+	rep, err := tasks.EvaluateGenerator(be, g, clf, cfg, *n, *seed, tasks.ImagesFromDataset(test), intLabels(test.Labels))
+	if err != nil {
+		return err
+	}
+	rep.Model = *model
+	if *asJSON {
+		return printJSON(rep)
+	}
+	printReport(rep, clf.ClassNames)
+	return nil
+}
+
+func printReport(rep *tasks.GeneratorReport, names []string) {
+	fmt.Printf("model %s, sampler %s/%d steps, %d samples (%.2f s), seed %d\n", rep.Model, rep.Sampler.Solver, rep.Sampler.Steps, rep.Samples, rep.SampleSeconds, rep.Seed)
+	fmt.Printf("classifier test accuracy: %.4f\n", rep.ClassifierTestAccuracy)
+	fmt.Printf("mean top-class probability: %.4f (bar: >= 0.90)\n", rep.MeanTopProb)
+	var parts []string
+	lo, hi := 1.0, 0.0
+	for i, f := range rep.ClassFractions {
+		parts = append(parts, fmt.Sprintf("%s:%.1f%%", names[i], 100*f))
+		lo, hi = min(lo, f), max(hi, f)
+	}
+	fmt.Printf("class fractions: %s (min %.1f%%, max %.1f%%; bar: 7%%..13%%)\n", strings.Join(parts, " "), 100*lo, 100*hi)
+	if rep.EvenReward != nil {
+		fmt.Printf("even-digit reward: %.4f\n", *rep.EvenReward)
+	}
+}
+
+// generatorSampler returns a generator's sampler with flag overrides.
+func generatorSampler(g *orw.Generator, solver string, steps int) (orw.SamplerConfig, error) {
+	cfg := g.Sampler
+	if solver != "" {
+		cfg.Solver = solver
+	}
+	if steps != 0 {
+		cfg.Steps = steps
+	}
+	return cfg, cfg.Validate()
+}

@@ -1,0 +1,118 @@
+// Command orw pretrains flow-matching models, fine-tunes them toward a reward
+// with ORW-CFM-W2, samples and evaluates them, and benchmarks the backend.
+//
+// Run `orw help` for the commands and `orw COMMAND -h` for their flags.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+)
+
+// command is one sub-command of orw.
+type command struct {
+	name, summary string
+	run           func(ctx context.Context, args []string) error
+}
+
+var commands []command
+
+func register(c command) { commands = append(commands, c) }
+
+func usage(w io.Writer) {
+	fmt.Fprintln(w, "orw: online reward-weighted fine-tuning of flow-matching models (ORW-CFM-W2)")
+	fmt.Fprintln(w, "\nUsage: orw COMMAND [flags]   (orw COMMAND -h lists a command's flags)\n\nCommands:")
+	sort.Slice(commands, func(i, j int) bool { return commands[i].name < commands[j].name })
+	for _, c := range commands {
+		fmt.Fprintf(w, "  %-17s %s\n", c.name, c.summary)
+	}
+	fmt.Fprintln(w, "\nEnvironment: GOMLX_BACKEND selects the backend (default: the pure-Go CPU backend; xla:cuda for NVIDIA GPUs).")
+}
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+// errUsage marks errors that were already explained by the flag package.
+var errUsage = errors.New("usage")
+
+func run(args []string) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(os.Stdout)
+		return 0
+	}
+	name := args[0]
+	for _, c := range commands {
+		if c.name != name {
+			continue
+		}
+		if w := orw.SIMDWarning(); w != "" {
+			fmt.Fprintln(os.Stderr, w)
+		}
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		err := c.run(ctx, args[1:])
+		switch {
+		case err == nil:
+			return 0
+		case errors.Is(err, flag.ErrHelp):
+			return 0
+		case errors.Is(err, errUsage):
+			return 2
+		case errors.Is(err, context.Canceled):
+			fmt.Fprintln(os.Stderr, "orw "+name+": interrupted; progress so far is saved, run the same command again to resume")
+			return 130
+		}
+		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(err.Error()))
+		return 1
+	}
+	fmt.Fprintf(os.Stderr, "orw: unknown command %q; valid commands: %s\n", name, strings.Join(commandNames(), ", "))
+	return 2
+}
+
+func commandNames() []string {
+	var n []string
+	for _, c := range commands {
+		n = append(n, c.name)
+	}
+	sort.Strings(n)
+	return n
+}
+
+// oneLine folds an error message to one line.
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
+
+// newFlags returns a flag set whose errors are returned, not fatal.
+func newFlags(name, summary string) *flag.FlagSet {
+	fs := flag.NewFlagSet("orw "+name, flag.ContinueOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "orw %s: %s\n\nFlags:\n", name, summary)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+// parse parses flags and rejects stray positional arguments.
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
+		}
+		return errUsage
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q (flags go before nothing else; see -h)\n", fs.Name(), fs.Arg(0))
+		return errUsage
+	}
+	return nil
+}

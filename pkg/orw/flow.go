@@ -1,0 +1,179 @@
+package orw
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+)
+
+// This file holds the conditional flow-matching pieces, one small function per
+// equation (paper.md §1):
+//
+//	x_t = t·x1 + (1−t)·x0 (+ σ·ε)      the probability path (I-CFM; σ = 0 is rectified flow)
+//	u   = x1 − x0                       its conditional velocity, the regression target
+//	fm  = mean_pixels ‖v(t, x_t) − u‖²  the per-sample CFM term
+//
+// The host draws t, x0 and ε from the run's seeded random number generator, so
+// that a run is repeatable and resumable; the graph only does arithmetic.
+
+// Path is a conditional probability path between noise x0 and data x1.
+type Path struct {
+	// Sigma is the standard deviation of the Gaussian around the straight
+	// path (0: the deterministic rectified-flow path of the paper).
+	Sigma float64
+}
+
+// Xt is the point of the path at time t (t has shape [B]; x0, x1 and eps [B, ...]).
+// eps is ignored when Sigma is 0 and may be nil then.
+func (p Path) Xt(x0, x1, t, eps *Node) *Node {
+	tb := broadcastTime(t, x1)
+	xt := Add(Mul(tb, x1), Mul(OneMinus(tb), x0))
+	if p.Sigma > 0 && eps != nil {
+		xt = Add(xt, MulScalar(eps, p.Sigma))
+	}
+	return xt
+}
+
+// U is the conditional velocity of the path, the target of the regression.
+func (p Path) U(x0, x1 *Node) *Node { return Sub(x1, x0) }
+
+// broadcastTime reshapes t [B] to [B, 1, ..., 1] to broadcast against x.
+func broadcastTime(t, x *Node) *Node {
+	dims := make([]int, x.Rank())
+	for i := range dims {
+		dims[i] = 1
+	}
+	dims[0] = x.Shape().Dimensions[0]
+	return Reshape(t, dims...)
+}
+
+// perSampleMean averages x over all axes but the batch axis: [B, ...] → [B].
+func perSampleMean(x *Node) *Node {
+	axes := make([]int, 0, x.Rank()-1)
+	for i := 1; i < x.Rank(); i++ {
+		axes = append(axes, i)
+	}
+	if len(axes) == 0 {
+		return x
+	}
+	return ReduceMean(x, axes...)
+}
+
+// CFMTerm is the per-sample flow-matching error mean_pixels ‖v − u‖², shape [B].
+func CFMTerm(v, u *Node) *Node { return perSampleMean(Square(Sub(v, u))) }
+
+// W2Term is the per-sample velocity discrepancy mean_pixels ‖v_ft − v_ref‖², shape [B]:
+// its expectation over t and x_t bounds the squared W2 distance between the
+// fine-tuned and the reference output distributions (paper.md §3).
+func W2Term(v, vRef *Node) *Node { return perSampleMean(Square(Sub(v, vRef))) }
+
+// ORWLoss is the paper's Eq. 10 on a batch: mean_i( w_i·fm_i + α·w2_i ).
+// The W2 term is not multiplied by the weights. w2 may be nil when alpha is 0.
+func ORWLoss(w, fm, w2 *Node, alpha float64) *Node {
+	per := Mul(w, fm)
+	if alpha != 0 && w2 != nil {
+		per = Add(per, MulScalar(w2, alpha))
+	}
+	return ReduceAllMean(per)
+}
+
+// SampleTimes draws n times uniformly from [0, 1).
+func SampleTimes(rng *rand.Rand, n int) []float32 {
+	t := make([]float32, n)
+	for i := range t {
+		t[i] = float32(rng.Float64())
+	}
+	return t
+}
+
+// SampleNoise draws n standard normal values.
+func SampleNoise(rng *rand.Rand, n int) []float32 {
+	x := make([]float32, n)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	return x
+}
+
+// Coupling pairs noise with data in a minibatch. Pair returns a permutation perm
+// of the noise rows so that x0[perm[i]] goes with x1[i]: x1 keeps its order, so
+// weights computed for x1 stay attached to their samples (paper.md §6).
+type Coupling interface {
+	Pair(x0, x1 []float32, n int) ([]int, error)
+	Name() string
+}
+
+// Independent is the I-CFM coupling: x0 and x1 are paired as drawn.
+type Independent struct{}
+
+// Pair returns the identity permutation.
+func (Independent) Pair(_, _ []float32, n int) ([]int, error) {
+	perm := make([]int, n)
+	for i := range perm {
+		perm[i] = i
+	}
+	return perm, nil
+}
+
+// Name is "independent".
+func (Independent) Name() string { return "independent" }
+
+// ExactOT is the OT-CFM coupling: an exact optimal-transport assignment between
+// the noise and the data rows of a minibatch under the squared Euclidean cost.
+type ExactOT struct{}
+
+// Name is "ot".
+func (ExactOT) Name() string { return "ot" }
+
+// Pair solves the assignment problem min_π Σ_i ‖x1_i − x0_π(i)‖².
+func (ExactOT) Pair(x0, x1 []float32, n int) ([]int, error) {
+	if n == 0 {
+		return nil, nil
+	}
+	if len(x0) != len(x1) || len(x1)%n != 0 {
+		return nil, fmt.Errorf("ot coupling: x0 has %d values and x1 %d for %d samples", len(x0), len(x1), n)
+	}
+	d := len(x1) / n
+	cost := make([][]float64, n)
+	for i := range cost {
+		cost[i] = make([]float64, n)
+		a := x1[i*d : (i+1)*d]
+		for j := range n {
+			b := x0[j*d : (j+1)*d]
+			var s float64
+			for k := range a {
+				diff := float64(a[k] - b[k])
+				s += diff * diff
+			}
+			cost[i][j] = s
+		}
+	}
+	perm, _, err := Assign(cost)
+	return perm, err
+}
+
+// ParseCoupling returns the coupling named "independent" (or "icfm") or "ot".
+func ParseCoupling(name string) (Coupling, error) {
+	switch name {
+	case "", "independent", "icfm":
+		return Independent{}, nil
+	case "ot", "otcfm", "exact-ot":
+		return ExactOT{}, nil
+	}
+	return nil, fmt.Errorf("unknown coupling %q; valid: independent, ot", name)
+}
+
+// Permute returns rows of x (n rows) in the order perm.
+func Permute(x []float32, n int, perm []int) []float32 {
+	d := len(x) / n
+	out := make([]float32, len(x))
+	for i, j := range perm {
+		copy(out[i*d:(i+1)*d], x[j*d:(j+1)*d])
+	}
+	return out
+}
+
+// isFinite reports whether f is neither NaN nor infinite.
+func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }

@@ -1,0 +1,372 @@
+package orw
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+	"sync"
+
+	"github.com/gomlx/compute"
+	"github.com/gomlx/compute/dtypes"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+)
+
+// Decoder maps points of a flow's space to images in [-1, 1]. A generator whose
+// flow lives in pixel space has none.
+type Decoder interface {
+	// Specs lists the decoder's (frozen) tensors.
+	Specs() []nets.ParamSpec
+	// Decode maps z [B, flow shape...] to images [B, H, W, C].
+	Decode(w *nets.Weights, z *Node) *Node
+	// ImageShape is [H, W, C].
+	ImageShape() []int
+}
+
+// LatentDecoder decodes normalised latent codes with an autoencoder's decoder:
+// images = Decode(z·std + mean). The flow is trained on codes normalised to zero
+// mean and unit variance per dimension, so that its noise x0 ~ N(0, I) matches
+// the data's scale.
+type LatentDecoder struct {
+	AE *nets.Autoencoder
+}
+
+// Specs are the decoder's tensors ("dec/...") and the code statistics
+// ("latent/mean", "latent/std").
+func (d LatentDecoder) Specs() []nets.ParamSpec {
+	n := d.AE.Config().Latent
+	return append(d.AE.DecoderSpecs(),
+		nets.ParamSpec{Name: "latent/mean", Shape: []int{n}, Init: nets.InitZeros},
+		nets.ParamSpec{Name: "latent/std", Shape: []int{n}, Init: nets.InitOnes})
+}
+
+// Decode un-normalises z and decodes it.
+func (d LatentDecoder) Decode(w *nets.Weights, z *Node) *Node {
+	z = Add(Mul(z, w.Get("latent/std")), w.Get("latent/mean"))
+	return d.AE.Decode(w, z)
+}
+
+// ImageShape is the autoencoder's image shape.
+func (d LatentDecoder) ImageShape() []int { return d.AE.Config().Shape }
+
+// SamplerConfig chooses the ODE solver used to draw samples.
+type SamplerConfig struct {
+	// Solver is "euler", "midpoint" or "rk4".
+	Solver string `json:"solver"`
+	// Steps is the number of fixed integration steps from t=0 to t=1.
+	Steps int `json:"steps"`
+}
+
+// DefaultSampler is Euler with 20 steps, the bench.md setting.
+func DefaultSampler() SamplerConfig { return SamplerConfig{Solver: "euler", Steps: 20} }
+
+// Validate checks the solver name and step count.
+func (c SamplerConfig) Validate() error {
+	if _, err := ParseSolver(c.Solver); err != nil {
+		return err
+	}
+	if c.Steps <= 0 || c.Steps > 10000 {
+		return fmt.Errorf("sampler: steps must be in 1..10000, got %d", c.Steps)
+	}
+	return nil
+}
+
+// Generator turns noise into images: a velocity field over some space, integrated
+// from t=0 to t=1, plus an optional decoder from that space to images.
+type Generator struct {
+	// Flow is the velocity network and Params its weights.
+	Flow   nets.Velocity
+	Params *nets.Params
+	// Decoder is nil when the flow lives in image space; DecoderParams are its frozen weights.
+	Decoder       Decoder
+	DecoderParams *nets.Params
+	// Encoder, when the generator has an autoencoder, maps images to normalised codes;
+	// EncoderParams holds "enc/..." and the "latent/..." statistics.
+	Encoder       *nets.Autoencoder
+	EncoderParams *nets.Params
+	// Sampler is the default sampler of this generator.
+	Sampler SamplerConfig
+	// Meta is free-form provenance stored with the generator (data set, training, timings).
+	Meta map[string]any
+
+	mu       sync.Mutex
+	samplers map[SamplerConfig]*Exec
+	decode   *Exec
+}
+
+// SampleShape is the shape of one point of the flow's space.
+func (g *Generator) SampleShape() []int { return g.Flow.Shape() }
+
+// SampleSize is the number of values of one point of the flow's space.
+func (g *Generator) SampleSize() int { return prod(g.Flow.Shape()) }
+
+// ImageShape is [H, W, C] of the generated images.
+func (g *Generator) ImageShape() []int {
+	if g.Decoder != nil {
+		return g.Decoder.ImageShape()
+	}
+	return g.Flow.Shape()
+}
+
+// Latent reports whether the flow lives in a decoder's latent space.
+func (g *Generator) Latent() bool { return g.Decoder != nil }
+
+// NumClasses is the number of classes of a class-conditional flow (0: unconditional).
+func (g *Generator) NumClasses() int { return g.Flow.Config().NumClasses }
+
+func prod(dims []int) int {
+	n := 1
+	for _, d := range dims {
+		n *= d
+	}
+	return n
+}
+
+// velocityFn binds the flow's weights into the ODE's right-hand side.
+func velocityFn(flow nets.Velocity, w *nets.Weights, labels *Node) VelocityFn {
+	return func(t, x *Node) *Node {
+		tb := BroadcastToDims(ConvertDType(t, dtypes.Float32), x.Shape().Dimensions[0])
+		return flow.Apply(w, tb, x, labels)
+	}
+}
+
+// clipImages clips decoded or pixel-space samples to the data range [-1, 1].
+func clipImages(x *Node) *Node { return ClipScalar(x, -1, 1) }
+
+// samplerExec compiles (once per sampler configuration) the graph
+// (flow params, decoder params, x0[, labels]) → (x1, images).
+func (g *Generator) samplerExec(backend compute.Backend, cfg SamplerConfig) (*Exec, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if e, ok := g.samplers[cfg]; ok {
+		return e, nil
+	}
+	solver, err := ParseSolver(cfg.Solver)
+	if err != nil {
+		return nil, err
+	}
+	specs := g.Flow.Specs()
+	var decSpecs []nets.ParamSpec
+	if g.Decoder != nil {
+		decSpecs = g.Decoder.Specs()
+	}
+	nf, nd := len(specs), len(decSpecs)
+	cond := g.NumClasses() > 0
+	exec, err := NewExec(backend, func(in []*Node) []*Node {
+		w := nets.Bind(specs, in[:nf])
+		x0 := in[nf+nd]
+		var labels *Node
+		if cond {
+			labels = in[nf+nd+1]
+		}
+		x1 := Integrate(solver, velocityFn(g.Flow, w, labels), x0, 0, 1, cfg.Steps)
+		if g.Decoder == nil {
+			x1 = clipImages(x1)
+			return []*Node{x1, x1}
+		}
+		dw := nets.Bind(decSpecs, in[nf:nf+nd])
+		return []*Node{x1, clipImages(g.Decoder.Decode(dw, x1))}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if g.samplers == nil {
+		g.samplers = map[SamplerConfig]*Exec{}
+	}
+	g.samplers[cfg] = exec
+	return exec, nil
+}
+
+// Sample integrates the flow from the noise x0 (n points of the flow space,
+// flattened) with the given flow weights (nil: the generator's own) and returns
+// the end points x1 (a tensor [n, shape...], ready to feed a training step) and
+// the images. labels are required for a class-conditional flow, ignored otherwise.
+func (g *Generator) Sample(backend compute.Backend, cfg SamplerConfig, params *nets.Params, x0 []float32, n int, labels []int32) (*tensors.Tensor, *Images, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if params == nil {
+		params = g.Params
+	}
+	size := g.SampleSize()
+	if n <= 0 || len(x0) != n*size {
+		return nil, nil, fmt.Errorf("sample: noise has %d values, want %d samples x %d = %d", len(x0), n, size, n*size)
+	}
+	cond := g.NumClasses() > 0
+	if cond && len(labels) != n {
+		return nil, nil, fmt.Errorf("sample: the flow is class-conditional (%d classes) and needs %d labels, got %d", g.NumClasses(), n, len(labels))
+	}
+	exec, err := g.samplerExec(backend, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	args := make([]any, 0, params.Len()+8)
+	for _, t := range params.Tensors {
+		args = append(args, t)
+	}
+	if g.Decoder != nil {
+		for _, t := range g.DecoderParams.Tensors {
+			args = append(args, t)
+		}
+	}
+	args = append(args, tensors.FromFlatDataAndDimensions(x0, append([]int{n}, g.SampleShape()...)...))
+	if cond {
+		for _, l := range labels {
+			if l < 0 || int(l) >= g.NumClasses() {
+				return nil, nil, fmt.Errorf("sample: label %d out of range 0..%d", l, g.NumClasses()-1)
+			}
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(labels, n))
+	}
+	outs, err := exec.Call(args...)
+	if err != nil {
+		return nil, nil, fmt.Errorf("sample: %w", err)
+	}
+	return outs[0], imagesFromTensor(outs[1]), nil
+}
+
+func imagesFromTensor(t *tensors.Tensor) *Images {
+	d := t.Shape().Dimensions
+	return &Images{N: d[0], H: d[1], W: d[2], C: d[3], Pix: nets.Float32s(t)}
+}
+
+// DecodeImages decodes points of the flow's space to clipped images (for a pixel
+// flow it only clips).
+func (g *Generator) DecodeImages(backend compute.Backend, z *tensors.Tensor) (*Images, error) {
+	if g.Decoder == nil {
+		return imagesFromTensor(z), nil
+	}
+	g.mu.Lock()
+	if g.decode == nil {
+		specs := g.Decoder.Specs()
+		e, err := NewExec(backend, func(in []*Node) *Node {
+			return clipImages(g.Decoder.Decode(nets.Bind(specs, in[:len(specs)]), in[len(specs)]))
+		})
+		if err != nil {
+			g.mu.Unlock()
+			return nil, err
+		}
+		g.decode = e
+	}
+	exec := g.decode
+	g.mu.Unlock()
+	args := make([]any, 0, g.DecoderParams.Len()+1)
+	for _, t := range g.DecoderParams.Tensors {
+		args = append(args, t)
+	}
+	args = append(args, z)
+	out, err := exec.Call(args...)
+	if err != nil {
+		return nil, fmt.Errorf("decode: %w", err)
+	}
+	return imagesFromTensor(out[0]), nil
+}
+
+// GeneratorSchema is the version of the generator checkpoint metadata.
+const GeneratorSchema = 1
+
+// generatorMeta is stored in a generator checkpoint.
+type generatorMeta struct {
+	Schema      int                     `json:"schema"`
+	Flow        nets.Config             `json:"flow"`
+	Autoencoder *nets.AutoencoderConfig `json:"autoencoder,omitempty"`
+	Sampler     SamplerConfig           `json:"sampler"`
+	Info        map[string]any          `json:"info,omitempty"`
+}
+
+// KindGenerator is the checkpoint kind of generators.
+const KindGenerator = "generator"
+
+// SaveGenerator writes g (flow, decoder, encoder, sampler defaults and Meta) as a
+// checkpoint file, atomically.
+func SaveGenerator(path string, g *Generator) error {
+	meta := generatorMeta{Schema: GeneratorSchema, Flow: g.Flow.Config(), Sampler: g.Sampler, Info: g.Meta}
+	parts := []*nets.Params{g.Params.Prefixed("flow")}
+	if g.Encoder != nil {
+		cfg := g.Encoder.Config()
+		meta.Autoencoder = &cfg
+		parts = append(parts, g.DecoderParams.Prefixed("ae"), onlyPrefix(g.EncoderParams, "enc").Prefixed("ae"))
+	}
+	return WriteCheckpoint(path, KindGenerator, meta, nets.Merge(parts...))
+}
+
+func onlyPrefix(p *nets.Params, prefix string) *nets.Params {
+	return p.Sub(prefix).Prefixed(prefix)
+}
+
+// LoadGenerator reads a generator checkpoint and checks its tensors against the
+// networks its metadata describes.
+func LoadGenerator(path string) (*Generator, error) {
+	c, err := ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	g, err := GeneratorFromCheckpoint(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return g, nil
+}
+
+// GeneratorFromCheckpoint rebuilds a generator from a decoded checkpoint.
+func GeneratorFromCheckpoint(c *Checkpoint) (*Generator, error) {
+	if c.Kind != KindGenerator {
+		return nil, fmt.Errorf("checkpoint holds a %q, not a generator", c.Kind)
+	}
+	var meta generatorMeta
+	if err := json.Unmarshal(c.Meta, &meta); err != nil {
+		return nil, fmt.Errorf("generator metadata: %w", err)
+	}
+	if meta.Schema != GeneratorSchema {
+		return nil, fmt.Errorf("generator schema %d, this build reads %d", meta.Schema, GeneratorSchema)
+	}
+	flow, err := nets.New(meta.Flow)
+	if err != nil {
+		return nil, err
+	}
+	g := &Generator{Flow: flow, Params: c.Params.Sub("flow"), Sampler: meta.Sampler, Meta: meta.Info}
+	if err := g.Params.Match(flow.Specs()); err != nil {
+		return nil, fmt.Errorf("flow: %w", err)
+	}
+	if meta.Autoencoder != nil {
+		ae, err := nets.NewAutoencoder(*meta.Autoencoder)
+		if err != nil {
+			return nil, err
+		}
+		if !slices.Equal([]int{ae.Config().Latent}, flow.Shape()) {
+			return nil, fmt.Errorf("flow shape %v does not match the %d-dimensional latent space", flow.Shape(), ae.Config().Latent)
+		}
+		all := c.Params.Sub("ae")
+		dec := LatentDecoder{AE: ae}
+		g.Decoder, g.Encoder = dec, ae
+		g.DecoderParams = nets.Merge(onlyPrefix(all, "dec"), onlyPrefix(all, "latent"))
+		if err := g.DecoderParams.Match(dec.Specs()); err != nil {
+			return nil, fmt.Errorf("decoder: %w", err)
+		}
+		g.EncoderParams = nets.Merge(onlyPrefix(all, "enc"), onlyPrefix(all, "latent"))
+		if err := g.EncoderParams.Match(encoderSpecs(ae)); err != nil {
+			return nil, fmt.Errorf("encoder: %w", err)
+		}
+	}
+	if g.Sampler.Solver == "" {
+		g.Sampler = DefaultSampler()
+	}
+	return g, g.Sampler.Validate()
+}
+
+// encoderSpecs are the encoder's tensors and the code statistics.
+func encoderSpecs(ae *nets.Autoencoder) []nets.ParamSpec {
+	n := ae.Config().Latent
+	return append(ae.EncoderSpecs(),
+		nets.ParamSpec{Name: "latent/mean", Shape: []int{n}, Init: nets.InitZeros},
+		nets.ParamSpec{Name: "latent/std", Shape: []int{n}, Init: nets.InitOnes})
+}
+
+// WithParams returns a generator like g with other flow weights (a fine-tuned
+// version of g); networks and decoder are shared.
+func (g *Generator) WithParams(params *nets.Params) *Generator {
+	return &Generator{Flow: g.Flow, Params: params, Decoder: g.Decoder, DecoderParams: g.DecoderParams,
+		Encoder: g.Encoder, EncoderParams: g.EncoderParams, Sampler: g.Sampler, Meta: g.Meta}
+}

@@ -1,0 +1,218 @@
+package tasks
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"math"
+	"sync"
+
+	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+)
+
+// Classifier is a trained image classifier: the judge behind class-based rewards
+// (even digits, prompts) and diversity metrics (digit histograms).
+type Classifier struct {
+	Net    *nets.Classifier
+	Params *nets.Params
+	// ClassNames names the classes ("0".."9" for digits).
+	ClassNames []string
+	// Info is provenance stored with the weights (data set, test accuracy, training).
+	Info map[string]any
+
+	mu   sync.Mutex
+	exec *Exec
+}
+
+// KindClassifier is the checkpoint kind of classifiers.
+const KindClassifier = "classifier"
+
+type classifierMeta struct {
+	Schema     int                   `json:"schema"`
+	Net        nets.ClassifierConfig `json:"net"`
+	ClassNames []string              `json:"class_names"`
+	Info       map[string]any        `json:"info,omitempty"`
+}
+
+// SaveClassifier writes c as a checkpoint file, atomically.
+func SaveClassifier(path string, c *Classifier) error {
+	meta := classifierMeta{Schema: 1, Net: c.Net.Config(), ClassNames: c.ClassNames, Info: c.Info}
+	return orw.WriteCheckpoint(path, KindClassifier, meta, c.Params)
+}
+
+// LoadClassifier reads a classifier checkpoint file.
+func LoadClassifier(path string) (*Classifier, error) {
+	ck, err := orw.ReadCheckpoint(path)
+	if err != nil {
+		return nil, err
+	}
+	c, err := classifierFromCheckpoint(ck)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return c, nil
+}
+
+func classifierFromCheckpoint(ck *orw.Checkpoint) (*Classifier, error) {
+	if ck.Kind != KindClassifier {
+		return nil, fmt.Errorf("checkpoint holds a %q, not a classifier", ck.Kind)
+	}
+	var meta classifierMeta
+	if err := json.Unmarshal(ck.Meta, &meta); err != nil {
+		return nil, fmt.Errorf("classifier metadata: %w", err)
+	}
+	if meta.Schema != 1 {
+		return nil, fmt.Errorf("classifier schema %d, this build reads 1", meta.Schema)
+	}
+	net, err := nets.NewClassifier(meta.Net)
+	if err != nil {
+		return nil, err
+	}
+	if err := ck.Params.Match(net.Specs()); err != nil {
+		return nil, err
+	}
+	if len(meta.ClassNames) != meta.Net.NumClasses {
+		return nil, fmt.Errorf("classifier has %d classes but %d class names", meta.Net.NumClasses, len(meta.ClassNames))
+	}
+	return &Classifier{Net: net, Params: ck.Params, ClassNames: meta.ClassNames, Info: meta.Info}, nil
+}
+
+// NumClasses is the number of classes.
+func (c *Classifier) NumClasses() int { return c.Net.Config().NumClasses }
+
+// Probs returns the class probabilities of each image: [N][NumClasses].
+func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]float64, error) {
+	if err := images.Validate(); err != nil {
+		return nil, err
+	}
+	want := c.Net.Config().Shape
+	if images.H != want[0] || images.W != want[1] || images.C != want[2] {
+		return nil, fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
+	}
+	c.mu.Lock()
+	if c.exec == nil {
+		specs := c.Net.Specs()
+		e, err := NewExec(backend, func(in []*Node) *Node {
+			return Softmax(c.Net.Logits(nets.Bind(specs, in[:len(specs)]), in[len(specs)]), -1)
+		})
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		c.exec = e
+	}
+	exec := c.exec
+	c.mu.Unlock()
+	k := c.NumClasses()
+	out := make([][]float64, 0, images.N)
+	const chunk = 500
+	for i0 := 0; i0 < images.N; i0 += chunk {
+		i1 := min(i0+chunk, images.N)
+		part := images.Slice(i0, i1)
+		args := make([]any, 0, c.Params.Len()+1)
+		for _, t := range c.Params.Tensors {
+			args = append(args, t)
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
+		res, err := exec.Call(args...)
+		if err != nil {
+			return nil, fmt.Errorf("classifier: %w", err)
+		}
+		p := nets.Float32s(res[0])
+		for i := 0; i < part.N; i++ {
+			row := make([]float64, k)
+			for j := range row {
+				row[j] = float64(p[i*k+j])
+			}
+			out = append(out, row)
+		}
+	}
+	return out, nil
+}
+
+// Predict returns the most probable class of each image and its probability.
+func (c *Classifier) Predict(backend compute.Backend, images *orw.Images) ([]int, []float64, error) {
+	probs, err := c.Probs(backend, images)
+	if err != nil {
+		return nil, nil, err
+	}
+	cls := make([]int, len(probs))
+	top := make([]float64, len(probs))
+	for i, p := range probs {
+		best := 0
+		for j := range p {
+			if p[j] > p[best] {
+				best = j
+			}
+		}
+		cls[i], top[i] = best, p[best]
+	}
+	return cls, top, nil
+}
+
+// Accuracy is the fraction of images classified as their label.
+func (c *Classifier) Accuracy(backend compute.Backend, images *orw.Images, labels []int) (float64, error) {
+	if len(labels) != images.N {
+		return 0, fmt.Errorf("accuracy: %d labels for %d images", len(labels), images.N)
+	}
+	pred, _, err := c.Predict(backend, images)
+	if err != nil {
+		return 0, err
+	}
+	right := 0
+	for i := range pred {
+		if pred[i] == labels[i] {
+			right++
+		}
+	}
+	return float64(right) / float64(len(labels)), nil
+}
+
+// CrossEntropyLoss is the softmax cross-entropy of a classifier; its batch is
+// images [B, H, W, C] and int32 labels [B].
+func CrossEntropyLoss(net *nets.Classifier) optim.LossFn {
+	specs := net.Specs()
+	k := net.Config().NumClasses
+	return func(p, batch []*Node) (*Node, []*Node) {
+		logits := net.Logits(nets.Bind(specs, p), batch[0])
+		onehot := OneHot(batch[1], k, logits.DType())
+		return Neg(ReduceAllMean(ReduceSum(Mul(onehot, LogSoftmax(logits, -1)), -1))), nil
+	}
+}
+
+// TrainClassifier trains a new classifier on labelled images with Fit.
+func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.ClassifierConfig, data *orw.Dataset, batch int, fit orw.FitConfig) (*Classifier, *orw.FitResult, error) {
+	net, err := nets.NewClassifier(cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := data.Validate(); err != nil {
+		return nil, nil, err
+	}
+	if data.Labels == nil {
+		return nil, nil, fmt.Errorf("train classifier: the data set has no labels")
+	}
+	params := nets.Init(net.Specs(), orw.NewRNG(fit.Seed^0x5eed).Rand)
+	res, err := orw.Fit(ctx, backend, params, CrossEntropyLoss(net), orw.ImageBatcher(data, batch, true), fit)
+	if err != nil {
+		return nil, res, err
+	}
+	return &Classifier{Net: net, Params: params}, res, nil
+}
+
+// entropyOf is the Shannon entropy (nats) of a probability vector.
+func entropyOf(p []float64) float64 {
+	h := 0.0
+	for _, x := range p {
+		if x > 0 {
+			h -= x * math.Log(x)
+		}
+	}
+	return h
+}

@@ -1,0 +1,109 @@
+package tasks
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/gomlx/compute"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+)
+
+// GeneratorReport is how good a base generator is, judged by a classifier on
+// samples (the quality bar of the shipped models: mean top-class probability
+// ≥ 0.90 and every class between 7% and 13% of the samples).
+type GeneratorReport struct {
+	Model   string            `json:"model"`
+	Sampler orw.SamplerConfig `json:"sampler"`
+	Seed    uint64            `json:"seed"`
+	// ClassifierTestAccuracy is the judge's accuracy on the data set's test split.
+	ClassifierTestAccuracy float64 `json:"classifier_test_accuracy"`
+	Samples                int     `json:"samples"`
+	// MeanTopProb is the mean over samples of the classifier's largest class probability.
+	MeanTopProb float64 `json:"mean_top_prob"`
+	// ClassFractions is the fraction of samples per predicted class.
+	ClassFractions []float64 `json:"class_fractions"`
+	// EvenReward is the mean even-digit reward (MNIST only).
+	EvenReward *float64 `json:"even_reward,omitempty"`
+	// SampleSeconds is the wall time of drawing the samples.
+	SampleSeconds float64 `json:"sample_seconds"`
+}
+
+// SampleImages draws n images from g with noise from seed, in batches of 250.
+func SampleImages(backend compute.Backend, g *orw.Generator, cfg orw.SamplerConfig, n int, seed uint64) (*orw.Images, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("the number of samples must be positive, got %d", n)
+	}
+	rng := orw.NewRNG(seed)
+	var all *orw.Images
+	for done := 0; done < n; done += 250 {
+		m := min(250, n-done)
+		noise := orw.SampleNoise(rng.Rand, m*g.SampleSize())
+		var labels []int32
+		if k := g.NumClasses(); k > 0 {
+			labels = make([]int32, m)
+			for i := range labels {
+				labels[i] = int32((done + i) % k)
+			}
+		}
+		_, imgs, err := g.Sample(backend, cfg, nil, noise, m, labels)
+		if err != nil {
+			return nil, err
+		}
+		if all == nil {
+			all = &orw.Images{H: imgs.H, W: imgs.W, C: imgs.C}
+		}
+		all.N += imgs.N
+		all.Pix = append(all.Pix, imgs.Pix...)
+	}
+	return all, nil
+}
+
+// EvaluateGenerator samples n images from g and judges them with clf; testImages
+// and testLabels (optional) measure the classifier's own accuracy.
+func EvaluateGenerator(backend compute.Backend, g *orw.Generator, clf *Classifier, cfg orw.SamplerConfig, n int, seed uint64, test *orw.Images, testLabels []int) (*GeneratorReport, error) {
+	rep := &GeneratorReport{Sampler: cfg, Seed: seed, Samples: n}
+	if test != nil {
+		acc, err := clf.Accuracy(backend, test, testLabels)
+		if err != nil {
+			return nil, err
+		}
+		rep.ClassifierTestAccuracy = acc
+	}
+	t0 := time.Now()
+	imgs, err := SampleImages(backend, g, cfg, n, seed)
+	if err != nil {
+		return nil, err
+	}
+	rep.SampleSeconds = time.Since(t0).Seconds()
+	probs, err := clf.Probs(backend, imgs)
+	if err != nil {
+		return nil, err
+	}
+	rep.ClassFractions = make([]float64, clf.NumClasses())
+	even := 0.0
+	for _, p := range probs {
+		best := 0
+		for j := range p {
+			if p[j] > p[best] {
+				best = j
+			}
+		}
+		rep.MeanTopProb += p[best] / float64(n)
+		rep.ClassFractions[best] += 1 / float64(n)
+		even += evenProb(p) / float64(n)
+	}
+	if clf.NumClasses() == 10 {
+		rep.EvenReward = &even
+	}
+	return rep, nil
+}
+
+// evenProb is Σ_k even p(k).
+func evenProb(p []float64) float64 {
+	s := 0.0
+	for k := 0; k < len(p); k += 2 {
+		s += p[k]
+	}
+	return s
+}

@@ -1,0 +1,159 @@
+package tasks
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/gomlx/compute"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
+)
+
+// DatasetFromSet converts a loaded image set to a flow-space data set: pixels
+// scaled to [-1, 1] and labels as int32.
+func DatasetFromSet(s *datasets.Set) *orw.Dataset {
+	im := s.Images
+	d := &orw.Dataset{X: im.Float32(0, im.N), N: im.N, Shape: []int{im.H, im.W, im.C}}
+	if s.Labels != nil {
+		d.Labels = make([]int32, len(s.Labels))
+		for i, l := range s.Labels {
+			d.Labels[i] = int32(l)
+		}
+	}
+	return d
+}
+
+// ImagesFromDataset views a pixel-space data set as images.
+func ImagesFromDataset(d *orw.Dataset) *orw.Images {
+	return &orw.Images{N: d.N, H: d.Shape[0], W: d.Shape[1], C: d.Shape[2], Pix: d.X}
+}
+
+// LoadData loads a named image data set ("mnist", "fashion", "cifar10") from dir
+// ("" = its default location).
+func LoadData(name, dir string, split datasets.Split) (*datasets.Set, error) {
+	switch name {
+	case "mnist":
+		return datasets.LoadMNIST(dir, split)
+	case "fashion", "fashion-mnist":
+		return datasets.LoadFashionMNIST(dir, split)
+	case "cifar10":
+		if dir == "" {
+			return nil, fmt.Errorf("cifar10 cannot be downloaded here: pass --data DIR with data_batch_1.bin ... test_batch.bin")
+		}
+		return datasets.LoadCIFAR10(dir, split)
+	}
+	return nil, fmt.Errorf("unknown data set %q; valid: mnist, fashion, cifar10", name)
+}
+
+// LatentRecipe is how a latent generator is pretrained: an autoencoder first,
+// then an MLP flow on its normalised codes.
+type LatentRecipe struct {
+	AE        nets.AutoencoderConfig `json:"autoencoder"`
+	AESteps   int64                  `json:"ae_steps"`
+	AEBatch   int                    `json:"ae_batch"`
+	AEOptim   optim.Config           `json:"ae_optim"`
+	Flow      nets.Config            `json:"flow"`
+	FlowSteps int64                  `json:"flow_steps"`
+	FlowBatch int                    `json:"flow_batch"`
+	FlowOptim optim.Config           `json:"flow_optim"`
+	Coupling  string                 `json:"coupling"`
+	Sampler   orw.SamplerConfig      `json:"sampler"`
+	Seed      uint64                 `json:"seed"`
+}
+
+// PretrainLatent trains a latent generator on data (pixel-space, labelled or not).
+// Checkpoints of each stage go to stateDir so that an interrupted run resumes.
+func PretrainLatent(ctx context.Context, backend compute.Backend, data *orw.Dataset, r LatentRecipe, stateDir string, progress func(stage string) orw.ProgressFunc) (*orw.Generator, error) {
+	ae, err := nets.NewAutoencoder(r.AE)
+	if err != nil {
+		return nil, err
+	}
+	start := time.Now()
+	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(r.Seed^0xae).Rand)
+	aeRes, err := orw.Fit(ctx, backend, aeParams, orw.AutoencoderLoss(ae), orw.ImageBatcher(data, r.AEBatch, false), orw.FitConfig{
+		Steps: r.AESteps, Seed: r.Seed, Optim: r.AEOptim, CheckpointPath: stateFile(stateDir, "autoencoder.state"),
+		CheckpointEvery: 500, Progress: progress("autoencoder"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("autoencoder: %w", err)
+	}
+	codes, err := orw.EncodeDataset(backend, ae, aeParams, data, 1000)
+	if err != nil {
+		return nil, err
+	}
+	mean, std, norm := orw.Standardize(codes)
+	flow, err := nets.New(r.Flow)
+	if err != nil {
+		return nil, err
+	}
+	coupling, err := orw.ParseCoupling(r.Coupling)
+	if err != nil {
+		return nil, err
+	}
+	fcfg := r.FlowOptim
+	flowParams := nets.Init(flow.Specs(), orw.NewRNG(r.Seed^0xf1).Rand)
+	flowRes, err := orw.TrainFlow(ctx, backend, flow, flowParams, norm, r.FlowBatch, coupling, orw.FitConfig{
+		Steps: r.FlowSteps, Seed: r.Seed + 1, Optim: fcfg, CheckpointPath: stateFile(stateDir, "flow.state"),
+		CheckpointEvery: 1000, Progress: progress("latent flow"),
+	})
+	if err != nil {
+		return nil, fmt.Errorf("latent flow: %w", err)
+	}
+	final := flowParams
+	if flowRes.EMA != nil {
+		final = flowRes.EMA
+	}
+	g, err := orw.NewLatentGenerator(ae, aeParams, mean, std, flow, final, r.Sampler)
+	if err != nil {
+		return nil, err
+	}
+	g.Meta = map[string]any{
+		"recipe":                    r,
+		"ae_final_loss":             aeRes.FinalLoss,
+		"flow_final_loss":           flowRes.FinalLoss,
+		"ae_wall_seconds":           aeRes.Wall.Seconds(),
+		"flow_wall_seconds":         flowRes.Wall.Seconds(),
+		"wall_seconds_this_process": time.Since(start).Seconds(),
+	}
+	return g, nil
+}
+
+func stateFile(dir, name string) string {
+	if dir == "" {
+		return ""
+	}
+	return dir + "/" + name
+}
+
+// PretrainPixel trains a flow directly on images (the "unet" or "mlp" networks).
+func PretrainPixel(ctx context.Context, backend compute.Backend, data *orw.Dataset, cfg nets.Config, steps int64, batch int, oc optim.Config, coupling string, sampler orw.SamplerConfig, seed uint64, stateDir string, progress orw.ProgressFunc) (*orw.Generator, error) {
+	flow, err := nets.New(cfg)
+	if err != nil {
+		return nil, err
+	}
+	c, err := orw.ParseCoupling(coupling)
+	if err != nil {
+		return nil, err
+	}
+	params := nets.Init(flow.Specs(), orw.NewRNG(seed^0xf1).Rand)
+	res, err := orw.TrainFlow(ctx, backend, flow, params, data, batch, c, orw.FitConfig{
+		Steps: steps, Seed: seed, Optim: oc, CheckpointPath: stateFile(stateDir, "flow.state"),
+		CheckpointEvery: 250, Progress: progress, ProgressEvery: 10,
+	})
+	if err != nil {
+		return nil, err
+	}
+	final := params
+	if res.EMA != nil {
+		final = res.EMA
+	}
+	g := &orw.Generator{Flow: flow, Params: final, Sampler: sampler, Meta: map[string]any{
+		"flow_steps": steps, "batch": batch, "optim": oc, "coupling": coupling, "seed": seed,
+		"flow_final_loss": res.FinalLoss, "flow_wall_seconds": res.Wall.Seconds(),
+	}}
+	return g, nil
+}

