@@ -1,0 +1,233 @@
+package orw
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"sort"
+	"strings"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+)
+
+// Method names: every fine-tuning method is the same trainer with a different
+// source of x1, selection and weighting (see MethodSpec).
+const (
+	// MethodORW is online reward-weighted CFM (ORW-CFM); with Alpha > 0 it is ORW-CFM-W2.
+	MethodORW = "orw"
+	// MethodRWCFM is offline reward-weighted CFM: exp(τr) weights on a fixed pool of reference samples.
+	MethodRWCFM = "rwcfm"
+	// MethodRAFT samples candidates online, keeps the best KeepFraction and trains plain CFM on them.
+	MethodRAFT = "raft"
+	// MethodReFT keeps the best KeepFraction of a fixed pool of reference samples and trains plain CFM on them
+	// (our reading of the paper's ReFT baseline, paper.md §7).
+	MethodReFT = "reft"
+)
+
+// Methods lists the valid method names.
+var Methods = []string{MethodORW, MethodRWCFM, MethodRAFT, MethodReFT}
+
+// Config holds every hyperparameter of a fine-tuning run, with its defaults in
+// DefaultConfig. It is stored in the run directory; a run is resumed only with
+// the same Config.
+type Config struct {
+	// Method is one of Methods.
+	Method string `json:"method"`
+	// Tau is the inverse temperature of the weights exp(τ·r).
+	Tau float64 `json:"tau"`
+	// Alpha weighs the W2 regulariser α·‖v_ft − v_ref‖² (0: no regularisation).
+	Alpha float64 `json:"alpha"`
+	// NormalizeWeights rescales the weights to mean 1 per batch (our deviation; off in the paper).
+	NormalizeWeights bool `json:"normalize_weights"`
+	// Batch is the number of samples per gradient step.
+	Batch int `json:"batch"`
+	// RefreshEvery is K: the policy snapshot that draws online samples is refreshed
+	// from the trainee every K gradient steps (1: sample from the current model).
+	RefreshEvery int `json:"refresh_every"`
+	// StepsPerBatch is the number of gradient steps taken on each sampled batch
+	// (1: a fresh batch for every step, as in the paper).
+	StepsPerBatch int `json:"steps_per_batch"`
+	// KeepFraction is the fraction kept by RAFT (of online candidates) and ReFT (of the pool).
+	KeepFraction float64 `json:"keep_fraction"`
+	// PoolSize is the number of reference samples of the offline methods (RW-CFM, ReFT).
+	PoolSize int `json:"pool_size"`
+	// Coupling pairs noise and samples: "independent" or "ot".
+	Coupling string `json:"coupling"`
+	// Sampler integrates the policy to draw x1 (and the evaluation samples).
+	Sampler SamplerConfig `json:"sampler"`
+	// Optim is the optimiser (Adam, warm-up, clipping).
+	Optim optim.Config `json:"optim"`
+	// Seed makes the run repeatable.
+	Seed uint64 `json:"seed"`
+	// EvalEvery is E: evaluation metrics are computed every E steps (and at 0 and the end).
+	EvalEvery int `json:"eval_every"`
+	// EvalSamples is the size of the fixed evaluation noise batch.
+	EvalSamples int `json:"eval_samples"`
+	// W2Times is the number of time points of the W2 velocity estimate.
+	W2Times int `json:"w2_times"`
+	// CheckpointEvery saves the run every so many steps (and always at the end of Step).
+	CheckpointEvery int `json:"checkpoint_every"`
+}
+
+// DefaultConfig returns the defaults: ORW-CFM-W2 with τ = 0.5 and α = 1 (the
+// paper's defaults), batch 64, a fresh batch every step from a snapshot refreshed
+// every step, Adam 2e-4 with clipping at 1, evaluation every 100 steps on 256 samples.
+func DefaultConfig() Config {
+	return Config{
+		Method:          MethodORW,
+		Tau:             0.5,
+		Alpha:           1,
+		Batch:           64,
+		RefreshEvery:    1,
+		StepsPerBatch:   1,
+		KeepFraction:    0.25,
+		PoolSize:        4096,
+		Coupling:        "independent",
+		Sampler:         DefaultSampler(),
+		Optim:           optim.Default(),
+		Seed:            1,
+		EvalEvery:       100,
+		EvalSamples:     256,
+		W2Times:         8,
+		CheckpointEvery: 100,
+	}
+}
+
+// Validate reports every bad value, with the valid range.
+func (c Config) Validate() error {
+	var errs []string
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	if !isMethod(c.Method) {
+		bad("unknown method %q (valid: %s)", c.Method, strings.Join(Methods, ", "))
+	}
+	if !isFinite(c.Tau) || c.Tau < 0 || c.Tau > 1e4 {
+		bad("tau must be a finite number in [0, 1e4], got %g", c.Tau)
+	}
+	if !isFinite(c.Alpha) || c.Alpha < 0 || c.Alpha > 1e6 {
+		bad("alpha must be a finite number in [0, 1e6], got %g", c.Alpha)
+	}
+	if c.Batch < 1 || c.Batch > 1<<16 {
+		bad("batch must be in 1..65536, got %d", c.Batch)
+	}
+	if c.RefreshEvery < 1 {
+		bad("refresh-every must be >= 1, got %d", c.RefreshEvery)
+	}
+	if c.StepsPerBatch < 1 {
+		bad("steps-per-batch must be >= 1, got %d", c.StepsPerBatch)
+	}
+	if !(c.KeepFraction > 0 && c.KeepFraction <= 1) {
+		bad("keep-fraction must be in (0, 1], got %g", c.KeepFraction)
+	}
+	if (c.Method == MethodRWCFM || c.Method == MethodReFT) && (c.PoolSize < c.Batch || c.PoolSize > 1<<22) {
+		bad("pool-size must be in batch..4194304 for %s, got %d", c.Method, c.PoolSize)
+	}
+	if c.Method == MethodReFT && int(math.Ceil(float64(c.PoolSize)*c.KeepFraction)) < 1 {
+		bad("reft keeps no samples: raise pool-size or keep-fraction")
+	}
+	if _, err := ParseCoupling(c.Coupling); err != nil {
+		bad("%v", err)
+	}
+	if err := c.Sampler.Validate(); err != nil {
+		bad("%v", err)
+	}
+	if err := c.Optim.Validate(); err != nil {
+		bad("%v", err)
+	}
+	if c.EvalEvery < 1 {
+		bad("eval-every must be >= 1, got %d", c.EvalEvery)
+	}
+	if c.EvalSamples < 2 || c.EvalSamples > 1<<14 {
+		bad("eval-samples must be in 2..16384, got %d", c.EvalSamples)
+	}
+	if c.W2Times < 1 || c.W2Times > 1000 {
+		bad("w2-times must be in 1..1000, got %d", c.W2Times)
+	}
+	if c.CheckpointEvery < 1 {
+		bad("checkpoint-every must be >= 1, got %d", c.CheckpointEvery)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("invalid fine-tuning config: %s", strings.Join(errs, "; "))
+	}
+	return nil
+}
+
+func isMethod(m string) bool {
+	for _, x := range Methods {
+		if x == m {
+			return true
+		}
+	}
+	return false
+}
+
+// MethodSpec is a method decomposed into its three choices.
+type MethodSpec struct {
+	// Online draws x1 from the policy snapshot; otherwise from the fixed pool.
+	Online bool
+	// Keep is the fraction of drawn candidates (online) or of the pool (offline) kept by reward.
+	Keep float64
+	// Weighting turns rewards into loss weights.
+	Weighting Weighting
+}
+
+// Spec decomposes c.Method:
+//
+//	orw    online,  keep all,            exp(τr) weights
+//	rwcfm  offline, keep all,            exp(τr) weights
+//	raft   online,  keep best fraction,  uniform weights
+//	reft   offline, keep best fraction,  uniform weights
+//
+// The W2 term α·‖v − v_ref‖² is added to each of them alike.
+func (c Config) Spec() MethodSpec {
+	exp := ExpWeighting{Tau: c.Tau, Normalize: c.NormalizeWeights}
+	switch c.Method {
+	case MethodRWCFM:
+		return MethodSpec{Online: false, Keep: 1, Weighting: exp}
+	case MethodRAFT:
+		return MethodSpec{Online: true, Keep: c.KeepFraction, Weighting: UniformWeighting{}}
+	case MethodReFT:
+		return MethodSpec{Online: false, Keep: c.KeepFraction, Weighting: UniformWeighting{}}
+	}
+	return MethodSpec{Online: true, Keep: 1, Weighting: exp}
+}
+
+// Diff lists the fields in which two configs differ ("tau: 0.5 → 1").
+func (c Config) Diff(o Config) []string {
+	a, b := flatten(c), flatten(o)
+	var d []string
+	for _, k := range sortedKeys(a) {
+		if a[k] != b[k] {
+			d = append(d, fmt.Sprintf("%s: %s → %s", k, a[k], b[k]))
+		}
+	}
+	return d
+}
+
+// flatten turns a config into dotted keys with printed values, for Diff.
+func flatten(c Config) map[string]string {
+	b, _ := json.Marshal(c)
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	out := map[string]string{}
+	var walk func(prefix string, v any)
+	walk = func(prefix string, v any) {
+		if mm, ok := v.(map[string]any); ok {
+			for k, x := range mm {
+				walk(strings.TrimPrefix(prefix+"."+k, "."), x)
+			}
+			return
+		}
+		out[prefix] = fmt.Sprint(v)
+	}
+	walk("", m)
+	return out
+}
+
+func sortedKeys(m map[string]string) []string {
+	k := make([]string, 0, len(m))
+	for x := range m {
+		k = append(k, x)
+	}
+	sort.Strings(k)
+	return k
+}

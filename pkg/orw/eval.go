@@ -1,0 +1,234 @@
+package orw
+
+import (
+	"fmt"
+	"math"
+	"time"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+)
+
+// Seeds of the fixed evaluation draws, derived from the run's seed.
+const (
+	evalSeedOffset = 0xe7a1
+	w2SeedOffset   = 0x3e2
+	poolSeedOffset = 0x9001
+)
+
+// evalInputs draws (once) the fixed evaluation noise and labels.
+func (tr *trainer) evalInputs() ([]float32, []int32) {
+	if tr.evalNoise == nil {
+		rng := NewRNG(tr.cfg.Seed + evalSeedOffset)
+		n := tr.cfg.EvalSamples
+		tr.evalNoise = SampleNoise(rng.Rand, n*tr.env.Base.SampleSize())
+		if k := tr.env.Base.NumClasses(); k > 0 {
+			tr.evalLabels = make([]int32, n)
+			for i := range tr.evalLabels {
+				tr.evalLabels[i] = int32(i % k)
+			}
+		}
+	}
+	return tr.evalNoise, tr.evalLabels
+}
+
+// w2VelocityExec compiles the W2 velocity estimate
+// (1/T)·Σ_k mean_i mean_pixels ‖v_ft(t_k, x_t) − v_ref(t_k, x_t)‖² on the straight
+// paths between x0 and the evaluation samples x1, at t_k = (k + ½)/T.
+func (tr *trainer) w2VelocityExec() (*Exec, error) {
+	if tr.w2exec != nil {
+		return tr.w2exec, nil
+	}
+	flow := tr.env.Base.Flow
+	specs := flow.Specs()
+	n := len(specs)
+	cond := tr.env.Base.NumClasses() > 0
+	times := tr.cfg.W2Times
+	e, err := NewExec(tr.env.Backend, func(in []*Node) *Node {
+		w, wRef := nets.Bind(specs, in[:n]), nets.Bind(specs, in[n:2*n])
+		x1, x0 := in[2*n], in[2*n+1]
+		var labels *Node
+		if cond {
+			labels = in[2*n+2]
+		}
+		b := x1.Shape().Dimensions[0]
+		var sum *Node
+		for k := range times {
+			tk := (float64(k) + 0.5) / float64(times)
+			t := BroadcastToDims(Scalar(x1.Graph(), x1.DType(), tk), b)
+			xt := Path{}.Xt(x0, x1, t, nil)
+			d := ReduceAllMean(W2Term(flow.Apply(w, t, xt, labels), flow.Apply(wRef, t, xt, labels)))
+			if sum == nil {
+				sum = d
+			} else {
+				sum = Add(sum, d)
+			}
+		}
+		return DivScalar(sum, float64(times))
+	})
+	if err != nil {
+		return nil, err
+	}
+	tr.w2exec = e
+	return e, nil
+}
+
+// W2Velocity estimates E_t E‖v_ft − v_ref‖² for params on paths to the points x1.
+func (tr *trainer) w2Velocity(params *nets.Params, x1 *tensors.Tensor, labels []int32) (float64, error) {
+	exec, err := tr.w2VelocityExec()
+	if err != nil {
+		return 0, err
+	}
+	n := x1.Shape().Dimensions[0]
+	rng := NewRNG(tr.cfg.Seed + w2SeedOffset)
+	x0 := SampleNoise(rng.Rand, n*tr.env.Base.SampleSize())
+	args := make([]any, 0, 2*params.Len()+3)
+	for _, t := range params.Tensors {
+		args = append(args, t)
+	}
+	for _, t := range tr.env.Base.Params.Tensors {
+		args = append(args, t)
+	}
+	args = append(args, x1, tensors.FromFlatDataAndDimensions(x0, x1.Shape().Dimensions...))
+	if labels != nil {
+		args = append(args, tensors.FromFlatDataAndDimensions(labels, n))
+	}
+	out, err := exec.Call(args...)
+	if err != nil {
+		return 0, fmt.Errorf("w2 estimate: %w", err)
+	}
+	return float64(tensors.ToScalar[float32](out[0])), nil
+}
+
+// referenceEval returns (once) the reference model's images of the evaluation noise.
+func (tr *trainer) referenceEval() (*Images, error) {
+	if tr.refEval == nil {
+		noise, labels := tr.evalInputs()
+		_, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, nil, noise, tr.cfg.EvalSamples, labels)
+		if err != nil {
+			return nil, err
+		}
+		tr.refEval = imgs
+	}
+	return tr.refEval, nil
+}
+
+// evaluate computes the evaluation metrics of the trainee at the current step.
+func (tr *trainer) evaluate() (EvalRecord, *Images, error) {
+	t0 := time.Now()
+	rec := EvalRecord{Kind: "eval", Step: tr.step}
+	noise, labels := tr.evalInputs()
+	n := tr.cfg.EvalSamples
+	x1, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, tr.params, noise, n, labels)
+	if err != nil {
+		return rec, nil, err
+	}
+	r, err := tr.env.Reward.Reward(imgs)
+	if err != nil {
+		return rec, nil, fmt.Errorf("reward: %w", err)
+	}
+	if err := CheckRewards(r, n); err != nil {
+		return rec, nil, err
+	}
+	rec.Reward, rec.RewardStd, _, _ = stats(r)
+	if tr.env.Judge != nil {
+		cls, err := tr.env.Judge.Classify(imgs)
+		if err != nil {
+			return rec, nil, fmt.Errorf("judge: %w", err)
+		}
+		rec.ClassCounts = make([]int, len(tr.env.Judge.ClassNames()))
+		counts := make([]float64, len(rec.ClassCounts))
+		for _, c := range cls {
+			if c >= 0 && c < len(counts) {
+				rec.ClassCounts[c]++
+				counts[c]++
+			}
+		}
+		rec.ClassEntropy = NormalizedEntropy(counts)
+	}
+	pts := imageRows(imgs, min(n, 256))
+	rec.MeanPairwise = MeanPairwiseDistance(pts) / math.Sqrt(float64(imgs.Size()))
+	if rec.W2Velocity, err = tr.w2Velocity(tr.params, x1, labels); err != nil {
+		return rec, nil, err
+	}
+	ref, err := tr.referenceEval()
+	if err != nil {
+		return rec, nil, err
+	}
+	w2, err := EmpiricalW2(imageRows(imgs, n), imageRows(ref, n))
+	if err != nil {
+		return rec, nil, err
+	}
+	rec.EmpiricalW2 = w2 / math.Sqrt(float64(imgs.Size()))
+	rec.EvalMS = msSince(t0)
+	return rec, imgs, nil
+}
+
+// imageRows converts the first n images to float64 rows.
+func imageRows(im *Images, n int) [][]float64 {
+	rows := make([][]float64, n)
+	for i := range rows {
+		src := im.At(i)
+		row := make([]float64, len(src))
+		for j, v := range src {
+			row[j] = float64(v)
+		}
+		rows[i] = row
+	}
+	return rows
+}
+
+// buildPool draws the offline methods' fixed pool of reference samples and their
+// rewards; ReFT keeps only the best KeepFraction.
+func (tr *trainer) buildPool() error {
+	if tr.spec.Online {
+		return nil
+	}
+	rng := NewRNG(tr.cfg.Seed + poolSeedOffset)
+	size := tr.env.Base.SampleSize()
+	p := &pool{}
+	const chunk = 512
+	for done := 0; done < tr.cfg.PoolSize; done += chunk {
+		n := min(chunk, tr.cfg.PoolSize-done)
+		noise := SampleNoise(rng.Rand, n*size)
+		var labels []int32
+		if k := tr.env.Base.NumClasses(); k > 0 {
+			labels = make([]int32, n)
+			for i := range labels {
+				labels[i] = int32(rng.IntN(k))
+			}
+		}
+		x1, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, nil, noise, n, labels)
+		if err != nil {
+			return err
+		}
+		r, err := tr.env.Reward.Reward(imgs)
+		if err != nil {
+			return fmt.Errorf("reward: %w", err)
+		}
+		if err := CheckRewards(r, n); err != nil {
+			return err
+		}
+		p.x = append(p.x, nets.Float32s(x1)...)
+		p.labels = append(p.labels, labels...)
+		p.rewards = append(p.rewards, r...)
+	}
+	p.n = tr.cfg.PoolSize
+	if tr.spec.Keep < 1 {
+		k := max(1, int(math.Ceil(float64(p.n)*tr.spec.Keep)))
+		keep := TopIndices(p.rewards, k)
+		q := &pool{n: k}
+		for _, j := range keep {
+			q.x = append(q.x, p.x[j*size:(j+1)*size]...)
+			q.rewards = append(q.rewards, p.rewards[j])
+			if p.labels != nil {
+				q.labels = append(q.labels, p.labels[j])
+			}
+		}
+		p = q
+	}
+	tr.pool = p
+	return nil
+}
