@@ -261,6 +261,10 @@ func WriteFileAtomic(path string, fill func(w io.Writer) error) (err error) {
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	// CreateTemp makes the file private; give it the permissions of a normal file.
+	if err = f.Chmod(0o644); err != nil {
+		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
 	if err = f.Close(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}

@@ -3,6 +3,7 @@ package orw
 import (
 	"bytes"
 	"encoding/binary"
+	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -126,4 +127,12 @@ func TestWriteCheckpointAtomic(t *testing.T) {
 	if _, err := ReadCheckpoint(filepath.Join(dir, "missing.ckpt")); err == nil || !strings.Contains(err.Error(), "missing.ckpt") {
 		t.Fatalf("missing file error should name the file: %v", err)
 	}
+}
+
+func mustJSON(v any) string {
+	b, err := json.Marshal(v)
+	if err != nil {
+		panic(err)
+	}
+	return string(b)
 }

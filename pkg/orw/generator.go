@@ -44,7 +44,7 @@ func (d LatentDecoder) Specs() []nets.ParamSpec {
 
 // Decode un-normalises z and decodes it.
 func (d LatentDecoder) Decode(w *nets.Weights, z *Node) *Node {
-	z = Add(Mul(z, w.Get("latent/std")), w.Get("latent/mean"))
+	z = Add(Mul(z, InsertAxes(w.Get("latent/std"), 0)), InsertAxes(w.Get("latent/mean"), 0))
 	return d.AE.Decode(w, z)
 }
 
@@ -90,6 +90,9 @@ type Generator struct {
 	Sampler SamplerConfig
 	// Meta is free-form provenance stored with the generator (data set, training, timings).
 	Meta map[string]any
+	// Unbounded turns off the clipping of samples to [-1, 1] (for flows over points
+	// rather than images, such as the 2-D toy).
+	Unbounded bool
 
 	mu       sync.Mutex
 	samplers map[SamplerConfig]*Exec
@@ -163,7 +166,9 @@ func (g *Generator) samplerExec(backend compute.Backend, cfg SamplerConfig) (*Ex
 		}
 		x1 := Integrate(solver, velocityFn(g.Flow, w, labels), x0, 0, 1, cfg.Steps)
 		if g.Decoder == nil {
-			x1 = clipImages(x1)
+			if !g.Unbounded {
+				x1 = clipImages(x1)
+			}
 			return []*Node{x1, x1}
 		}
 		dw := nets.Bind(decSpecs, in[nf:nf+nd])
@@ -227,8 +232,13 @@ func (g *Generator) Sample(backend compute.Backend, cfg SamplerConfig, params *n
 	return outs[0], imagesFromTensor(outs[1]), nil
 }
 
+// imagesFromTensor views a batch [N, H, W, C] as images; a batch of points
+// [N, D] becomes N images of 1×1 pixel with D channels.
 func imagesFromTensor(t *tensors.Tensor) *Images {
 	d := t.Shape().Dimensions
+	if len(d) == 2 {
+		return &Images{N: d[0], H: 1, W: 1, C: d[1], Pix: nets.Float32s(t)}
+	}
 	return &Images{N: d[0], H: d[1], W: d[2], C: d[3], Pix: nets.Float32s(t)}
 }
 
@@ -273,6 +283,7 @@ type generatorMeta struct {
 	Flow        nets.Config             `json:"flow"`
 	Autoencoder *nets.AutoencoderConfig `json:"autoencoder,omitempty"`
 	Sampler     SamplerConfig           `json:"sampler"`
+	Unbounded   bool                    `json:"unbounded,omitempty"`
 	Info        map[string]any          `json:"info,omitempty"`
 }
 
@@ -282,7 +293,7 @@ const KindGenerator = "generator"
 // SaveGenerator writes g (flow, decoder, encoder, sampler defaults and Meta) as a
 // checkpoint file, atomically.
 func SaveGenerator(path string, g *Generator) error {
-	meta := generatorMeta{Schema: GeneratorSchema, Flow: g.Flow.Config(), Sampler: g.Sampler, Info: g.Meta}
+	meta := generatorMeta{Schema: GeneratorSchema, Flow: g.Flow.Config(), Sampler: g.Sampler, Info: g.Meta, Unbounded: g.Unbounded}
 	parts := []*nets.Params{g.Params.Prefixed("flow")}
 	if g.Encoder != nil {
 		cfg := g.Encoder.Config()
@@ -326,7 +337,7 @@ func GeneratorFromCheckpoint(c *Checkpoint) (*Generator, error) {
 	if err != nil {
 		return nil, err
 	}
-	g := &Generator{Flow: flow, Params: c.Params.Sub("flow"), Sampler: meta.Sampler, Meta: meta.Info}
+	g := &Generator{Flow: flow, Params: c.Params.Sub("flow"), Sampler: meta.Sampler, Meta: meta.Info, Unbounded: meta.Unbounded}
 	if err := g.Params.Match(flow.Specs()); err != nil {
 		return nil, fmt.Errorf("flow: %w", err)
 	}
@@ -368,5 +379,5 @@ func encoderSpecs(ae *nets.Autoencoder) []nets.ParamSpec {
 // version of g); networks and decoder are shared.
 func (g *Generator) WithParams(params *nets.Params) *Generator {
 	return &Generator{Flow: g.Flow, Params: params, Decoder: g.Decoder, DecoderParams: g.DecoderParams,
-		Encoder: g.Encoder, EncoderParams: g.EncoderParams, Sampler: g.Sampler, Meta: g.Meta}
+		Encoder: g.Encoder, EncoderParams: g.EncoderParams, Sampler: g.Sampler, Meta: g.Meta, Unbounded: g.Unbounded}
 }

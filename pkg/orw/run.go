@@ -560,3 +560,11 @@ func LatestParams(dir string, flow nets.Velocity) (*nets.Params, int64, error) {
 	}
 	return p, meta.Step, nil
 }
+
+// ClassNames are the judge's class names (nil without a judge).
+func (r *Run) ClassNames() []string {
+	if r.tr == nil || r.tr.env.Judge == nil {
+		return nil
+	}
+	return r.tr.env.Judge.ClassNames()
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
+	"github.com/orwcfm/orwcfm/pkg/vis"
+)
+
+func init() {
+	register(command{name: "finetune", summary: "fine-tune a base model toward a task's reward (ORW-CFM-W2 and baselines)", run: runFinetune})
+}
+
+// FinetuneSummary is the --json output of orw finetune.
+type FinetuneSummary struct {
+	Task   string `json:"task"`
+	Method string `json:"method"`
+	Model  string `json:"model"`
+	Tau    float64 `json:"tau"`
+	Alpha  float64 `json:"alpha"`
+	Seed   uint64  `json:"seed"`
+	Steps  int64   `json:"steps"`
+	// FinalReward is the mean reward over the evaluation batch at the end.
+	FinalReward    float64   `json:"final_reward"`
+	InitialReward  float64   `json:"initial_reward"`
+	ClassFractions []float64 `json:"class_fractions,omitempty"`
+	ClassNames     []string  `json:"class_names,omitempty"`
+	ClassEntropy   float64   `json:"class_entropy"`
+	MeanPairwise   float64   `json:"mean_pairwise"`
+	W2Velocity     float64   `json:"w2_velocity"`
+	EmpiricalW2    float64   `json:"empirical_w2"`
+	EvalSamples    int       `json:"eval_samples"`
+	WallSeconds    float64   `json:"wall_seconds"`
+	RunDir         string    `json:"run_dir"`
+	Files          []string  `json:"files"`
+}
+
+func runFinetune(ctx context.Context, args []string) error {
+	fs := newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")
+	taskName := fs.String("task", "mnist-even", "task (orw tasks lists them)")
+	model := fs.String("model", "latent", "base model: latent, unet, mlp, or a generator checkpoint")
+	out := fs.String("out", "", "run directory (default runs/TASK-METHOD-tTAU-aALPHA-sSEED)")
+	steps := fs.Int64("steps", 0, "total gradient steps (default: the task's)")
+	method := fs.String("method", "", "orw, rwcfm, raft or reft (default orw)")
+	// Every config flag defaults to "unset" so that the task's defaults apply.
+	tau := fs.Float64("tau", -1, "inverse temperature of the weights exp(tau*r) (default: the task's)")
+	alpha := fs.Float64("alpha", -1, "weight of the W2 regulariser (default: the task's)")
+	lr := fs.Float64("lr", 0, "Adam learning rate (default: the task's)")
+	batch := fs.Int("batch", 0, "samples per gradient step")
+	refresh := fs.Int("refresh-every", 0, "refresh the sampling policy from the trainee every K steps")
+	perBatch := fs.Int("steps-per-batch", 0, "gradient steps per sampled batch")
+	keep := fs.Float64("keep-fraction", 0, "fraction kept by raft and reft")
+	poolSize := fs.Int("pool-size", 0, "reference samples of the offline methods (rwcfm, reft)")
+	normalize := fs.Bool("normalize-weights", false, "rescale weights to mean 1 per batch (our deviation from the paper)")
+	coupling := fs.String("coupling", "", "independent or ot")
+	seed := fs.Uint64("seed", 0, "random seed (default 1)")
+	evalEvery := fs.Int("eval-every", 0, "evaluate every E steps")
+	evalSamples := fs.Int("eval-samples", 0, "size of the fixed evaluation batch")
+	gridEvery := fs.Int64("grid-every", 0, "write a sample grid every N steps (default: steps/5)")
+	asJSON := fs.Bool("json", false, "end by printing one JSON summary on stdout")
+	quiet := fs.Bool("quiet", false, "no progress bar")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	task, err := tasks.Lookup(*taskName)
+	if err != nil {
+		return err
+	}
+	cfg := task.Defaults()
+	set := map[string]bool{}
+	fs.Visit(func(f *flagT) { set[f.Name] = true })
+	if *method != "" {
+		cfg.Method = *method
+	}
+	if set["tau"] {
+		cfg.Tau = *tau
+	}
+	if set["alpha"] {
+		cfg.Alpha = *alpha
+	}
+	if set["lr"] {
+		cfg.Optim.LR = *lr
+	}
+	if set["batch"] {
+		cfg.Batch = *batch
+	}
+	if set["refresh-every"] {
+		cfg.RefreshEvery = *refresh
+	}
+	if set["steps-per-batch"] {
+		cfg.StepsPerBatch = *perBatch
+	}
+	if set["keep-fraction"] {
+		cfg.KeepFraction = *keep
+	}
+	if set["pool-size"] {
+		cfg.PoolSize = *poolSize
+	}
+	if set["normalize-weights"] {
+		cfg.NormalizeWeights = *normalize
+	}
+	if *coupling != "" {
+		cfg.Coupling = *coupling
+	}
+	if set["seed"] {
+		cfg.Seed = *seed
+	}
+	if set["eval-every"] {
+		cfg.EvalEvery = *evalEvery
+	}
+	if set["eval-samples"] {
+		cfg.EvalSamples = *evalSamples
+	}
+	if err := cfg.Validate(); err != nil {
+		return err
+	}
+	total := task.Steps
+	if set["steps"] {
+		total = *steps
+	}
+	if total < 0 {
+		return fmt.Errorf("--steps must be >= 0, got %d", total)
+	}
+	if *out == "" {
+		*out = filepath.Join("runs", fmt.Sprintf("%s-%s-t%g-a%g-s%d", task.Name, cfg.Method, cfg.Tau, cfg.Alpha, cfg.Seed))
+	}
+	grid := *gridEvery
+	if grid <= 0 {
+		grid = max(total/5, 1)
+	}
+	be, err := backend()
+	if err != nil {
+		return err
+	}
+	t0 := time.Now()
+	run, err := tasks.OpenOrCreateRun(be, *out, task.Name, *model, cfg)
+	if err != nil {
+		return err
+	}
+	defer run.Close()
+	v := newRunViews(run, *out)
+	if err := v.grid("start.png"); err != nil {
+		return err
+	}
+	bar := newProgressBar(task.Name)
+	if *quiet {
+		bar = nil
+	}
+	var w2avg, ravg float64
+	start := run.StepCount()
+	run.OnStep = func(r orw.StepRecord) {
+		ravg = smooth(ravg, r.RewardMean, r.Step-start)
+		w2avg = smooth(w2avg, r.W2, r.Step-start)
+		if bar != nil {
+			el := time.Since(t0)
+			done := r.Step - start
+			rem := time.Duration(float64(el) / float64(max(done, 1)) * float64(total-r.Step))
+			bar.update(r.Step, total, el, rem, fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg))
+		}
+		if r.Step%grid == 0 && r.Step < total {
+			if err := v.grid(fmt.Sprintf("step-%06d.png", r.Step)); err != nil {
+				fmt.Fprintln(os.Stderr, "warning:", err)
+			}
+		}
+	}
+	stepErr := run.StepTo(ctx, total)
+	if stepErr != nil && !errors.Is(stepErr, context.Canceled) {
+		return stepErr
+	}
+	if stepErr != nil {
+		return stepErr
+	}
+	final, err := run.Evaluate()
+	if err != nil {
+		return err
+	}
+	if err := v.grid("final.png"); err != nil {
+		return err
+	}
+	files, err := v.plots()
+	if err != nil {
+		return err
+	}
+	sum := FinetuneSummary{
+		Task: task.Name, Method: cfg.Method, Model: *model, Tau: cfg.Tau, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: run.StepCount(),
+		FinalReward: final.Reward, ClassEntropy: final.ClassEntropy, MeanPairwise: final.MeanPairwise,
+		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, EvalSamples: cfg.EvalSamples,
+		WallSeconds: time.Since(t0).Seconds(), RunDir: *out, Files: append(v.written, files...),
+	}
+	if _, evals, err := run.History(); err == nil && len(evals) > 0 {
+		sum.InitialReward = evals[0].Reward
+	}
+	if final.ClassCounts != nil {
+		sum.ClassNames = v.classNames
+		for _, c := range final.ClassCounts {
+			sum.ClassFractions = append(sum.ClassFractions, float64(c)/float64(cfg.EvalSamples))
+		}
+	}
+	if *asJSON {
+		return printJSON(sum)
+	}
+	fmt.Printf("finetune: %s %s tau=%g alpha=%g: reward %.3f → %.3f in %d steps (%s)\n", task.Name, cfg.Method, cfg.Tau, cfg.Alpha,
+		sum.InitialReward, sum.FinalReward, sum.Steps, time.Duration(sum.WallSeconds*float64(time.Second)).Round(time.Second))
+	if sum.ClassFractions != nil {
+		var parts []string
+		for i, f := range sum.ClassFractions {
+			parts = append(parts, fmt.Sprintf("%s:%.0f%%", sum.ClassNames[i], 100*f))
+		}
+		fmt.Printf("classes: %s (entropy %.2f)\n", strings.Join(parts, " "), sum.ClassEntropy)
+	}
+	fmt.Printf("W2: velocity estimate %.4g, empirical %.4g\n", sum.W2Velocity, sum.EmpiricalW2)
+	fmt.Printf("wrote %s: %s\n", *out, strings.Join(relative(*out, sum.Files), ", "))
+	return nil
+}
+
+// smooth is an exponential moving average with a short warm-up.
+func smooth(avg, x float64, n int64) float64 {
+	if n <= 1 {
+		return x
+	}
+	a := max(0.05, 1/float64(n))
+	return (1-a)*avg + a*x
+}
+
+func relative(dir string, files []string) []string {
+	out := make([]string, len(files))
+	for i, f := range files {
+		if r, err := filepath.Rel(dir, f); err == nil {
+			out[i] = r
+		} else {
+			out[i] = f
+		}
+	}
+	return out
+}
+
+// runViews writes a run's pictures.
+type runViews struct {
+	run        *orw.Run
+	dir        string
+	classNames []string
+	written    []string
+	frames     []image.Image
+}
+
+func newRunViews(run *orw.Run, dir string) *runViews {
+	return &runViews{run: run, dir: dir, classNames: run.ClassNames()}
+}
+
+// gridSeed fixes the noise of the sample grids so that they show the model change.
+const gridSeed = 20250211
+
+// grid writes 64 samples of the current trainee to samples/NAME.
+func (v *runViews) grid(name string) error {
+	imgs, err := v.run.Samples(64, gridSeed)
+	if err != nil {
+		return err
+	}
+	tiles := vis.ImagesFromBatch(imgs.Pix, imgs.N, imgs.H, imgs.W, imgs.C, -1, 1)
+	g := vis.Grid(tiles, 8, vis.GridOptions{})
+	path := filepath.Join(v.dir, "samples", name)
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return err
+	}
+	if err := vis.SavePNG(path, g); err != nil {
+		return err
+	}
+	v.written = append(v.written, path)
+	v.frames = append(v.frames, g)
+	return nil
+}
+
+// plots writes the reward and W2 curves, the class histogram over time and the
+// animation of the grids.
+func (v *runViews) plots() ([]string, error) {
+	steps, evals, err := v.run.History()
+	if err != nil {
+		return nil, err
+	}
+	var files []string
+	save := func(name string, p *plotT, err error) error {
+		if err != nil {
+			return err
+		}
+		path := filepath.Join(v.dir, name)
+		if err := vis.SavePlot(p, path, 6*inch, 4*inch); err != nil {
+			return err
+		}
+		files = append(files, path)
+		return nil
+	}
+	batchX, batchR, batchW2 := make([]float64, len(steps)), make([]float64, len(steps)), make([]float64, len(steps))
+	for i, s := range steps {
+		batchX[i], batchR[i], batchW2[i] = float64(s.Step), s.RewardMean, s.W2
+	}
+	evalX, evalR, evalW2 := make([]float64, len(evals)), make([]float64, len(evals)), make([]float64, len(evals))
+	for i, e := range evals {
+		evalX[i], evalR[i], evalW2[i] = float64(e.Step), e.Reward, e.W2Velocity
+	}
+	p, err := vis.Curves("Reward", "step", "mean reward",
+		vis.Series{Name: "training batch (smoothed)", X: batchX, Y: movingAverage(batchR, 25)},
+		vis.Series{Name: "evaluation batch", X: evalX, Y: evalR})
+	if err := save("reward.png", p, err); err != nil {
+		return files, err
+	}
+	p, err = vis.CurvesLogY("W2 divergence from the reference", "step", "E‖v_ft − v_ref‖²",
+		vis.Series{Name: "training batch (smoothed)", X: batchX, Y: movingAverage(batchW2, 25)},
+		vis.Series{Name: "evaluation estimate", X: evalX, Y: evalW2})
+	if err := save("w2.png", p, err); err != nil {
+		return files, err
+	}
+	if len(v.classNames) > 0 && len(evals) > 0 && evals[0].ClassCounts != nil {
+		fr := make([][]float64, len(evals))
+		for i, e := range evals {
+			fr[i] = make([]float64, len(e.ClassCounts))
+			for k, c := range e.ClassCounts {
+				fr[i][k] = float64(c)
+			}
+		}
+		p, err = vis.ClassStack(evalX, fr, v.classNames)
+		if err := save("classes.png", p, err); err != nil {
+			return files, err
+		}
+	}
+	if len(v.frames) > 1 {
+		path := filepath.Join(v.dir, "samples", "progress.gif")
+		if err := vis.SaveGIF(path, v.frames, 600*time.Millisecond); err != nil {
+			return files, err
+		}
+		files = append(files, path)
+	}
+	return files, nil
+}
+
+// movingAverage smooths a series over a trailing window.
+func movingAverage(x []float64, w int) []float64 {
+	out := make([]float64, len(x))
+	s := 0.0
+	for i, v := range x {
+		s += v
+		if i >= w {
+			s -= x[i-w]
+		}
+		out[i] = s / float64(min(i+1, w))
+	}
+	return out
+}
