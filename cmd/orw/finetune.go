@@ -21,9 +21,9 @@ func init() {
 
 // FinetuneSummary is the --json output of orw finetune.
 type FinetuneSummary struct {
-	Task   string `json:"task"`
-	Method string `json:"method"`
-	Model  string `json:"model"`
+	Task   string  `json:"task"`
+	Method string  `json:"method"`
+	Model  string  `json:"model"`
 	Tau    float64 `json:"tau"`
 	Alpha  float64 `json:"alpha"`
 	Seed   uint64  `json:"seed"`
