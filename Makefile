@@ -22,7 +22,7 @@ vet:
 	@$(ENV) go vet ./...
 
 notebook:
-	@$(ENV) scripts/setup.sh --notebook && jupyter-notebook --notebook-dir=notebooks
+	@$(ENV) scripts/setup.sh --notebook && jupyter-notebook --notebook-dir=notebooks $(NOTEBOOK_ARGS)
 
 bench: bin/orw
 	./bin/orw bench

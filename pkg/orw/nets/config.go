@@ -87,6 +87,9 @@ func (c Config) withDefaults() Config {
 
 // New builds the velocity network described by cfg.
 func New(cfg Config) (Velocity, error) {
+	if cfg.Kind != "mlp" && cfg.Kind != "unet" {
+		return nil, fmt.Errorf("nets: unknown network kind %q; valid kinds: %s", cfg.Kind, strings.Join(Kinds, ", "))
+	}
 	cfg = cfg.withDefaults()
 	if len(cfg.Shape) == 0 {
 		return nil, fmt.Errorf("nets: config of %q has no sample shape; set Shape, e.g. [28 28 1]", cfg.Kind)
