@@ -19,7 +19,7 @@ const (
 )
 
 // evalInputs draws (once) the fixed evaluation noise and labels.
-func (tr *trainer) evalInputs() ([]float32, []int32) {
+func (tr *Trainer) evalInputs() ([]float32, []int32) {
 	if tr.evalNoise == nil {
 		rng := NewRNG(tr.cfg.Seed + evalSeedOffset)
 		n := tr.cfg.EvalSamples
@@ -37,7 +37,7 @@ func (tr *trainer) evalInputs() ([]float32, []int32) {
 // w2VelocityExec compiles the W2 velocity estimate
 // (1/T)·Σ_k mean_i mean_pixels ‖v_ft(t_k, x_t) − v_ref(t_k, x_t)‖² on the straight
 // paths between x0 and the evaluation samples x1, at t_k = (k + ½)/T.
-func (tr *trainer) w2VelocityExec() (*Exec, error) {
+func (tr *Trainer) w2VelocityExec() (*Exec, error) {
 	if tr.w2exec != nil {
 		return tr.w2exec, nil
 	}
@@ -75,38 +75,45 @@ func (tr *trainer) w2VelocityExec() (*Exec, error) {
 	return e, nil
 }
 
-// W2Velocity estimates E_t E‖v_ft − v_ref‖² for params on paths to the points x1.
-func (tr *trainer) w2Velocity(params *nets.Params, x1 *tensors.Tensor, labels []int32) (float64, error) {
+// w2Velocity estimates E_t E‖v_ft − v_ref‖² for params on paths to the points x1
+// (flattened, n of them), in chunks of SampleChunk.
+func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels []int32) (float64, error) {
 	exec, err := tr.w2VelocityExec()
 	if err != nil {
 		return 0, err
 	}
-	n := x1.Shape().Dimensions[0]
+	size := tr.env.Base.SampleSize()
 	rng := NewRNG(tr.cfg.Seed + w2SeedOffset)
-	x0 := SampleNoise(rng.Rand, n*tr.env.Base.SampleSize())
-	args := make([]any, 0, 2*params.Len()+3)
-	for _, t := range params.Tensors {
-		args = append(args, t)
+	x0 := SampleNoise(rng.Rand, n*size)
+	total := 0.0
+	for i0 := 0; i0 < n; i0 += SampleChunk {
+		i1 := min(i0+SampleChunk, n)
+		dims := append([]int{i1 - i0}, tr.env.Base.SampleShape()...)
+		args := make([]any, 0, 2*params.Len()+3)
+		for _, t := range params.Tensors {
+			args = append(args, t)
+		}
+		for _, t := range tr.env.Base.Params.Tensors {
+			args = append(args, t)
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(x1[i0*size:i1*size], dims...), tensors.FromFlatDataAndDimensions(x0[i0*size:i1*size], dims...))
+		if labels != nil {
+			args = append(args, tensors.FromFlatDataAndDimensions(labels[i0:i1], i1-i0))
+		}
+		out, err := exec.Call(args...)
+		if err != nil {
+			return 0, fmt.Errorf("w2 estimate: %w", err)
+		}
+		total += float64(tensors.ToScalar[float32](out[0])) * float64(i1-i0)
 	}
-	for _, t := range tr.env.Base.Params.Tensors {
-		args = append(args, t)
-	}
-	args = append(args, x1, tensors.FromFlatDataAndDimensions(x0, x1.Shape().Dimensions...))
-	if labels != nil {
-		args = append(args, tensors.FromFlatDataAndDimensions(labels, n))
-	}
-	out, err := exec.Call(args...)
-	if err != nil {
-		return 0, fmt.Errorf("w2 estimate: %w", err)
-	}
-	return float64(tensors.ToScalar[float32](out[0])), nil
+	return total / float64(n), nil
 }
 
 // referenceEval returns (once) the reference model's images of the evaluation noise.
-func (tr *trainer) referenceEval() (*Images, error) {
+func (tr *Trainer) referenceEval() (*Images, error) {
 	if tr.refEval == nil {
 		noise, labels := tr.evalInputs()
-		_, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, nil, noise, tr.cfg.EvalSamples, labels)
+		_, imgs, err := tr.env.Base.SampleInChunks(tr.env.Backend, tr.cfg.Sampler, nil, noise, tr.cfg.EvalSamples, labels)
 		if err != nil {
 			return nil, err
 		}
@@ -115,13 +122,14 @@ func (tr *trainer) referenceEval() (*Images, error) {
 	return tr.refEval, nil
 }
 
-// evaluate computes the evaluation metrics of the trainee at the current step.
-func (tr *trainer) evaluate() (EvalRecord, *Images, error) {
+// Evaluate computes the evaluation metrics of the trainee at the current step and
+// returns them with the evaluation images.
+func (tr *Trainer) Evaluate() (EvalRecord, *Images, error) {
 	t0 := time.Now()
 	rec := EvalRecord{Kind: "eval", Step: tr.step}
 	noise, labels := tr.evalInputs()
 	n := tr.cfg.EvalSamples
-	x1, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, tr.params, noise, n, labels)
+	x1flat, imgs, err := tr.env.Base.SampleInChunks(tr.env.Backend, tr.cfg.Sampler, tr.params, noise, n, labels)
 	if err != nil {
 		return rec, nil, err
 	}
@@ -150,7 +158,7 @@ func (tr *trainer) evaluate() (EvalRecord, *Images, error) {
 	}
 	pts := imageRows(imgs, min(n, 256))
 	rec.MeanPairwise = MeanPairwiseDistance(pts) / math.Sqrt(float64(imgs.Size()))
-	if rec.W2Velocity, err = tr.w2Velocity(tr.params, x1, labels); err != nil {
+	if rec.W2Velocity, err = tr.w2Velocity(tr.params, x1flat, n, labels); err != nil {
 		return rec, nil, err
 	}
 	ref, err := tr.referenceEval()
@@ -182,14 +190,14 @@ func imageRows(im *Images, n int) [][]float64 {
 
 // buildPool draws the offline methods' fixed pool of reference samples and their
 // rewards; ReFT keeps only the best KeepFraction.
-func (tr *trainer) buildPool() error {
+func (tr *Trainer) buildPool() error {
 	if tr.spec.Online {
 		return nil
 	}
 	rng := NewRNG(tr.cfg.Seed + poolSeedOffset)
 	size := tr.env.Base.SampleSize()
 	p := &pool{}
-	const chunk = 512
+	const chunk = SampleChunk
 	for done := 0; done < tr.cfg.PoolSize; done += chunk {
 		n := min(chunk, tr.cfg.PoolSize-done)
 		noise := SampleNoise(rng.Rand, n*size)

@@ -381,3 +381,37 @@ func (g *Generator) WithParams(params *nets.Params) *Generator {
 	return &Generator{Flow: g.Flow, Params: params, Decoder: g.Decoder, DecoderParams: g.DecoderParams,
 		Encoder: g.Encoder, EncoderParams: g.EncoderParams, Sampler: g.Sampler, Meta: g.Meta, Unbounded: g.Unbounded}
 }
+
+// SampleChunk is the largest batch SampleInChunks sends through the sampler at
+// once: decoders and classifiers built from convolutions hold an im2col buffer of
+// about 0.5 MB per image, so large batches are cut to keep memory flat.
+const SampleChunk = 256
+
+// SampleInChunks is Sample for any n: it samples SampleChunk points at a time and
+// returns the concatenated end points (flattened) and images.
+func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, params *nets.Params, x0 []float32, n int, labels []int32) ([]float32, *Images, error) {
+	size := g.SampleSize()
+	if len(x0) != n*size {
+		return nil, nil, fmt.Errorf("sample: noise has %d values, want %d samples x %d = %d", len(x0), n, size, n*size)
+	}
+	var x1 []float32
+	var all *Images
+	for i0 := 0; i0 < n; i0 += SampleChunk {
+		i1 := min(i0+SampleChunk, n)
+		var l []int32
+		if labels != nil {
+			l = labels[i0:i1]
+		}
+		x, imgs, err := g.Sample(backend, cfg, params, x0[i0*size:i1*size], i1-i0, l)
+		if err != nil {
+			return nil, nil, err
+		}
+		x1 = append(x1, nets.Float32s(x)...)
+		if all == nil {
+			all = &Images{H: imgs.H, W: imgs.W, C: imgs.C, Pix: make([]float32, 0, n*imgs.Size())}
+		}
+		all.N += imgs.N
+		all.Pix = append(all.Pix, imgs.Pix...)
+	}
+	return x1, all, nil
+}

@@ -78,7 +78,7 @@ func ReadRunInfo(dir string) (*RunInfo, error) {
 type Run struct {
 	Dir  string
 	Info RunInfo
-	tr   *trainer
+	tr   *Trainer
 	lock *os.File
 	hist *os.File
 	// histSize is the number of history bytes written (and kept) so far.
@@ -155,7 +155,7 @@ func Open(dir string, env Env) (*Run, error) {
 // start builds the trainer and either begins a new run (step 0: config, pool,
 // evaluation, checkpoint) or restores the last checkpoint.
 func (r *Run) start(env Env, fresh bool) error {
-	tr, err := newTrainer(r.Info.Config, env)
+	tr, err := NewTrainer(r.Info.Config, env)
 	if err != nil {
 		return err
 	}
@@ -350,7 +350,7 @@ func (r *Run) appendHistory(rec any) error {
 }
 
 func (r *Run) evaluate() error {
-	rec, imgs, err := r.tr.evaluate()
+	rec, imgs, err := r.tr.Evaluate()
 	if err != nil {
 		return fmt.Errorf("evaluation at step %d: %w", r.tr.step, err)
 	}
@@ -394,7 +394,7 @@ func (r *Run) StepTo(ctx context.Context, total int64) (err error) {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		rec, err := r.tr.doStep()
+		rec, err := r.tr.Step()
 		if err != nil {
 			return err
 		}

@@ -79,8 +79,10 @@ type EvalRecord struct {
 	EvalMS      float64 `json:"eval_ms"`
 }
 
-// trainer holds the in-memory state of a fine-tuning run.
-type trainer struct {
+// Trainer is a fine-tuning run in memory: the trainee, its optimiser, the policy
+// snapshot, the RNG and the current batch. Run wraps it with a directory (for
+// notebooks, resumption and crash safety); benchmarks and tests step it directly.
+type Trainer struct {
 	cfg  Config
 	spec MethodSpec
 	env  Env
@@ -116,7 +118,7 @@ type pool struct {
 }
 
 // newTrainer builds a trainer at step 0 from the base generator.
-func newTrainer(cfg Config, env Env) (*trainer, error) {
+func NewTrainer(cfg Config, env Env) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
@@ -127,7 +129,7 @@ func newTrainer(cfg Config, env Env) (*trainer, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr := &trainer{cfg: cfg, spec: cfg.Spec(), env: env, coupling: coupling, rng: NewRNG(cfg.Seed)}
+	tr := &Trainer{cfg: cfg, spec: cfg.Spec(), env: env, coupling: coupling, rng: NewRNG(cfg.Seed)}
 	tr.params = env.Base.Params.Clone()
 	tr.snapshot = tr.params
 	tr.opt = optim.NewState(tr.params, cfg.Optim)
@@ -165,7 +167,7 @@ func orwLoss(flow nets.Velocity, alpha float64) optim.LossFn {
 }
 
 // drawLabels draws uniform class labels for a conditional flow (nil otherwise).
-func (tr *trainer) drawLabels(n int) []int32 {
+func (tr *Trainer) drawLabels(n int) []int32 {
 	k := tr.env.Base.NumClasses()
 	if k == 0 {
 		return nil
@@ -179,7 +181,7 @@ func (tr *trainer) drawLabels(n int) []int32 {
 
 // drawBatch draws x1 and its rewards: online from the policy snapshot (keeping
 // the best Keep fraction of ceil(Batch/Keep) candidates), or offline from the pool.
-func (tr *trainer) drawBatch() error {
+func (tr *Trainer) drawBatch() error {
 	b := tr.cfg.Batch
 	size := tr.env.Base.SampleSize()
 	dims := append([]int{b}, tr.env.Base.SampleShape()...)
@@ -250,8 +252,14 @@ type errStep struct {
 func (e *errStep) Error() string { return fmt.Sprintf("step %d: %v", e.step+1, e.err) }
 func (e *errStep) Unwrap() error { return e.err }
 
-// doStep performs one gradient step. On error nothing changes (the RNG is rolled back).
-func (tr *trainer) doStep() (StepRecord, error) {
+// Step performs one gradient step. On error nothing changes (the RNG is rolled
+// back), so the step can be retried or the trainer saved as it was.
+func (tr *Trainer) Step() (StepRecord, error) {
+	if !tr.spec.Online && tr.pool == nil {
+		if err := tr.buildPool(); err != nil {
+			return StepRecord{}, err
+		}
+	}
 	rngState := tr.rng.State()
 	rollback := func(err error) (StepRecord, error) {
 		_ = tr.rng.SetState(rngState)
@@ -352,3 +360,12 @@ func stats(x []float64) (mean, std, lo, hi float64) {
 	std = math.Sqrt(std / float64(len(x)))
 	return
 }
+
+// StepCount is the number of gradient steps done.
+func (tr *Trainer) StepCount() int64 { return tr.step }
+
+// Params are the trainee's current weights (replaced, not mutated, by Step).
+func (tr *Trainer) Params() *nets.Params { return tr.params }
+
+// Config is the trainer's configuration.
+func (tr *Trainer) Config() Config { return tr.cfg }

@@ -111,7 +111,7 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 	c.mu.Unlock()
 	k := c.NumClasses()
 	out := make([][]float64, 0, images.N)
-	const chunk = 500
+	const chunk = 256
 	for i0 := 0; i0 < images.N; i0 += chunk {
 		i1 := min(i0+chunk, images.N)
 		part := images.Slice(i0, i1)
