@@ -7,7 +7,10 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 command -v gonb >/dev/null || go install github.com/janpfeifer/gonb
 command -v goimports >/dev/null || go install golang.org/x/tools/cmd/goimports
-gonb --install --force_copy --raw_error >/dev/null 2>&1 || gonb --install --force_copy
+# GoNB copies os.Args[0] with --force_copy and checks for gopls (optional here), so
+# call it by its full path and without those.
+gonb_bin="$(command -v gonb)"
+"$gonb_bin" --install --force_deps >/dev/null 2>&1 || "$gonb_bin" --install --force_deps
 datadir="${JUPYTER_DATA_DIR:-$(jupyter --data-dir 2>/dev/null || echo "$HOME/.local/share/jupyter")}"
 kjson="$datadir/kernels/gonb/kernel.json"
 if [ ! -f "$kjson" ]; then

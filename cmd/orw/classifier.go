@@ -21,7 +21,7 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	fs := newFlags("train-classifier", "train the classifier that judges samples (rewards, digit histograms)")
 	task := fs.String("task", "mnist", "data set: mnist, fashion, cifar10")
 	dataDir := fs.String("data", "", "directory with the data set's files (default: the built-in location)")
-	out := fs.String("out", "mnist-classifier.ckpt", "output checkpoint")
+	out := fs.String("out", "", "output checkpoint (default: TASK-classifier.ckpt)")
 	steps := fs.Int64("steps", 2400, "training steps")
 	batch := fs.Int("batch", 128, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
@@ -33,6 +33,9 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	name, err := dataName(*task)
 	if err != nil {
 		return err
+	}
+	if *out == "" {
+		*out = name + "-classifier.ckpt"
 	}
 	if *steps <= 0 || *batch <= 0 || !(*lr > 0) {
 		return fmt.Errorf("--steps, --batch and --lr must be positive")

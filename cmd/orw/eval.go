@@ -17,7 +17,7 @@ func init() {
 func runEval(_ context.Context, args []string) error {
 	fs := newFlags("eval", "sample a base generator and judge the samples with the data set's classifier")
 	task := fs.String("task", "mnist", "data set: mnist, fashion")
-	model := fs.String("model", "latent", "latent, unet, mlp, or a generator checkpoint file")
+	model := fs.String("model", "latent", "latent, latent-cond, unet, mlp, or a generator checkpoint file (class-conditional models draw sample i with label i mod K)")
 	clfRef := fs.String("classifier", "", "classifier checkpoint (default: the shipped one of the data set)")
 	n := fs.Int("n", 1000, "number of samples")
 	seed := fs.Uint64("seed", 1, "random seed of the noise")
@@ -85,6 +85,9 @@ func printReport(rep *tasks.GeneratorReport, names []string) {
 		lo, hi = min(lo, f), max(hi, f)
 	}
 	fmt.Printf("class fractions: %s (min %.1f%%, max %.1f%%; bar: 7%%..13%%)\n", strings.Join(parts, " "), 100*lo, 100*hi)
+	if rep.LabelAccuracy != nil {
+		fmt.Printf("label accuracy (class-conditional: samples judged as the class they were drawn for): %.4f\n", *rep.LabelAccuracy)
+	}
 	if rep.EvenReward != nil {
 		fmt.Printf("even-digit reward: %.4f\n", *rep.EvenReward)
 	}

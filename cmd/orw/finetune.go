@@ -21,13 +21,19 @@ func init() {
 
 // FinetuneSummary is the --json output of orw finetune.
 type FinetuneSummary struct {
-	Task   string  `json:"task"`
-	Method string  `json:"method"`
-	Model  string  `json:"model"`
-	Tau    float64 `json:"tau"`
-	Alpha  float64 `json:"alpha"`
-	Seed   uint64  `json:"seed"`
-	Steps  int64   `json:"steps"`
+	Task   string `json:"task"`
+	Method string `json:"method"`
+	Model  string `json:"model"`
+	// Reward is the reward spec (--reward, or the task's); Prompt and Target the
+	// prompt and target image of the rewards that read them.
+	Reward   string  `json:"reward"`
+	Prompt   string  `json:"prompt,omitempty"`
+	TwoSided bool    `json:"two_sided,omitempty"`
+	Target   string  `json:"target,omitempty"`
+	Tau      float64 `json:"tau"`
+	Alpha    float64 `json:"alpha"`
+	Seed     uint64  `json:"seed"`
+	Steps    int64   `json:"steps"`
 	// FinalReward is the mean reward over the evaluation batch at the end.
 	FinalReward    float64   `json:"final_reward"`
 	InitialReward  float64   `json:"initial_reward"`
@@ -41,12 +47,19 @@ type FinetuneSummary struct {
 	WallSeconds    float64   `json:"wall_seconds"`
 	RunDir         string    `json:"run_dir"`
 	Files          []string  `json:"files"`
+	// Toy compares the samples with the exact tilted density (2-D toy tasks only).
+	Toy *tasks.ToyComparison `json:"toy,omitempty"`
 }
 
 func runFinetune(ctx context.Context, args []string) error {
 	fs := newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")
 	taskName := fs.String("task", "mnist-even", "task (orw tasks lists them)")
-	model := fs.String("model", "latent", "base model: latent, unet, mlp, or a generator checkpoint")
+	model := fs.String("model", "", "base model: latent, latent-cond, unet, mlp, or a generator checkpoint (default: the task's)")
+	rewardSpec := fs.String("reward", "", "reward replacing the task's: "+tasks.RewardSpecSyntax+"; orw tasks lists the names")
+	prompt := fs.String("prompt", "", "prompt of the prompt reward (orw tasks lists them; default: the task's)")
+	twoSided := fs.Bool("two-sided", false, "prompt reward p(prompt) - p(not prompt) instead of p(prompt)")
+	target := fs.String("target", "", "target image of the target reward: an index into the test split, or a PNG file (default 0)")
+	dataDir := fs.String("data", "", "directory with the data set's files (target images; default: the built-in location)")
 	out := fs.String("out", "", "run directory (default runs/TASK-METHOD-tTAU-aALPHA-sSEED)")
 	steps := fs.Int64("steps", 0, "total gradient steps (default: the task's)")
 	method := fs.String("method", "", "orw, rwcfm, raft or reft (default orw)")
@@ -61,6 +74,8 @@ func runFinetune(ctx context.Context, args []string) error {
 	poolSize := fs.Int("pool-size", 0, "reference samples of the offline methods (rwcfm, reft)")
 	normalize := fs.Bool("normalize-weights", false, "rescale weights to mean 1 per batch (our deviation from the paper)")
 	coupling := fs.String("coupling", "", "independent or ot")
+	solver := fs.String("solver", "", "ODE solver of the sampler: euler, midpoint, rk4 (default: the task's)")
+	sampleSteps := fs.Int("sample-steps", 0, "sampler steps from noise to sample (default: the task's)")
 	seed := fs.Uint64("seed", 0, "random seed (default 1)")
 	evalEvery := fs.Int("eval-every", 0, "evaluate every E steps")
 	evalSamples := fs.Int("eval-samples", 0, "size of the fixed evaluation batch")
@@ -110,6 +125,12 @@ func runFinetune(ctx context.Context, args []string) error {
 	if *coupling != "" {
 		cfg.Coupling = *coupling
 	}
+	if *solver != "" {
+		cfg.Sampler.Solver = *solver
+	}
+	if set["sample-steps"] {
+		cfg.Sampler.Steps = *sampleSteps
+	}
 	if set["seed"] {
 		cfg.Seed = *seed
 	}
@@ -141,12 +162,21 @@ func runFinetune(ctx context.Context, args []string) error {
 		return err
 	}
 	t0 := time.Now()
-	run, err := tasks.OpenOrCreateRun(be, *out, task.Name, *model, cfg)
+	opts, err := task.Resolve(tasks.Options{Model: *model, Reward: *rewardSpec, Prompt: *prompt, TwoSided: *twoSided, Target: *target, DataDir: *dataDir})
+	if err != nil {
+		return err
+	}
+	run, err := tasks.OpenOrCreateRunWith(be, *out, task.Name, opts, cfg)
 	if err != nil {
 		return err
 	}
 	defer run.Close()
 	v := newRunViews(run, *out)
+	if task.Points {
+		v.exact = func(step int64) ([][]float64, string, error) {
+			return toyExact(task, opts, cfg, step)
+		}
+	}
 	if err := v.grid("start.png"); err != nil {
 		return err
 	}
@@ -190,13 +220,19 @@ func runFinetune(ctx context.Context, args []string) error {
 		return err
 	}
 	sum := FinetuneSummary{
-		Task: task.Name, Method: cfg.Method, Model: *model, Tau: cfg.Tau, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: run.StepCount(),
+		Task: task.Name, Method: cfg.Method, Model: opts.Model, Tau: cfg.Tau,
+		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: run.StepCount(),
 		FinalReward: final.Reward, ClassEntropy: final.ClassEntropy, MeanPairwise: final.MeanPairwise,
 		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, EvalSamples: cfg.EvalSamples,
 		WallSeconds: time.Since(t0).Seconds(), RunDir: *out, Files: append(v.written, files...),
 	}
 	if _, evals, err := run.History(); err == nil && len(evals) > 0 {
 		sum.InitialReward = evals[0].Reward
+	}
+	if task.Points {
+		if sum.Toy, err = v.toyComparison(run.StepCount()); err != nil {
+			return err
+		}
 	}
 	if final.ClassCounts != nil {
 		sum.ClassNames = v.classNames
@@ -209,6 +245,11 @@ func runFinetune(ctx context.Context, args []string) error {
 	}
 	fmt.Printf("finetune: %s %s tau=%g alpha=%g: reward %.3f → %.3f in %d steps (%s)\n", task.Name, cfg.Method, cfg.Tau, cfg.Alpha,
 		sum.InitialReward, sum.FinalReward, sum.Steps, time.Duration(sum.WallSeconds*float64(time.Second)).Round(time.Second))
+	fmt.Printf("reward: %s%s\n", sum.Reward, rewardDetails(sum))
+	if t := sum.Toy; t != nil {
+		fmt.Printf("exact tilted density: component shares %.3f (exact %.3f, max error %.3f), mean (%.2f, %.2f) (exact (%.2f, %.2f)), TV %.3f\n",
+			t.Shares, t.ExactShares, t.MaxShareError, t.Mean[0], t.Mean[1], t.ExactMean[0], t.ExactMean[1], t.TV)
+	}
 	if sum.ClassFractions != nil {
 		var parts []string
 		for i, f := range sum.ClassFractions {
@@ -242,6 +283,25 @@ func relative(dir string, files []string) []string {
 	return out
 }
 
+// rewardDetails describes the prompt or target of a summary.
+func rewardDetails(s FinetuneSummary) string {
+	var d []string
+	if s.Prompt != "" {
+		p := fmt.Sprintf("prompt %q", s.Prompt)
+		if s.TwoSided {
+			p += " (two-sided)"
+		}
+		d = append(d, p)
+	}
+	if s.Target != "" {
+		d = append(d, "target "+s.Target)
+	}
+	if len(d) == 0 {
+		return ""
+	}
+	return " (" + strings.Join(d, ", ") + ")"
+}
+
 // runViews writes a run's pictures.
 type runViews struct {
 	run        *orw.Run
@@ -249,6 +309,9 @@ type runViews struct {
 	classNames []string
 	written    []string
 	frames     []image.Image
+	// exact, for 2-D point tasks, is the exact tilted density at a step and its
+	// description; the sample pictures are then scatters over it.
+	exact func(step int64) ([][]float64, string, error)
 }
 
 func newRunViews(run *orw.Run, dir string) *runViews {
@@ -258,18 +321,27 @@ func newRunViews(run *orw.Run, dir string) *runViews {
 // gridSeed fixes the noise of the sample grids so that they show the model change.
 const gridSeed = 20250211
 
-// grid writes 64 samples of the current trainee to samples/NAME.
+// grid writes 64 samples of the current trainee to samples/NAME: an image grid
+// (for a class-conditional model one column per label: sample i has label
+// i mod K), or for 2-D point tasks a scatter over the exact tilted density.
 func (v *runViews) grid(name string) error {
-	imgs, err := v.run.Samples(64, gridSeed)
-	if err != nil {
-		return err
-	}
-	tiles := vis.ImagesFromBatch(imgs.Pix, imgs.N, imgs.H, imgs.W, imgs.C, -1, 1)
-	g := vis.Grid(tiles, 8, vis.GridOptions{})
 	path := filepath.Join(v.dir, "samples", name)
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return err
 	}
+	if v.exact != nil {
+		return v.scatter(path)
+	}
+	n, cols := 64, 8
+	if k := v.run.Generator().NumClasses(); k > 0 {
+		n, cols = k*((64+k-1)/k), k
+	}
+	imgs, err := v.run.Samples(n, gridSeed)
+	if err != nil {
+		return err
+	}
+	tiles := vis.ImagesFromBatch(imgs.Pix, imgs.N, imgs.H, imgs.W, imgs.C, -1, 1)
+	g := vis.Grid(tiles, cols, vis.GridOptions{})
 	if err := vis.SavePNG(path, g); err != nil {
 		return err
 	}
@@ -311,9 +383,13 @@ func (v *runViews) plots() ([]string, error) {
 	if err := save("reward.png", p, err); err != nil {
 		return files, err
 	}
-	p, err = vis.CurvesLogY("W2 divergence from the reference", "step", "E‖v_ft − v_ref‖²",
-		vis.Series{Name: "training batch (smoothed)", X: batchX, Y: movingAverage(batchW2, 25)},
-		vis.Series{Name: "evaluation estimate", X: evalX, Y: evalW2})
+	w2Series := []vis.Series{{Name: "training batch (smoothed)", X: batchX, Y: movingAverage(batchW2, 25)},
+		{Name: "evaluation estimate", X: evalX, Y: evalW2}}
+	if anyPositive(batchW2, evalW2) {
+		p, err = vis.CurvesLogY("W2 divergence from the reference", "step", "E‖v_ft − v_ref‖²", w2Series...)
+	} else { // the trainee has not moved (yet): no log axis to draw
+		p, err = vis.Curves("W2 divergence from the reference", "step", "E‖v_ft − v_ref‖²", w2Series...)
+	}
 	if err := save("w2.png", p, err); err != nil {
 		return files, err
 	}
@@ -338,6 +414,18 @@ func (v *runViews) plots() ([]string, error) {
 		files = append(files, path)
 	}
 	return files, nil
+}
+
+// anyPositive reports whether some value is > 0.
+func anyPositive(xs ...[]float64) bool {
+	for _, x := range xs {
+		for _, v := range x {
+			if v > 0 {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // movingAverage smooths a series over a trailing window.

@@ -19,15 +19,15 @@ func init() {
 
 func runPretrain(ctx context.Context, args []string) error {
 	fs := newFlags("pretrain", "pretrain a base generator with conditional flow matching; resumes an interrupted run")
-	task := fs.String("task", "mnist", "data set: mnist, fashion, cifar10")
+	task := fs.String("task", "mnist", "data set: mnist, fashion, cifar10, toy2d (the 2-D Gaussian mixture; --model mlp)")
 	dataDir := fs.String("data", "", "directory with the data set's files (default: the built-in location)")
-	model := fs.String("model", "latent", "latent (autoencoder + MLP flow on its codes), unet or mlp (pixel space)")
-	out := fs.String("out", "", "output generator checkpoint (default: TASK-MODEL.ckpt)")
+	model := fs.String("model", "latent", "latent (autoencoder + MLP flow on its codes), latent-cond (= latent --conditional), unet or mlp (pixel space)")
+	out := fs.String("out", "", "output generator checkpoint (default: TASK-MODEL.ckpt, TASK-MODEL-cond.ckpt with --conditional)")
 	steps := fs.Int64("steps", 0, "flow training steps (default: latent 8000, unet 6000, mlp 6000)")
 	aeSteps := fs.Int64("ae-steps", 1500, "autoencoder training steps (latent only)")
 	batch := fs.Int("batch", 0, "flow batch size (default: latent 256, unet 64, mlp 128)")
 	lr := fs.Float64("lr", 0, "flow learning rate (default: latent 1e-3, unet 5e-4, mlp 2e-4)")
-	coupling := fs.String("coupling", "ot", "noise-data coupling: ot (exact minibatch OT-CFM) or independent (I-CFM)")
+	coupling := fs.String("coupling", "ot", "noise-data coupling: ot (exact minibatch OT-CFM) or independent (I-CFM); --conditional defaults to independent")
 	classes := fs.Bool("conditional", false, "train a class-conditional flow (labels as input)")
 	latent := fs.Int("latent", 16, "latent code size (latent only)")
 	width := fs.Int("width", 512, "MLP width of the latent flow")
@@ -38,12 +38,29 @@ func runPretrain(ctx context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	given := map[string]bool{}
+	fs.Visit(func(f *flagT) { given[f.Name] = true })
+	if *task == "toy2d" {
+		return pretrainToy(ctx, given, *model, *out, *state, *steps, *batch, *lr, *width, *seed, *solver, *sampleSteps, args)
+	}
 	name, err := dataName(*task)
 	if err != nil {
 		return err
 	}
+	if *model == "latent-cond" {
+		*model, *classes = "latent", true
+	}
+	if *classes && !given["coupling"] {
+		// A minibatch OT pairing ignores labels: it would hand each class the
+		// noise that lies near other classes' samples, while sampling draws the
+		// noise of every label from all of N(0, I).
+		*coupling = "independent"
+	}
 	if *out == "" {
 		*out = name + "-" + *model + ".ckpt"
+		if *classes {
+			*out = name + "-" + *model + "-cond.ckpt"
+		}
 	}
 	stateDir := *state
 	if stateDir == "" {
@@ -123,13 +140,14 @@ func runPretrain(ctx context.Context, args []string) error {
 			optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
 			*coupling, sampler, *seed, stateDir, progress("flow"))
 	default:
-		return fmt.Errorf("unknown --model %q; valid: latent, unet, mlp", *model)
+		return fmt.Errorf("unknown --model %q; valid: latent, latent-cond, unet, mlp", *model)
 	}
 	if err != nil {
 		return err
 	}
 	g.Meta["data"] = name
 	g.Meta["command"] = "orw " + joinArgs(args)
+	g.Meta["coupling"] = *coupling
 	if err := orw.SaveGenerator(*out, g); err != nil {
 		return err
 	}

@@ -3,9 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"path/filepath"
+	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
+	"github.com/orwcfm/orwcfm/pkg/vis"
 )
 
 func init() {
@@ -14,8 +17,8 @@ func init() {
 
 func runSample(_ context.Context, args []string) error {
 	fs := newFlags("sample", "draw samples from a base model (--task, --model) or from a fine-tuning run (--run)")
-	task := fs.String("task", "mnist", "data set of the base model: mnist, fashion")
-	model := fs.String("model", "latent", "latent, unet, mlp, or a generator checkpoint file")
+	task := fs.String("task", "mnist", "data set of the base model: mnist, fashion, cifar10, toy2d")
+	model := fs.String("model", "latent", "latent, latent-cond, unet, mlp, or a generator checkpoint file (class-conditional models draw sample i with label i mod K)")
 	runDir := fs.String("run", "", "sample from this fine-tuning run's latest checkpoint instead of a base model")
 	n := fs.Int("n", 64, "number of samples")
 	out := fs.String("out", "samples.png", "output: .png (grid) or .idx (MNIST idx images, unsigned bytes)")
@@ -37,8 +40,15 @@ func runSample(_ context.Context, args []string) error {
 	if *runDir != "" {
 		g, err = tasks.RunGenerator(*runDir)
 	} else {
-		var name string
-		if name, err = dataName(*task); err == nil {
+		name := *task
+		if name == "toy2d" {
+			if *model == "latent" {
+				*model = "mlp"
+			}
+		} else {
+			name, err = dataName(*task)
+		}
+		if err == nil {
 			g, err = tasks.ShippedGenerator(name, *model)
 		}
 	}
@@ -53,7 +63,23 @@ func runSample(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	if err := writeImages(*out, imgs, *cols, nil); err != nil {
+	if imgs.H == 1 && imgs.W == 1 && imgs.C == 2 {
+		// 2-D points (the toy): a scatter plot.
+		if strings.ToLower(filepath.Ext(*out)) != ".png" {
+			return fmt.Errorf("cannot write %s: 2-D points are drawn as a .png scatter plot", *out)
+		}
+		pts := make([][2]float64, imgs.N)
+		for i := range pts {
+			pts[i] = [2]float64{float64(imgs.Pix[2*i]), float64(imgs.Pix[2*i+1])}
+		}
+		p, err := vis.Scatter(pts, nil)
+		if err != nil {
+			return err
+		}
+		if err := vis.SavePlot(p, *out, 5*inch, 4.5*inch); err != nil {
+			return err
+		}
+	} else if err := writeImages(*out, imgs, *cols, nil); err != nil {
 		return err
 	}
 	fmt.Printf("sample: wrote %d images to %s\n", imgs.N, *out)

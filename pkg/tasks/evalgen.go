@@ -25,6 +25,10 @@ type GeneratorReport struct {
 	ClassFractions []float64 `json:"class_fractions"`
 	// EvenReward is the mean even-digit reward (MNIST only).
 	EvenReward *float64 `json:"even_reward,omitempty"`
+	// LabelAccuracy is, for a class-conditional generator, the fraction of
+	// samples that the classifier puts in the class they were drawn for (sample
+	// i gets label i mod K).
+	LabelAccuracy *float64 `json:"label_accuracy,omitempty"`
 	// SampleSeconds is the wall time of drawing the samples.
 	SampleSeconds float64 `json:"sample_seconds"`
 }
@@ -81,8 +85,9 @@ func EvaluateGenerator(backend compute.Backend, g *orw.Generator, clf *Classifie
 		return nil, err
 	}
 	rep.ClassFractions = make([]float64, clf.NumClasses())
-	even := 0.0
-	for _, p := range probs {
+	even, match := 0.0, 0.0
+	k := g.NumClasses()
+	for i, p := range probs {
 		best := 0
 		for j := range p {
 			if p[j] > p[best] {
@@ -92,9 +97,15 @@ func EvaluateGenerator(backend compute.Backend, g *orw.Generator, clf *Classifie
 		rep.MeanTopProb += p[best] / float64(n)
 		rep.ClassFractions[best] += 1 / float64(n)
 		even += evenProb(p) / float64(n)
+		if k > 0 && best == i%k {
+			match += 1 / float64(n)
+		}
 	}
-	if clf.NumClasses() == 10 {
+	if data, _ := clf.Info["data"].(string); data == "mnist" || (data == "" && clf.NumClasses() == 10 && len(clf.ClassNames) > 0 && clf.ClassNames[0] == "0") {
 		rep.EvenReward = &even
+	}
+	if k > 0 {
+		rep.LabelAccuracy = &match
 	}
 	return rep, nil
 }

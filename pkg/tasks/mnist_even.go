@@ -23,17 +23,27 @@ func init() {
 }
 
 // MNISTEvenSteps is the default length of the mnist-even job.
-const MNISTEvenSteps = 1500
+const MNISTEvenSteps = 2000
 
-// MNISTEvenConfig is the default config of the mnist-even job: ORW-CFM-W2 tuned so
-// that the shipped latent model reaches a mean reward ≥ 0.95 with every even digit
-// kept, in minutes on 2 CPU cores.
+// MNISTEvenConfig is the default config of the mnist-even job: ORW-CFM-W2 with the
+// paper's raw weights exp(τr), τ = 5 and α = 5, a policy snapshot refreshed every
+// K = 100 steps (the reference script's README example), exact minibatch OT
+// coupling (the shipped model was trained with it, so its paths stay straight for
+// the 20-step sampler), batches of 128 and Adam at 2e-4. From the shipped latent
+// model it reaches a mean reward ≥ 0.95 within 2,000 steps while every even digit
+// keeps ≥ 8% of the samples; with α = 0 the same run collapses onto one digit.
+// Evaluations use 1,000 samples every 200 steps.
 func MNISTEvenConfig() orw.Config {
 	c := orw.DefaultConfig()
 	c.Tau = 5
-	c.Alpha = 1
-	c.Optim.LR = 1e-4
-	c.EvalEvery = 100
+	c.Alpha = 5
+	c.RefreshEvery = 100
+	c.Coupling = "ot"
+	c.Batch = 128
+	c.Optim.LR = 2e-4
+	c.EvalEvery = 200
+	c.EvalSamples = 1000
+	c.CheckpointEvery = 200
 	return c
 }
 

@@ -33,8 +33,10 @@ func readCheckpoint(ref string) (*orw.Checkpoint, error) {
 }
 
 // ModelKinds lists the base-model kinds of a data set: "latent" (the CPU
-// default), "unet" (pixel space, paper-faithful) and "mlp" (pixel space).
-var ModelKinds = []string{"latent", "unet", "mlp"}
+// default), "latent-cond" (the same, class-conditional: the prompt tasks' base),
+// "unet" (pixel space, paper-faithful) and "mlp" (pixel space; the 2-D toy's).
+// The shipped file of a kind is DATA-KIND.ckpt ("fashion-latent-cond.ckpt").
+var ModelKinds = []string{"latent", "latent-cond", "unet", "mlp"}
 
 // ShippedGenerator returns the shipped base generator of a data set and kind
 // ("mnist", "latent"), or loads a generator checkpoint when model is a file path.

@@ -22,12 +22,25 @@ type Task struct {
 	Summary, Reward string
 	// Data is the data set of the base model ("mnist").
 	Data string
+	// Model is the default base model kind ("" = "latent").
+	Model string
+	// RewardSpec is the task's reward in the --reward syntax ("jpeg", "prompt");
+	// informational for tasks with their own Env.
+	RewardSpec string
+	// Prompt is the default prompt of a task whose reward reads one.
+	Prompt string
 	// Steps is the default number of fine-tuning steps.
 	Steps int64
 	// Defaults returns the task's default fine-tuning config.
 	Defaults func() orw.Config
-	// Env builds the run environment for a base model kind or checkpoint ("latent").
+	// Env builds the run environment for a base model kind or checkpoint
+	// ("latent"). Tasks with more choices than the model set EnvWith instead.
 	Env func(backend compute.Backend, model string) (orw.Env, error)
+	// EnvWith builds the run environment from the run's options (model, prompt,
+	// target...); when nil, Env is used.
+	EnvWith func(backend compute.Backend, opts Options) (orw.Env, error)
+	// Points marks tasks whose samples are 2-D points rather than images.
+	Points bool
 }
 
 var registry = map[string]*Task{}
@@ -103,32 +116,36 @@ var EvenDigits = []int{0, 2, 4, 6, 8}
 // RunMeta is what a run directory records to rebuild its Env: task, data set and
 // base model.
 func RunMeta(task *Task, model string) map[string]string {
-	if model == "" {
-		model = "latent"
-	}
-	return map[string]string{"task": task.Name, "data": task.Data, "model": model}
+	return Options{Model: model}.meta(task)
 }
 
 // OpenOrCreateRun opens the run in dir, or creates it for the named task and base
 // model with cfg. It is what the CLI and the notebooks call.
 func OpenOrCreateRun(backend compute.Backend, dir, task, model string, cfg orw.Config) (*orw.Run, error) {
+	return OpenOrCreateRunWith(backend, dir, task, Options{Model: model}, cfg)
+}
+
+// OpenOrCreateRunWith is OpenOrCreateRun with every run option (reward, prompt,
+// target...). An existing run must have been made with the same options.
+func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options, cfg orw.Config) (*orw.Run, error) {
 	t, err := Lookup(task)
 	if err != nil {
 		return nil, err
 	}
-	if model == "" {
-		model = "latent"
+	if opts, err = t.Resolve(opts); err != nil {
+		return nil, err
 	}
-	env, err := t.Env(backend, model)
+	meta := opts.meta(t)
+	if info, err := orw.ReadRunInfo(dir); err == nil {
+		if d := metaDiff(info.Meta, meta); len(d) > 0 {
+			return nil, fmt.Errorf("run %s was made with other task settings (%s): use another directory", dir, strings.Join(d, "; "))
+		}
+	}
+	env, err := t.BuildEnv(backend, opts)
 	if err != nil {
 		return nil, err
 	}
-	if info, err := orw.ReadRunInfo(dir); err == nil {
-		if info.Meta["task"] != task || info.Meta["model"] != model {
-			return nil, fmt.Errorf("run %s is a %s run on the %s model, not %s on %s: use another directory", dir, info.Meta["task"], info.Meta["model"], task, model)
-		}
-	}
-	return orw.OpenOrCreate(dir, cfg, env, RunMeta(t, model))
+	return orw.OpenOrCreate(dir, cfg, env, meta)
 }
 
 // OpenRun opens an existing run directory, rebuilding its Env from what it recorded.
@@ -141,7 +158,7 @@ func OpenRun(backend compute.Backend, dir string) (*orw.Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: %w", dir, err)
 	}
-	env, err := t.Env(backend, info.Meta["model"])
+	env, err := t.BuildEnv(backend, optionsFromMeta(info.Meta))
 	if err != nil {
 		return nil, err
 	}

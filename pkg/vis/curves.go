@@ -276,19 +276,40 @@ func segments(n int, ok func(int) bool) [][]int {
 // axis is logarithmic, with non-positive values handled as by CurvesLogY.
 // Points with a NaN or infinite coordinate are left out.
 func RewardW2(title string, w2, reward, alpha []float64, logW2 bool) (*plot.Plot, error) {
+	if alpha != nil && len(alpha) != len(w2) {
+		return nil, fmt.Errorf("vis: RewardW2: len(alpha)=%d != len(w2)=%d", len(alpha), len(w2))
+	}
+	var labels []string
+	if alpha != nil {
+		labels = make([]string, len(alpha))
+		for i, a := range alpha {
+			labels[i] = "α=" + strconv.FormatFloat(a, 'g', 4, 64)
+		}
+	}
+	return tradeOff("RewardW2", title, w2, reward, labels, logW2)
+}
+
+// TradeOff is RewardW2 with any labels for the points, such as the names
+// of methods, rather than their α; labels may be nil (no labels), and empty
+// labels leave their points unlabelled.
+func TradeOff(title string, w2, reward []float64, labels []string, logW2 bool) (*plot.Plot, error) {
+	return tradeOff("TradeOff", title, w2, reward, labels, logW2)
+}
+
+func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 bool) (*plot.Plot, error) {
 	switch {
 	case len(w2) == 0:
-		return nil, errors.New("vis: RewardW2: no points")
+		return nil, fmt.Errorf("vis: %s: no points", fn)
 	case len(reward) != len(w2):
-		return nil, fmt.Errorf("vis: RewardW2: len(reward)=%d != len(w2)=%d", len(reward), len(w2))
-	case alpha != nil && len(alpha) != len(w2):
-		return nil, fmt.Errorf("vis: RewardW2: len(alpha)=%d != len(w2)=%d", len(alpha), len(w2))
+		return nil, fmt.Errorf("vis: %s: len(reward)=%d != len(w2)=%d", fn, len(reward), len(w2))
+	case labels != nil && len(labels) != len(w2):
+		return nil, fmt.Errorf("vis: %s: len(labels)=%d != len(w2)=%d", fn, len(labels), len(w2))
 	}
 	xclip := func(v float64) float64 { return v }
 	if logW2 {
 		floor, _, ok := positiveRange(w2)
 		if !ok {
-			return nil, errors.New("vis: RewardW2: no positive W2 to place a log axis")
+			return nil, fmt.Errorf("vis: %s: no positive W2 to place a log axis", fn)
 		}
 		xclip = func(v float64) float64 {
 			if v <= 0 {
@@ -303,7 +324,7 @@ func RewardW2(title string, w2, reward, alpha []float64, logW2 bool) (*plot.Plot
 		onFront = make([]bool, len(w2))
 		front   plotter.XYs
 		others  plotter.XYs
-		labels  plotter.XYLabels
+		marks   plotter.XYLabels
 	)
 	for _, i := range ParetoFront(w2, reward, false, true) {
 		onFront[i] = true
@@ -318,13 +339,13 @@ func RewardW2(title string, w2, reward, alpha []float64, logW2 bool) (*plot.Plot
 		} else {
 			others = append(others, pt)
 		}
-		if alpha != nil {
-			labels.XYs = append(labels.XYs, pt)
-			labels.Labels = append(labels.Labels, "α="+strconv.FormatFloat(alpha[i], 'g', 4, 64))
+		if labels != nil && labels[i] != "" {
+			marks.XYs = append(marks.XYs, pt)
+			marks.Labels = append(marks.Labels, labels[i])
 		}
 	}
 	if len(front) == 0 {
-		return nil, errors.New("vis: RewardW2: no finite points")
+		return nil, fmt.Errorf("vis: %s: no finite points", fn)
 	}
 	sort.Slice(front, func(i, j int) bool { return front[i].X < front[j].X })
 
@@ -341,10 +362,10 @@ func RewardW2(title string, w2, reward, alpha []float64, logW2 bool) (*plot.Plot
 	// Low W2 with high reward is the corner no trade-off reaches, so the
 	// legend rarely hides a point there.
 	p.Legend.Top, p.Legend.Left = true, true
-	if alpha != nil {
-		l, err := plotter.NewLabels(labels)
+	if len(marks.XYs) > 0 {
+		l, err := plotter.NewLabels(marks)
 		if err != nil {
-			return nil, fmt.Errorf("vis: RewardW2: %w", err)
+			return nil, fmt.Errorf("vis: %s: %w", fn, err)
 		}
 		for i := range l.TextStyle {
 			l.TextStyle[i].Font.Size = vg.Points(8)

@@ -361,3 +361,68 @@ func TestCompareImages(t *testing.T) {
 		t.Error("difference in size not reported")
 	}
 }
+
+func TestGoldenBarChart(t *testing.T) {
+	p, err := vis.BarChart("loss terms per sample", "value", []string{"x1", "x2", "x3", "x4"},
+		vis.Bars{Name: "w·fm", Values: []float64{0.8, 1.9, 0.4, 1.1}},
+		vis.Bars{Name: "α·w2", Values: []float64{0.3, 0.1, 0.5, 0.2}},
+		vis.Bars{Name: "advantage", Values: []float64{-0.4, 0.6, math.NaN(), 0.1}},
+	)
+	checkPlot(t, "bars", p, err)
+}
+
+func TestGoldenHistogram(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(19, 20))
+	a := make([]float64, 500)
+	b := make([]float64, 200)
+	for i := range a {
+		a[i] = 0.45 + 0.2*rnd.NormFloat64()
+	}
+	for i := range b {
+		b[i] = 0.9 - math.Abs(0.08*rnd.NormFloat64())
+	}
+	p, err := vis.Histogram("evaluation rewards", "reward", 25,
+		vis.Sample{Name: "step 0", Values: a}, vis.Sample{Name: "step 1000", Values: b})
+	checkPlot(t, "histogram", p, err)
+}
+
+func TestGoldenPaths(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(21, 22))
+	var paths [][][2]float64
+	var mid [][2]float64
+	for i := range 24 {
+		x0 := [2]float64{rnd.NormFloat64(), rnd.NormFloat64()}
+		a := 2 * math.Pi * float64(i%4) / 4
+		x1 := [2]float64{3*math.Cos(a) + 0.3*rnd.NormFloat64(), 3*math.Sin(a) + 0.3*rnd.NormFloat64()}
+		var path [][2]float64
+		for k := range 5 {
+			s := float64(k) / 4
+			path = append(path, [2]float64{s*x1[0] + (1-s)*x0[0], s*x1[1] + (1-s)*x0[1]})
+		}
+		paths = append(paths, path)
+		mid = append(mid, path[2])
+	}
+	p, err := vis.Paths(paths, vis.PathOptions{StartName: "x0 (noise)", EndName: "x1 (data)", Points: mid, PointsName: "x_t, t = 0.5"})
+	if err == nil {
+		p.Title.Text = "conditional paths"
+	}
+	checkPlot(t, "paths", p, err)
+}
+
+func TestGoldenTitled(t *testing.T) {
+	rnd := rand.New(rand.NewPCG(23, 24))
+	imgs := make([]image.Image, 6)
+	for i := range imgs {
+		imgs[i] = vis.GrayImage(blob(rnd), 28, 28, 0, 1)
+	}
+	g := vis.Titled(vis.Grid(imgs, 3, vis.GridOptions{Scale: 1, Pad: 1}), "τ = 0.5, α = 1")
+	checkGolden(t, "titled", encodePNG(t, g))
+}
+
+func TestGoldenTradeOff(t *testing.T) {
+	p, err := vis.TradeOff("methods at the end",
+		[]float64{0.09, 0.004, 0.05, 0.002, 0.07, 0.03},
+		[]float64{0.99, 0.93, 0.9, 0.7, 0.97, 0.8},
+		[]string{"ORW-CFM", "ORW-CFM-W2", "RAFT", "RAFT+W2", "", "ReFT"}, true)
+	checkPlot(t, "tradeoff", p, err)
+}

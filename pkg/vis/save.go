@@ -262,3 +262,26 @@ func writeAtomic(path string, write func(io.Writer) error) (err error) {
 	}
 	return nil
 }
+
+// PlotImage draws p on a canvas of size w×h, rasterised at PNGDPI, and
+// returns the picture, for example to place plots next to a sample grid with
+// Grid or to make animation frames.
+func PlotImage(p *plot.Plot, w, h vg.Length) (image.Image, error) {
+	if p == nil {
+		return nil, errors.New("vis: PlotImage: nil plot")
+	}
+	if !(w > 0 && h > 0) {
+		return nil, fmt.Errorf("vis: PlotImage: invalid size %v×%v", w, h)
+	}
+	var img image.Image
+	err := catch(func() error {
+		c := vgimg.NewWith(vgimg.UseWH(w, h), vgimg.UseDPI(PNGDPI))
+		p.Draw(vgdraw.New(c))
+		img = c.Image()
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("vis: PlotImage: %w", err)
+	}
+	return img, nil
+}

@@ -1,6 +1,7 @@
-// Package models holds the weights the project ships: the MNIST digit classifier
-// and the pretrained MNIST base generators, produced by the project's own
-// commands (see README, "Shipped models") and embedded in every binary.
+// Package models holds the weights the project ships: the MNIST and
+// Fashion-MNIST classifiers, the pretrained base generators of MNIST,
+// Fashion-MNIST and the 2-D toy, produced by the project's own commands (see
+// README, "Shipped models", and weights/README.md) and embedded in every binary.
 package models
 
 import (

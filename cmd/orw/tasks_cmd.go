@@ -1,0 +1,109 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	"github.com/orwcfm/orwcfm/pkg/tasks"
+)
+
+func init() {
+	register(command{name: "tasks", summary: "list the fine-tuning tasks, the named rewards and the prompts", run: runTasks})
+}
+
+// TaskInfo is one task of `orw tasks --json`.
+type TaskInfo struct {
+	Name    string  `json:"name"`
+	Summary string  `json:"summary"`
+	Data    string  `json:"data"`
+	Model   string  `json:"model"`
+	Reward  string  `json:"reward"`
+	Spec    string  `json:"reward_spec,omitempty"`
+	Prompt  string  `json:"prompt,omitempty"`
+	Steps   int64   `json:"steps"`
+	Tau     float64 `json:"tau"`
+	Alpha   float64 `json:"alpha"`
+}
+
+// RewardInfo is one named reward of `orw tasks --json`.
+type RewardInfo struct {
+	Name       string   `json:"name"`
+	Definition string   `json:"definition"`
+	Data       []string `json:"data,omitempty"`
+}
+
+// TasksListing is the output of `orw tasks --json`.
+type TasksListing struct {
+	Tasks   []TaskInfo          `json:"tasks"`
+	Rewards []RewardInfo        `json:"rewards"`
+	Prompts map[string][]string `json:"prompts"`
+	Syntax  string              `json:"reward_syntax"`
+}
+
+func tasksListing() (TasksListing, error) {
+	l := TasksListing{Prompts: map[string][]string{}, Syntax: tasks.RewardSpecSyntax}
+	for _, n := range tasks.Names() {
+		t, err := tasks.Lookup(n)
+		if err != nil {
+			return l, err
+		}
+		cfg := t.Defaults()
+		opts, err := t.Resolve(tasks.Options{})
+		if err != nil {
+			return l, fmt.Errorf("task %s: %w", n, err)
+		}
+		l.Tasks = append(l.Tasks, TaskInfo{Name: t.Name, Summary: t.Summary, Data: t.Data, Model: opts.Model, Reward: t.Reward,
+			Spec: t.RewardSpec, Prompt: opts.Prompt, Steps: t.Steps, Tau: cfg.Tau, Alpha: cfg.Alpha})
+	}
+	for _, n := range tasks.RewardNames() {
+		d, _ := tasks.LookupReward(n)
+		l.Rewards = append(l.Rewards, RewardInfo{Name: d.Name, Definition: d.Definition, Data: d.Data})
+	}
+	for _, p := range tasks.Prompts("") {
+		l.Prompts[p.Data] = append(l.Prompts[p.Data], p.Text)
+	}
+	return l, nil
+}
+
+func runTasks(_ context.Context, args []string) error {
+	fs := newFlags("tasks", "list the tasks of orw finetune --task, the rewards of --reward and the prompts of --prompt")
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	l, err := tasksListing()
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return printJSON(l)
+	}
+	fmt.Println("Tasks (orw finetune --task NAME):")
+	for _, t := range l.Tasks {
+		fmt.Printf("\n  %s\n    %s\n", t.Name, t.Summary)
+		fmt.Printf("    reward: %s\n", t.Reward)
+		extra := ""
+		if t.Prompt != "" {
+			extra = fmt.Sprintf(", prompt %q", t.Prompt)
+		}
+		fmt.Printf("    data %s, base model %s, %d steps, tau %g, alpha %g%s\n", t.Data, t.Model, t.Steps, t.Tau, t.Alpha, extra)
+	}
+	fmt.Printf("\nRewards (orw finetune --reward %s):\n", tasks.RewardSpecSyntax)
+	for _, r := range l.Rewards {
+		where := "image tasks"
+		if r.Data != nil {
+			where = strings.Join(r.Data, ", ")
+		}
+		fmt.Printf("  %-16s %s [%s]\n", r.Name, r.Definition, where)
+	}
+	fmt.Println("\nPrompts (orw finetune --task mnist-prompt|fashion-prompt --prompt TEXT):")
+	for _, data := range []string{"mnist", "fashion", "cifar10"} {
+		var q []string
+		for _, p := range l.Prompts[data] {
+			q = append(q, fmt.Sprintf("%q", p))
+		}
+		fmt.Printf("  %-8s %s\n", data, strings.Join(q, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,230 @@
+package tasks
+
+import (
+	"fmt"
+	"sort"
+	"strconv"
+
+	"github.com/gomlx/compute"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+)
+
+// Options are a run's task settings besides its orw.Config: which base model,
+// which reward, which prompt or target image. A run directory records them
+// (config.json, "meta") so that it can be reopened with the same Env.
+type Options struct {
+	// Model is the base model: a kind ("latent", "latent-cond", "unet", "mlp") or
+	// a generator checkpoint file; "" = the task's.
+	Model string
+	// Reward replaces the task's reward: one or more named rewards with weights,
+	// "jpeg=0.5,even=0.5" (see ParseRewardSpec); "" = the task's.
+	Reward string
+	// Prompt is the text of a prompt reward ("a shoe"); "" = the task's default.
+	Prompt string
+	// TwoSided makes a prompt reward p(prompt) − p(not prompt) instead of p(prompt).
+	TwoSided bool
+	// Target is the target image of a target reward: an index into the data
+	// set's test split ("0") or a PNG file; "" = the task's default.
+	Target string
+	// DataDir is where the data set's files are ("" = their default place);
+	// target rewards read the test split from it.
+	DataDir string
+}
+
+// RewardSpecOf is the reward spec a run of t uses with opts.
+func (t *Task) RewardSpecOf(opts Options) string {
+	if opts.Reward != "" {
+		return opts.Reward
+	}
+	return t.RewardSpec
+}
+
+// Resolve fills the task's defaults into opts and checks that every option is
+// read by the run's reward (a --prompt for a JPEG reward is a mistake).
+func (t *Task) Resolve(opts Options) (Options, error) {
+	if opts.Model == "" {
+		opts.Model = t.Model
+	}
+	if opts.Model == "" {
+		opts.Model = "latent"
+	}
+	spec := t.RewardSpecOf(opts)
+	reads := map[string]bool{}
+	if spec != "" {
+		terms, err := ParseRewardSpec(spec)
+		if err != nil {
+			return opts, err
+		}
+		for _, term := range terms {
+			def, err := LookupReward(term.Name)
+			if err != nil {
+				return opts, err
+			}
+			if !def.appliesTo(t.Data) {
+				return opts, fmt.Errorf("reward %q does not apply to task %s (data set %s): it needs %s", def.Name, t.Name, t.Data, def.dataList())
+			}
+			for _, r := range def.Reads {
+				reads[r] = true
+			}
+		}
+	}
+	if opts.Prompt != "" && !reads["prompt"] {
+		return opts, fmt.Errorf("--prompt is read only by the prompt reward; task %s's reward (%s) has none: use mnist-prompt, fashion-prompt or --reward prompt", t.Name, orNone(spec))
+	}
+	if opts.TwoSided && !reads["prompt"] {
+		return opts, fmt.Errorf("--two-sided applies to the prompt reward; task %s's reward (%s) has none", t.Name, orNone(spec))
+	}
+	if opts.Target != "" && !reads["target"] {
+		return opts, fmt.Errorf("--target is read only by the target reward; task %s's reward (%s) has none: use mnist-target or --reward target", t.Name, orNone(spec))
+	}
+	if reads["prompt"] {
+		if opts.Prompt == "" {
+			opts.Prompt = t.Prompt
+		}
+		if opts.Prompt == "" {
+			opts.Prompt = DefaultPrompt(t.Data)
+		}
+		p, err := LookupPrompt(t.Data, opts.Prompt)
+		if err != nil {
+			return opts, err
+		}
+		opts.Prompt = p.Text
+	}
+	if reads["target"] && opts.Target == "" {
+		opts.Target = DefaultTarget
+	}
+	return opts, nil
+}
+
+func orNone(spec string) string {
+	if spec == "" {
+		return "the task's own"
+	}
+	return spec
+}
+
+// BuildEnv builds the run environment of t with resolved options.
+func (t *Task) BuildEnv(backend compute.Backend, opts Options) (orw.Env, error) {
+	opts, err := t.Resolve(opts)
+	if err != nil {
+		return orw.Env{}, err
+	}
+	if t.EnvWith != nil {
+		return t.EnvWith(backend, opts)
+	}
+	if t.Env == nil {
+		return orw.Env{}, fmt.Errorf("task %s has no environment builder", t.Name)
+	}
+	env, err := t.Env(backend, opts.Model)
+	if err != nil {
+		return env, err
+	}
+	if opts.Reward != "" {
+		r, err := NewReward(opts.Reward, newRewardEnv(backend, t, opts, env.Base))
+		if err != nil {
+			return env, err
+		}
+		env.Reward = r
+	}
+	return env, nil
+}
+
+// StandardEnv is the Env of most tasks: the base model of the task's data set,
+// the reward spec, and the data set's classifier as the judge (when one is
+// shipped; the 2-D toy judges by mixture component).
+func StandardEnv(t *Task) func(backend compute.Backend, opts Options) (orw.Env, error) {
+	return func(backend compute.Backend, opts Options) (orw.Env, error) {
+		g, err := taskGenerator(t, opts.Model)
+		if err != nil {
+			return orw.Env{}, err
+		}
+		renv := newRewardEnv(backend, t, opts, g)
+		r, err := NewReward(t.RewardSpecOf(opts), renv)
+		if err != nil {
+			return orw.Env{}, err
+		}
+		env := orw.Env{Backend: backend, Base: g, Reward: r}
+		switch t.Data {
+		case "toy2d":
+			env.Judge = ToyJudge{Mixture: ToyMixture}
+		case "mnist", "fashion":
+			clf, err := renv.classifier()
+			if err != nil {
+				return orw.Env{}, err
+			}
+			env.Judge = ClassifierJudge{Backend: backend, Classifier: clf}
+		default:
+			// No classifier is shipped for CIFAR-10; use one if the user made it.
+			if clf, err := renv.classifier(); err == nil {
+				env.Judge = ClassifierJudge{Backend: backend, Classifier: clf}
+			}
+		}
+		return env, nil
+	}
+}
+
+// taskGenerator loads the base generator of a task, with a helpful error for
+// data sets that ship none (CIFAR-10).
+func taskGenerator(t *Task, model string) (*orw.Generator, error) {
+	g, err := ShippedGenerator(t.Data, model)
+	if err != nil && t.Data == "cifar10" {
+		return nil, fmt.Errorf("task %s needs a CIFAR-10 base model and none is shipped (CIFAR-10 cannot be downloaded here): "+
+			"pretrain one with `orw pretrain --task cifar10 --data DIR --model unet` (DIR holds data_batch_1.bin ... test_batch.bin; "+
+			"it writes cifar10-unet.ckpt), then run `orw finetune --task %s --model cifar10-unet.ckpt` (%v)", t.Name, t.Name, err)
+	}
+	if err == nil && t.Points && g.ImageShape()[0] != 2 {
+		return nil, fmt.Errorf("task %s needs a generator of 2-D points, got one of shape %v", t.Name, g.ImageShape())
+	}
+	return g, err
+}
+
+// meta is what a run records of its options (empty ones are left out, so runs
+// made before an option existed open unchanged).
+func (o Options) meta(t *Task) map[string]string {
+	m := map[string]string{"task": t.Name, "data": t.Data, "model": o.Model}
+	if m["model"] == "" {
+		m["model"] = "latent"
+	}
+	add := func(k, v string) {
+		if v != "" {
+			m[k] = v
+		}
+	}
+	add("reward", o.Reward)
+	add("prompt", o.Prompt)
+	add("target", o.Target)
+	add("data_dir", o.DataDir)
+	if o.TwoSided {
+		m["two_sided"] = "true"
+	}
+	return m
+}
+
+func optionsFromMeta(m map[string]string) Options {
+	two, _ := strconv.ParseBool(m["two_sided"])
+	return Options{Model: m["model"], Reward: m["reward"], Prompt: m["prompt"], TwoSided: two, Target: m["target"], DataDir: m["data_dir"]}
+}
+
+// metaDiff lists the keys in which two run metadata maps differ ("prompt: a → b").
+func metaDiff(have, want map[string]string) []string {
+	keys := map[string]bool{}
+	for k := range have {
+		keys[k] = true
+	}
+	for k := range want {
+		keys[k] = true
+	}
+	var ks []string
+	for k := range keys {
+		ks = append(ks, k)
+	}
+	sort.Strings(ks)
+	var d []string
+	for _, k := range ks {
+		if have[k] != want[k] {
+			d = append(d, fmt.Sprintf("%s: %q → %q", k, have[k], want[k]))
+		}
+	}
+	return d
+}

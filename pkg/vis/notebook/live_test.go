@@ -1,0 +1,267 @@
+package notebook
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
+	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
+)
+
+// tinyRun creates a run of a tiny untrained latent generator of 8×8 images,
+// rewarded by mean brightness, judged into two classes by it.
+func tinyRun(t *testing.T) *orw.Run {
+	t.Helper()
+	be, err := orw.Backend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ae, err := nets.NewAutoencoder(nets.AutoencoderConfig{Shape: []int{8, 8, 1}, Latent: 4, Channels: []int{4}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	flow, err := nets.New(nets.Config{Kind: "mlp", Shape: []int{4}, Width: 16, Depth: 2, TimeDim: 8})
+	if err != nil {
+		t.Fatal(err)
+	}
+	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(1).Rand)
+	g, err := orw.NewLatentGenerator(ae, aeParams, []float32{0, 0, 0, 0}, []float32{1, 1, 1, 1}, flow, nets.Init(flow.Specs(), orw.NewRNG(2).Rand), orw.DefaultSampler())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := orw.DefaultConfig()
+	cfg.Batch = 8
+	cfg.EvalEvery = 4
+	cfg.EvalSamples = 8
+	cfg.W2Times = 2
+	cfg.CheckpointEvery = 4
+	cfg.Sampler = orw.SamplerConfig{Solver: "euler", Steps: 2}
+	env := orw.Env{Backend: be, Base: g, Reward: orw.RewardFunc(brightness), Judge: brightJudge{}}
+	run, err := orw.Create(filepath.Join(t.TempDir(), "tiny"), cfg, env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { run.Close() })
+	return run
+}
+
+func brightness(im *orw.Images) ([]float64, error) {
+	r := make([]float64, im.N)
+	for i := range r {
+		for _, v := range im.At(i) {
+			r[i] += float64(v)
+		}
+		r[i] /= float64(im.Size())
+	}
+	return r, nil
+}
+
+type brightJudge struct{}
+
+func (brightJudge) ClassNames() []string { return []string{"dark", "bright"} }
+func (brightJudge) Classify(im *orw.Images) ([]int, error) {
+	r, _ := brightness(im)
+	c := make([]int, len(r))
+	for i, x := range r {
+		if x > 0 {
+			c[i] = 1
+		}
+	}
+	return c, nil
+}
+
+func TestLiveNotebook(t *testing.T) {
+	run := tinyRun(t)
+	var outer []int64
+	run.OnStep = func(s orw.StepRecord) { outer = append(outer, s.Step) }
+	d, r := notebookDisplay()
+	v := d.Live(run, 3)
+	if err := v.Step(10); err != nil {
+		t.Fatal(err)
+	}
+	if err := v.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if len(outer) != 10 {
+		t.Errorf("the run's own OnStep saw %d steps, want 10", len(outer))
+	}
+	if run.OnEval != nil || run.OnStep == nil {
+		t.Error("Close did not restore the run's callbacks")
+	}
+	var bar, dash []output
+	for _, o := range r.outs {
+		switch {
+		case strings.HasPrefix(o.id, "orwcfm-progress-"):
+			bar = append(bar, o)
+		case strings.HasPrefix(o.id, "orwcfm-live-"):
+			dash = append(dash, o)
+		default:
+			t.Errorf("output without a live id: %v", o.id)
+		}
+	}
+	// Drawn at step 0, at steps 3, 6, 9 (every 3), at the evaluations of
+	// steps 4 and 8, and at the end (step 10).
+	if len(dash) != 7 {
+		t.Errorf("%d dashboard outputs, want 7", len(dash))
+	}
+	for _, o := range dash[1:] {
+		if o.id != dash[0].id {
+			t.Fatal("dashboard outputs with different ids")
+		}
+	}
+	img := decode(t, dash[len(dash)-1].data["image/png"])
+	if img.Bounds().Dx() < 600 || img.Bounds().Dy() < 400 {
+		t.Errorf("dashboard %v, want two rows of two panels", img.Bounds())
+	}
+	if alt := dash[len(dash)-1].data["text/plain"].(string); !strings.Contains(alt, "tiny at step 10") {
+		t.Errorf("alt text %q", alt)
+	}
+	if len(bar) < 2 {
+		t.Fatalf("%d progress outputs", len(bar))
+	}
+	last := bar[len(bar)-1].data["text/plain"].(string)
+	if !regexp.MustCompile(`^tiny: 10/10 \(100%\) · eval reward -?[0-9.]+ · W2 [0-9.e-]+ · batch reward -?[0-9.]+ · `).MatchString(last) {
+		t.Errorf("last progress %q", last)
+	}
+	// The view continues from where an earlier cell left the run.
+	v = d.Live(run, 0)
+	if err := v.Step(2); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	if len(v.hist.Steps) != 12 || run.StepCount() != 12 {
+		t.Errorf("history has %d steps after the second view, run %d", len(v.hist.Steps), run.StepCount())
+	}
+	if err := v.Step(1); err == nil {
+		t.Error("a closed view stepped")
+	}
+}
+
+func TestLiveText(t *testing.T) {
+	run := tinyRun(t)
+	d, buf := textDisplay(t)
+	v := d.Live(run, 2)
+	if err := v.StepTo(5); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	out := buf.String()
+	if !strings.HasPrefix(out, "tiny: 0/5 (0%)\n") || !strings.Contains(out, "tiny: 5/5 (100%) · eval reward") {
+		t.Errorf("text output:\n%s", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(d.Dir, "*tiny-step-5.png"))
+	if len(files) != 1 || !strings.Contains(out, files[0]) {
+		t.Errorf("dashboard files %v; output:\n%s", files, out)
+	}
+}
+
+// TestTrials trains two tiny trials of the shipped MNIST task, in two
+// sessions as two notebook cells would, and reads them back.
+func TestTrials(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains on the shipped MNIST model")
+	}
+	t.Setenv(EnvRuns, t.TempDir())
+	t.Setenv(EnvQuick, "1")
+	cfg := orw.DefaultConfig()
+	cfg.Batch = 8
+	cfg.EvalEvery = 2
+	cfg.EvalSamples = 16
+	cfg.W2Times = 2
+	cfg.CheckpointEvery = 2
+	cfg.Sampler = orw.SamplerConfig{Solver: "euler", Steps: 4}
+	cfg.Coupling = "ot"
+	a, b := cfg, cfg
+	b.Alpha = 0
+	trials := []Trial{{Name: "α = 1", Config: a}, {Name: "α = 0", Config: b, Options: tasks.Options{Model: "latent"}}}
+	if _, err := LoadTrials("test", trials...); err == nil || !strings.Contains(err.Error(), "run the cell that trains it") {
+		t.Errorf("LoadTrials before training: %v", err)
+	}
+
+	d, r := notebookDisplay()
+	hs, err := d.RunTrials("test", 2, trials...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs) != 2 || len(hs[1].Steps) != 2 || hs[1].Name != "α = 0" || len(hs[0].ClassNames) != 10 {
+		t.Fatalf("histories %+v", hs)
+	}
+	cmp := r.outs[0]
+	if !strings.HasPrefix(cmp.id, "orwcfm-trials-") || cmp.data["text/html"] == nil {
+		t.Errorf("first output %v, want the placeholder of the curves", cmp)
+	}
+	var curves int
+	for _, o := range r.outs {
+		if o.id == cmp.id && o.data["image/png"] != nil {
+			curves++
+		}
+	}
+	if curves < 3 {
+		t.Errorf("curves drawn %d times", curves)
+	}
+
+	// A second session continues to 4 steps; text mode writes the curves.
+	td, buf := textDisplay(t)
+	hs, err = td.RunTrials("test", 4, trials...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(hs[0].Steps) != 4 || !strings.Contains(buf.String(), "α = 0: 4/4 (100%)") || !strings.Contains(buf.String(), "test-trials.png") {
+		t.Errorf("second session: %d steps; output:\n%s", len(hs[0].Steps), buf.String())
+	}
+	loaded, err := LoadTrials("test", trials...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(loaded) != 2 || len(loaded[1].Steps) != 4 || len(loaded[1].Evals) != 3 || loaded[0].ClassNames[3] != "3" {
+		t.Errorf("loaded %d histories, %d steps, %d evals", len(loaded), len(loaded[1].Steps), len(loaded[1].Evals))
+	}
+	if _, err := runplot.Pareto(loaded...); err != nil {
+		t.Error(err)
+	}
+	row, err := TrialSamples("test", 4, trials...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Show(row, Cols(2)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := TrialSamples("other", 4, trials...); err == nil {
+		t.Error("TrialSamples of untrained trials gave no error")
+	}
+	dirs, _ := os.ReadDir(filepath.Join(os.Getenv(EnvRuns), "quick", "test"))
+	if len(dirs) != 2 {
+		t.Errorf("%d run directories", len(dirs))
+	}
+}
+
+func TestSnapshots(t *testing.T) {
+	run := tinyRun(t)
+	d, _ := textDisplay(t)
+	v := d.Live(run, 0)
+	if _, err := Snapshots(run.Dir); err == nil {
+		t.Error("no error without snapshots")
+	}
+	for range 2 {
+		if err := v.Step(3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	v.Close()
+	frames, err := Snapshots(run.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Steps 0, 3 and 6: the end of one StepTo is the start of the next.
+	if len(frames) != 3 || frames[2].(titled).title != "step 6" {
+		t.Fatalf("%d frames: %v", len(frames), frames)
+	}
+	if err := d.Show(Animation{Frames: frames}); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -1,0 +1,145 @@
+package notebook
+
+import (
+	"fmt"
+	"html"
+	"strings"
+	"sync"
+	"time"
+)
+
+// Intervals between the updates of a progress bar: redrawing a notebook
+// output is cheap, a line of text is not.
+const (
+	NotebookUpdateEvery = 200 * time.Millisecond
+	TextUpdateEvery     = 10 * time.Second
+)
+
+// Progress is a progress bar. In a notebook it is one HTML output that is
+// updated in place (at most every NotebookUpdateEvery); elsewhere it prints
+// a line at most every TextUpdateEvery, and one when it finishes.
+type Progress struct {
+	d          *Display
+	id         string
+	title      string
+	from, to   int64
+	start      time.Time
+	mu         sync.Mutex
+	last       time.Time
+	done       int64
+	status     string
+	finished   bool
+	everShown  bool
+	lastPrintN int64
+}
+
+// NewProgress starts a progress bar titled title for work that goes from
+// from to total (for example the steps of a run that resumes at step from).
+func NewProgress(title string, from, total int64) *Progress {
+	return Default().NewProgress(title, from, total)
+}
+
+// NewProgress starts a progress bar on d (see the function NewProgress).
+func (d *Display) NewProgress(title string, from, total int64) *Progress {
+	p := &Progress{d: d, id: uniqueID("progress"), title: title, from: from, to: total, done: from, start: d.now()}
+	p.show(true)
+	return p
+}
+
+// Update sets the work done and a short status ("reward 0.61").
+func (p *Progress) Update(done int64, status string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.done, p.status = done, status
+	p.show(false)
+}
+
+// Finish shows the final state with status; later updates are ignored.
+func (p *Progress) Finish(status string) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.finished = true
+	if status != "" {
+		p.status = status
+	}
+	p.show(true)
+}
+
+// ID is the display id of the bar's notebook output.
+func (p *Progress) ID() string { return p.id }
+
+// show draws the bar if force is set or enough time has passed.
+func (p *Progress) show(force bool) {
+	now := p.d.now()
+	every := TextUpdateEvery
+	if p.d.Notebook {
+		every = NotebookUpdateEvery
+	}
+	if !force && p.everShown && now.Sub(p.last) < every {
+		return
+	}
+	p.last, p.everShown = now, true
+	line := p.line(now)
+	if p.d.Notebook {
+		p.d.publish(map[string]any{"text/html": p.html(line), "text/plain": line}, p.id)
+		return
+	}
+	if !p.finished && p.done == p.lastPrintN && p.done != p.from {
+		return
+	}
+	p.lastPrintN = p.done
+	fmt.Fprintln(p.d.text(), line)
+}
+
+// line is the text of the bar: "title: 40/100 (40%) · status · 3.9/s · 15 s left".
+func (p *Progress) line(now time.Time) string {
+	var b strings.Builder
+	if p.title != "" {
+		b.WriteString(p.title + ": ")
+	}
+	fmt.Fprintf(&b, "%d/%d", p.done, p.to)
+	if p.to > 0 {
+		fmt.Fprintf(&b, " (%d%%)", int(100*float64(p.done)/float64(p.to)))
+	}
+	if p.status != "" {
+		b.WriteString(" · " + p.status)
+	}
+	elapsed := now.Sub(p.start)
+	if n := p.done - p.from; n > 0 && elapsed > 0 {
+		rate := float64(n) / elapsed.Seconds()
+		fmt.Fprintf(&b, " · %.3g/s", rate)
+		if p.finished {
+			fmt.Fprintf(&b, " · %s", roundDuration(elapsed))
+		} else if left := p.to - p.done; left > 0 {
+			fmt.Fprintf(&b, " · %s left", roundDuration(time.Duration(float64(left)/rate*float64(time.Second))))
+		}
+	}
+	return b.String()
+}
+
+func roundDuration(d time.Duration) time.Duration {
+	switch {
+	case d < 10*time.Second:
+		return d.Round(100 * time.Millisecond)
+	case d < time.Hour:
+		return d.Round(time.Second)
+	}
+	return d.Round(time.Minute)
+}
+
+// html draws the bar as a <progress> element followed by the line.
+func (p *Progress) html(line string) string {
+	max := p.to - p.from
+	val := p.done - p.from
+	if max <= 0 {
+		max, val = 1, 1
+	}
+	return fmt.Sprintf(`<div style="font-family: monospace; margin: 2px 0"><progress value="%d" max="%d" style="width: 14em; vertical-align: middle"></progress> %s</div>`,
+		val, max, html.EscapeString(line))
+}

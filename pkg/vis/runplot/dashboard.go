@@ -1,0 +1,151 @@
+package runplot
+
+import (
+	"errors"
+	"fmt"
+	"image"
+	"image/color"
+
+	"gonum.org/v1/plot/vg"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/vis"
+)
+
+// IsPoints reports whether a batch holds 2-D points (as the toy task's
+// generator makes: images of 1×1 pixel with 2 channels) rather than images.
+func IsPoints(im *orw.Images) bool { return im != nil && im.H == 1 && im.W == 1 && im.C == 2 }
+
+// Points returns the points of a batch of 2-D points (see IsPoints).
+func Points(im *orw.Images) [][2]float64 {
+	pts := make([][2]float64, im.N)
+	for i := range pts {
+		pts[i] = [2]float64{float64(im.Pix[2*i]), float64(im.Pix[2*i+1])}
+	}
+	return pts
+}
+
+// SampleGrid lays out the first n images of a batch (all if n is not
+// positive) in rows of cols tiles (⌈√n⌉ if cols is not positive), with
+// pixel values in orw's range [−1, 1], enlarged scale times (vis.DefaultScale
+// if scale < 1), and with the captions when given.
+func SampleGrid(im *orw.Images, n, cols, scale int, captions []string) (*image.RGBA, error) {
+	if err := im.Validate(); err != nil {
+		return nil, err
+	}
+	if n <= 0 || n > im.N {
+		n = im.N
+	}
+	tiles := vis.ImagesFromBatch(im.Pix[:n*im.Size()], n, im.H, im.W, im.C, -1, 1)
+	return vis.Grid(tiles, cols, vis.GridOptions{Scale: scale, Pad: 1, Captions: captions, Background: color.Gray{Y: 0xee}}), nil
+}
+
+// DashboardOptions adjusts Dashboard.
+type DashboardOptions struct {
+	// PlotW and PlotH are the size of each plot (3.6 × 2.5 inches,
+	// 346 × 240 pixels, when zero).
+	PlotW, PlotH vg.Length
+	// Samples is the number of images shown (64 when zero), in rows of
+	// Cols (8 when zero).
+	Samples, Cols int
+}
+
+// Dashboard draws the state of a run as one picture: its reward and its W2
+// divergence over training (see Training), the classes of its samples over
+// time when the task has a judge, and samples of the current model, a grid
+// of images captioned with the step or, for 2-D points, a scatter plot.
+// samples may be nil. Up to two panels make one row; three or four make two
+// rows of two.
+func Dashboard(h *History, samples *orw.Images, opts DashboardOptions) (image.Image, error) {
+	if h == nil {
+		return nil, errors.New("runplot: Dashboard: nil history")
+	}
+	w, ht := opts.PlotW, opts.PlotH
+	if w <= 0 || ht <= 0 {
+		w, ht = 3.6*vg.Inch, 2.5*vg.Inch
+	}
+	var panels []image.Image
+	add := func(draw func() (image.Image, error)) error {
+		img, err := draw()
+		if err != nil {
+			return err
+		}
+		panels = append(panels, img)
+		return nil
+	}
+	step := int64(0)
+	if n := len(h.Steps); n > 0 {
+		step = h.Steps[n-1].Step
+	}
+	if n := len(h.Evals); n > 0 {
+		step = max(step, h.Evals[n-1].Step)
+	}
+	for _, m := range []Metric{Reward, W2} {
+		if len(h.Steps) == 0 && len(h.Evals) == 0 {
+			break
+		}
+		if err := add(func() (image.Image, error) {
+			p, err := Training(m, h)
+			if err != nil {
+				return nil, err
+			}
+			return vis.PlotImage(p, w, ht)
+		}); err != nil {
+			return nil, fmt.Errorf("runplot: Dashboard: %w", err)
+		}
+	}
+	hasClasses := false
+	for _, e := range h.Evals {
+		hasClasses = hasClasses || len(e.ClassCounts) > 0
+	}
+	if hasClasses {
+		if err := add(func() (image.Image, error) {
+			p, err := Classes(h)
+			if err != nil {
+				return nil, err
+			}
+			return vis.PlotImage(p, w, ht)
+		}); err != nil {
+			return nil, fmt.Errorf("runplot: Dashboard: %w", err)
+		}
+	}
+	if samples != nil {
+		var err error
+		if IsPoints(samples) {
+			err = add(func() (image.Image, error) {
+				p, err := vis.Scatter(Points(samples), nil)
+				if err != nil {
+					return nil, err
+				}
+				p.Title.Text = fmt.Sprintf("samples at step %d", step)
+				return vis.PlotImage(p, ht, ht)
+			})
+		} else {
+			err = add(func() (image.Image, error) {
+				n, cols := opts.Samples, opts.Cols
+				if n <= 0 {
+					n = 64
+				}
+				if cols <= 0 {
+					cols = 8
+				}
+				g, err := SampleGrid(samples, n, cols, 1, nil)
+				if err != nil {
+					return nil, err
+				}
+				return vis.Grid([]image.Image{g}, 1, vis.GridOptions{Scale: 1, Captions: []string{fmt.Sprintf("samples at step %d", step)}, CaptionsAbove: true}), nil
+			})
+		}
+		if err != nil {
+			return nil, fmt.Errorf("runplot: Dashboard: %w", err)
+		}
+	}
+	if len(panels) == 0 {
+		return nil, errors.New("runplot: Dashboard: nothing to draw (no records and no samples)")
+	}
+	cols := len(panels)
+	if cols > 2 {
+		cols = 2
+	}
+	return vis.Grid(panels, cols, vis.GridOptions{Scale: 1, Pad: 4}), nil
+}
