@@ -51,6 +51,10 @@ type FinetuneSummary struct {
 	Toy *tasks.ToyComparison `json:"toy,omitempty"`
 }
 
+// maxSteps bounds --steps: far more than any run needs, and small enough that
+// step counts and time estimates cannot overflow.
+const maxSteps = 100_000_000
+
 func runFinetune(ctx context.Context, args []string) error {
 	fs := newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")
 	taskName := fs.String("task", "mnist-even", "task (orw tasks lists them)")
@@ -147,8 +151,13 @@ func runFinetune(ctx context.Context, args []string) error {
 	if set["steps"] {
 		total = *steps
 	}
-	if total < 0 {
-		return fmt.Errorf("--steps must be >= 0, got %d", total)
+	if total < 0 || total > maxSteps {
+		return fmt.Errorf("--steps must be in 0..%d, got %d", maxSteps, total)
+	}
+	if *dataDir != "" {
+		if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
+			return fmt.Errorf("--data %s: no such directory", *dataDir)
+		}
 	}
 	if *out == "" {
 		*out = filepath.Join("runs", fmt.Sprintf("%s-%s-t%g-a%g-s%d", task.Name, cfg.Method, cfg.Tau, cfg.Alpha, cfg.Seed))
@@ -201,11 +210,13 @@ func runFinetune(ctx context.Context, args []string) error {
 			}
 		}
 	}
-	stepErr := run.StepTo(ctx, total)
-	if stepErr != nil && !errors.Is(stepErr, context.Canceled) {
-		return stepErr
-	}
-	if stepErr != nil {
+	if stepErr := run.StepTo(ctx, total); stepErr != nil {
+		if stepErr == context.Canceled { // Ctrl-C: StepTo saved the run
+			return &interrupted{fmt.Sprintf("interrupted at step %d of %d; the run is saved in %s: run the same command again to resume", run.StepCount(), total, *out)}
+		}
+		if errors.Is(stepErr, context.Canceled) { // not wrapped: the run is not saved
+			return fmt.Errorf("interrupted at step %d, and the run could not be saved: %v", run.StepCount(), stepErr)
+		}
 		return stepErr
 	}
 	final, err := run.Evaluate()

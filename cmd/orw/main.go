@@ -40,7 +40,27 @@ func usage(w io.Writer) {
 }
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(runSafe(os.Args[1:]))
+}
+
+// runSafe is run with a last resort: a panic (a bug) is reported as one line
+// and exit status 3 instead of a goroutine dump. ORW_TRACEBACK=1 lets it
+// through, with its stack, for debugging.
+func runSafe(args []string) (code int) {
+	defer func() {
+		if os.Getenv("ORW_TRACEBACK") == "1" {
+			return
+		}
+		if p := recover(); p != nil {
+			name := "orw"
+			if len(args) > 0 {
+				name += " " + args[0]
+			}
+			fmt.Fprintf(os.Stderr, "%s: internal error: %s (a bug: please report it with the command line; ORW_TRACEBACK=1 shows where)\n", name, oneLine(fmt.Sprint(p)))
+			code = 3
+		}
+	}()
+	return run(args)
 }
 
 // errUsage marks errors that were already explained by the flag package.
@@ -61,6 +81,12 @@ func run(args []string) int {
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 		defer stop()
+		go func() {
+			// After the first Ctrl-C the command stops at its next safe point;
+			// a second one ends the process at once.
+			<-ctx.Done()
+			stop()
+		}()
 		err := c.run(ctx, args[1:])
 		switch {
 		case err == nil:
@@ -70,7 +96,11 @@ func run(args []string) int {
 		case errors.Is(err, errUsage):
 			return 2
 		case errors.Is(err, context.Canceled):
-			fmt.Fprintln(os.Stderr, "orw "+name+": interrupted; progress so far is saved, run the same command again to resume")
+			msg := "interrupted; progress so far is saved, run the same command again to resume"
+			if ie := (*interrupted)(nil); errors.As(err, &ie) {
+				msg = ie.msg
+			}
+			fmt.Fprintln(os.Stderr, "orw "+name+": "+msg)
 			return 130
 		}
 		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(err.Error()))
@@ -79,6 +109,15 @@ func run(args []string) int {
 	fmt.Fprintf(os.Stderr, "orw: unknown command %q; valid commands: %s\n", name, strings.Join(commandNames(), ", "))
 	return 2
 }
+
+// interrupted is the error of a command stopped by Ctrl-C (or SIGTERM) after
+// saving its progress; msg says where it stopped and how to resume.
+type interrupted struct{ msg string }
+
+func (e *interrupted) Error() string { return e.msg }
+
+// Unwrap makes an interrupted error a context.Canceled.
+func (e *interrupted) Unwrap() error { return context.Canceled }
 
 func commandNames() []string {
 	var n []string
@@ -102,12 +141,21 @@ func newFlags(name, summary string) *flag.FlagSet {
 	return fs
 }
 
-// parse parses flags and rejects stray positional arguments.
+// parse parses flags and rejects stray positional arguments. A bad flag is
+// reported in one line (the flag list is behind -h).
 func parse(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	out, usage := fs.Output(), fs.Usage
+	fs.SetOutput(io.Discard)
+	fs.Usage = func() {}
+	err := fs.Parse(args)
+	fs.SetOutput(out)
+	fs.Usage = usage
+	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
+			fs.Usage()
 			return err
 		}
+		fmt.Fprintf(fs.Output(), "%s: %s (%s -h lists the flags)\n", fs.Name(), oneLine(err.Error()), fs.Name())
 		return errUsage
 	}
 	if fs.NArg() > 0 {

@@ -239,6 +239,12 @@ func WriteCheckpoint(path, kind string, meta any, params *nets.Params) error {
 	})
 }
 
+// testHookAtomicWrite, when set (by tests only), is called at two moments of
+// WriteFileAtomic: "written" (the temporary file is filled, not yet synced or
+// renamed) and "renamed" (path holds the new file, its directory is not yet
+// synced). The crash tests stop a process there to kill it mid-write.
+var testHookAtomicWrite func(stage, path string)
+
 // WriteFileAtomic writes a file through fill, atomically (temporary file, fsync,
 // rename, fsync of the directory). On error the previous file at path is intact
 // and the temporary file is removed.
@@ -258,6 +264,9 @@ func WriteFileAtomic(path string, fill func(w io.Writer) error) (err error) {
 	if err = fill(f); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
+	if testHookAtomicWrite != nil {
+		testHookAtomicWrite("written", path)
+	}
 	if err = f.Sync(); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
 	}
@@ -270,6 +279,9 @@ func WriteFileAtomic(path string, fill func(w io.Writer) error) (err error) {
 	}
 	if err = os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("cannot write %s: %w", path, err)
+	}
+	if testHookAtomicWrite != nil {
+		testHookAtomicWrite("renamed", path)
 	}
 	if d, derr := os.Open(dir); derr == nil {
 		d.Sync()

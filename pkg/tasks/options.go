@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 
@@ -164,6 +165,21 @@ func StandardEnv(t *Task) func(backend compute.Backend, opts Options) (orw.Env, 
 	}
 }
 
+// dataImageShape is the [H, W, C] of the image data sets' pictures.
+var dataImageShape = map[string][]int{"mnist": {28, 28, 1}, "fashion": {28, 28, 1}, "cifar10": {32, 32, 3}}
+
+// checkGeneratorShape reports a base generator that does not make the task's
+// kind of sample (a model file made for another data set).
+func checkGeneratorShape(t *Task, g *orw.Generator) error {
+	if t.Points && g.ImageShape()[0] != 2 {
+		return fmt.Errorf("task %s needs a generator of 2-D points, got one of shape %v", t.Name, g.ImageShape())
+	}
+	if want, ok := dataImageShape[t.Data]; ok && !slices.Equal(g.ImageShape(), want) {
+		return fmt.Errorf("task %s needs a generator of %s images of shape %v, got one of shape %v (a model made for another data set?)", t.Name, t.Data, want, g.ImageShape())
+	}
+	return nil
+}
+
 // taskGenerator loads the base generator of a task, with a helpful error for
 // data sets that ship none (CIFAR-10).
 func taskGenerator(t *Task, model string) (*orw.Generator, error) {
@@ -173,8 +189,10 @@ func taskGenerator(t *Task, model string) (*orw.Generator, error) {
 			"pretrain one with `orw pretrain --task cifar10 --data DIR --model unet` (DIR holds data_batch_1.bin ... test_batch.bin; "+
 			"it writes cifar10-unet.ckpt), then run `orw finetune --task %s --model cifar10-unet.ckpt` (%v)", t.Name, t.Name, err)
 	}
-	if err == nil && t.Points && g.ImageShape()[0] != 2 {
-		return nil, fmt.Errorf("task %s needs a generator of 2-D points, got one of shape %v", t.Name, g.ImageShape())
+	if err == nil {
+		if err := checkGeneratorShape(t, g); err != nil {
+			return nil, err
+		}
 	}
 	return g, err
 }

@@ -145,6 +145,9 @@ func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options
 	if err != nil {
 		return nil, err
 	}
+	if err := checkGeneratorShape(t, env.Base); err != nil {
+		return nil, err
+	}
 	return orw.OpenOrCreate(dir, cfg, env, meta)
 }
 

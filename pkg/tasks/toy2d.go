@@ -287,6 +287,9 @@ func (j ToyJudge) ClassNames() []string {
 
 // Classify returns the nearest component of every point.
 func (j ToyJudge) Classify(im *orw.Images) ([]int, error) {
+	if err := im.Validate(); err != nil {
+		return nil, err
+	}
 	if im.H*im.W*im.C != 2 {
 		return nil, fmt.Errorf("toy judge: needs 2-D points, got %dx%dx%d", im.H, im.W, im.C)
 	}
