@@ -9,7 +9,22 @@
 // metadata "orwcfm": {"min_images": N} asks for. It needs Jupyter (nbconvert)
 // and GoNB; without them it fails with the command that installs them,
 // except under go test -short, where it is skipped. TestNotebookStructure
-// checks the notebooks' shape without running them.
+// checks the notebooks' shape without running them, and TestStoredOutputs
+// checks that every notebook carries the outputs of a clean run (the
+// pictures a reader sees on GitHub).
+//
+// One notebook runs alone with the subtest's name:
+//
+//	go test -count=1 -v -run 'TestNotebooks/03_alpha_sweep' ./notebooks/
+//
+// With ORW_NOTEBOOK_WRITE=1 the test writes each notebook that ran without
+// failures back with its executed outputs and a note in its first cell on
+// the size and time of that run; that is how the stored outputs are made:
+//
+//	ORW_NOTEBOOK_WRITE=1 go test -count=1 -v -run TestNotebooks ./notebooks/
+//
+// Run directories and pictures go to a temporary directory that the test
+// removes (ORW_NOTEBOOK_RUNS, ORW_NOTEBOOK_OUT), never into the checkout.
 package notebooks
 
 import (
@@ -366,7 +381,13 @@ func TestNotebooks(t *testing.T) {
 				t.Errorf("%s ran in %s with failures:\n  %s", f, elapsed, strings.Join(bad, "\n  "))
 				return
 			}
-			t.Logf("%s: %s", f, elapsed)
+			t.Logf("%s: %s%s", f, elapsed, slowCells(executed))
+			if os.Getenv(EnvWrite) == "1" {
+				if err := writeBack(f, executed, elapsed, tmp); err != nil {
+					t.Fatalf("writing the outputs back into %s: %v", f, err)
+				}
+				t.Logf("wrote the executed outputs back into %s", f)
+			}
 		})
 	}
 	t.Logf("all notebooks: %s", time.Since(total).Round(time.Second))

@@ -267,12 +267,16 @@ func TestNewPlotErrors(t *testing.T) {
 	// Awkward but valid data draws.
 	nan := math.NaN()
 	for name, f := range map[string]func() (*plot.Plot, error){
-		"bars zeros":       func() (*plot.Plot, error) { return BarChart("", "", []string{"a", "b"}, Bars{Values: []float64{0, 0}}) },
-		"bars NaN":         func() (*plot.Plot, error) { return BarChart("", "", []string{"a"}, Bars{Values: []float64{nan}}) },
-		"bars negative":    func() (*plot.Plot, error) { return BarChart("", "", []string{"a"}, Bars{Values: []float64{-2}}) },
-		"histogram const":  func() (*plot.Plot, error) { return Histogram("", "", 3, Sample{Values: []float64{2, 2}}, Sample{}) },
-		"paths one point":  func() (*plot.Plot, error) { return Paths([][][2]float64{{{1, 1}}, {{0, 0}, {nan, 1}, {2, 2}}}, PathOptions{}) },
-		"paths all points": func() (*plot.Plot, error) { return Paths([][][2]float64{{{0, 0}, {1, 1}}}, PathOptions{Points: [][2]float64{{nan, 0}}}) },
+		"bars zeros":      func() (*plot.Plot, error) { return BarChart("", "", []string{"a", "b"}, Bars{Values: []float64{0, 0}}) },
+		"bars NaN":        func() (*plot.Plot, error) { return BarChart("", "", []string{"a"}, Bars{Values: []float64{nan}}) },
+		"bars negative":   func() (*plot.Plot, error) { return BarChart("", "", []string{"a"}, Bars{Values: []float64{-2}}) },
+		"histogram const": func() (*plot.Plot, error) { return Histogram("", "", 3, Sample{Values: []float64{2, 2}}, Sample{}) },
+		"paths one point": func() (*plot.Plot, error) {
+			return Paths([][][2]float64{{{1, 1}}, {{0, 0}, {nan, 1}, {2, 2}}}, PathOptions{})
+		},
+		"paths all points": func() (*plot.Plot, error) {
+			return Paths([][][2]float64{{{0, 0}, {1, 1}}}, PathOptions{Points: [][2]float64{{nan, 0}}})
+		},
 	} {
 		p, err := f()
 		if err != nil {

@@ -231,6 +231,26 @@ func TestTrials(t *testing.T) {
 	if err := d.Show(row, Cols(2)); err != nil {
 		t.Fatal(err)
 	}
+	sets, err := TrialRewardSamples("test", 6, trials...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sets {
+		if len(s.Rewards) != 6 || s.Images.N != 6 || s.Mean() < 0 || s.Mean() > 1 {
+			t.Errorf("%s: %d rewards for %d samples, mean %v", s.Name, len(s.Rewards), s.Images.N, s.Mean())
+		}
+		grid, err := s.Grid(4, 2, "%.2f")
+		if err != nil {
+			t.Fatal(err)
+		}
+		plain, err := runplot.SampleGrid(s.Images, 4, 2, 0, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if grid.Bounds().Dy() <= plain.Bounds().Dy() {
+			t.Errorf("%s: captioned, titled grid %v is not taller than the plain one %v", s.Name, grid.Bounds(), plain.Bounds())
+		}
+	}
 	if _, err := TrialSamples("other", 4, trials...); err == nil {
 		t.Error("TrialSamples of untrained trials gave no error")
 	}

@@ -551,3 +551,57 @@ func Summary(hs ...*History) (header []string, rows [][]string) {
 
 func fmt3(v float64) string { return strconv.FormatFloat(v, 'f', 3, 64) }
 func fmtG(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
+
+// FinalBars draws a metric at the last evaluation of every setting (the mean
+// over its seeds) as a bar chart. split sorts a setting, by its name, into a
+// category (a group of bars, labelled below) and a member (a bar of the
+// group, named in the legend), for example a method and "without W2" / "with
+// W2"; with a nil split every setting is a category of its own. Categories
+// and members keep the order of first appearance; a member that a category
+// lacks leaves a gap.
+func FinalBars(m Metric, split func(name string) (category, member string), hs ...*History) (*plot.Plot, error) {
+	cats, bars, err := finalBars(m, split, hs)
+	if err != nil {
+		return nil, err
+	}
+	p, err := vis.BarChart(m.Label+" at the end", m.Label, cats, bars...)
+	if err != nil {
+		return nil, fmt.Errorf("runplot: %w", err)
+	}
+	return p, nil
+}
+
+// finalBars returns FinalBars' categories and bars.
+func finalBars(m Metric, split func(name string) (category, member string), hs []*History) ([]string, []vis.Bars, error) {
+	fs := finals(hs, m)
+	if len(fs) == 0 {
+		return nil, nil, errors.New("runplot: FinalBars: no run has an evaluation")
+	}
+	if split == nil {
+		split = func(name string) (string, string) { return name, "" }
+	}
+	var cats, mems []string
+	value := map[[2]string]float64{}
+	for _, f := range fs {
+		c, mem := split(f.name)
+		if !slices.Contains(cats, c) {
+			cats = append(cats, c)
+		}
+		if !slices.Contains(mems, mem) {
+			mems = append(mems, mem)
+		}
+		value[[2]string{c, mem}] = f.mean
+	}
+	bars := make([]vis.Bars, len(mems))
+	for i, mem := range mems {
+		bars[i] = vis.Bars{Name: mem, Values: make([]float64, len(cats))}
+		for k, c := range cats {
+			v, ok := value[[2]string{c, mem}]
+			if !ok {
+				v = math.NaN()
+			}
+			bars[i].Values[k] = v
+		}
+	}
+	return cats, bars, nil
+}

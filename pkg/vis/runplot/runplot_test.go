@@ -359,3 +359,44 @@ func diff(a, b image.Image, tol int) string {
 	}
 	return ""
 }
+
+// TestFinalBars checks the grouping of FinalBars: categories and members in
+// order of first appearance, the mean over seeds, and a gap where a
+// category lacks a member.
+func TestFinalBars(t *testing.T) {
+	split := func(name string) (string, string) {
+		if c, ok := strings.CutSuffix(name, " + W2"); ok {
+			return c, "with W2"
+		}
+		return name, "without W2"
+	}
+	a1, a2 := fakeRun("RAFT", 1, 0, 50, 10), fakeRun("RAFT", 2, 0, 50, 10)
+	b := fakeRun("RAFT + W2", 1, 1, 50, 10)
+	c := fakeRun("ORW + W2", 1, 1, 50, 10)
+	cats, bars, err := finalBars(Reward, split, []*History{a1, b, a2, c})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(cats, []string{"RAFT", "ORW"}) || len(bars) != 2 || bars[0].Name != "without W2" || bars[1].Name != "with W2" {
+		t.Fatalf("categories %v, bars %+v", cats, bars)
+	}
+	e1, _ := a1.Final()
+	e2, _ := a2.Final()
+	if got, want := bars[0].Values[0], (e1.Reward+e2.Reward)/2; math.Abs(got-want) > 1e-12 {
+		t.Errorf("RAFT without W2: %v, want the mean over seeds %v", got, want)
+	}
+	eb, _ := b.Final()
+	if bars[1].Values[0] != eb.Reward || !math.IsNaN(bars[0].Values[1]) {
+		t.Errorf("values %v %v: want RAFT + W2's reward and a gap for ORW without W2", bars[0].Values, bars[1].Values)
+	}
+	cats, bars, err = finalBars(ClassEntropy, nil, []*History{a1, c})
+	if err != nil || len(cats) != 2 || len(bars) != 1 || len(bars[0].Values) != 2 {
+		t.Errorf("nil split: %v %v %v", cats, bars, err)
+	}
+	if _, err := FinalBars(Reward, split, a1, b, c); err != nil {
+		t.Error(err)
+	}
+	if _, err := FinalBars(Reward, nil, &History{Name: "empty"}); err == nil {
+		t.Error("FinalBars without evaluations gave no error")
+	}
+}
