@@ -24,6 +24,9 @@ type TaskInfo struct {
 	Steps   int64   `json:"steps"`
 	Tau     float64 `json:"tau"`
 	Alpha   float64 `json:"alpha"`
+	// Normalized is true when the task's weights are rescaled to mean 1 per
+	// batch by default (--normalize-weights).
+	Normalized bool `json:"normalize_weights,omitempty"`
 }
 
 // RewardInfo is one named reward of `orw tasks --json`.
@@ -54,7 +57,7 @@ func tasksListing() (TasksListing, error) {
 			return l, fmt.Errorf("task %s: %w", n, err)
 		}
 		l.Tasks = append(l.Tasks, TaskInfo{Name: t.Name, Summary: t.Summary, Data: t.Data, Model: opts.Model, Reward: t.Reward,
-			Spec: t.RewardSpec, Prompt: opts.Prompt, Steps: t.Steps, Tau: cfg.Tau, Alpha: cfg.Alpha})
+			Spec: t.RewardSpec, Prompt: opts.Prompt, Steps: t.Steps, Tau: cfg.Tau, Alpha: cfg.Alpha, Normalized: cfg.NormalizeWeights})
 	}
 	for _, n := range tasks.RewardNames() {
 		d, _ := tasks.LookupReward(n)
@@ -84,8 +87,11 @@ func runTasks(_ context.Context, args []string) error {
 		fmt.Printf("\n  %s\n    %s\n", t.Name, t.Summary)
 		fmt.Printf("    reward: %s\n", t.Reward)
 		extra := ""
+		if t.Normalized {
+			extra = ", weights normalised to mean 1"
+		}
 		if t.Prompt != "" {
-			extra = fmt.Sprintf(", prompt %q", t.Prompt)
+			extra += fmt.Sprintf(", prompt %q", t.Prompt)
 		}
 		fmt.Printf("    data %s, base model %s, %d steps, tau %g, alpha %g%s\n", t.Data, t.Model, t.Steps, t.Tau, t.Alpha, extra)
 	}

@@ -38,6 +38,13 @@ func TestTasksCommand(t *testing.T) {
 		if ti.Reward == "" || ti.Steps <= 0 || ti.Model == "" {
 			t.Errorf("task %+v is incomplete", ti)
 		}
+		// The JPEG tasks' raw weights exp(20·r) are about 1e∓7: they are normalised.
+		if jpeg := strings.HasPrefix(ti.Name, "fashion-jpeg"); jpeg != ti.Normalized {
+			t.Errorf("task %s: normalize_weights %v", ti.Name, ti.Normalized)
+		}
+	}
+	if !strings.Contains(out, `"normalize_weights": true`) {
+		t.Errorf("orw tasks --json does not show the normalised weights")
 	}
 }
 
@@ -77,7 +84,10 @@ func TestFinetuneEveryTask(t *testing.T) {
 			return s.Reward == "target" && s.Target == "3" && s.FinalReward < 0 && s.FinalReward > -4 && len(s.ClassFractions) == 10
 		}},
 		{"mnist-prompt", []string{"--prompt", "the digit seven", "--two-sided"}, func(s FinetuneSummary) bool {
-			return s.Prompt == "the digit seven" && s.TwoSided && s.FinalReward >= -1 && s.FinalReward <= 1 && s.Model == "latent-cond"
+			return s.Prompt == "the digit seven" && s.TwoSided && s.FinalReward >= -1 && s.FinalReward <= 1 && s.Model == "latent"
+		}},
+		{"fashion-prompt", []string{"--model", "latent-cond", "--prompt", "a bag"}, func(s FinetuneSummary) bool {
+			return s.Prompt == "a bag" && s.Model == "latent-cond" && s.FinalReward > 0 && s.FinalReward < 1
 		}},
 		{"fashion-prompt", nil, func(s FinetuneSummary) bool {
 			return s.Prompt == "a shoe" && s.FinalReward > 0 && s.FinalReward < 1 && s.ClassNames[9] == "Ankle boot"

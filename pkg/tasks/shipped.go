@@ -33,8 +33,9 @@ func readCheckpoint(ref string) (*orw.Checkpoint, error) {
 }
 
 // ModelKinds lists the base-model kinds of a data set: "latent" (the CPU
-// default), "latent-cond" (the same, class-conditional: the prompt tasks' base),
-// "unet" (pixel space, paper-faithful) and "mlp" (pixel space; the 2-D toy's).
+// default), "latent-cond" (the same, class-conditional; the prompt tasks take
+// it with --model latent-cond), "unet" (pixel space, paper-faithful) and "mlp"
+// (pixel space; the 2-D toy's).
 // The shipped file of a kind is DATA-KIND.ckpt ("fashion-latent-cond.ckpt").
 var ModelKinds = []string{"latent", "latent-cond", "unet", "mlp"}
 
