@@ -8,11 +8,12 @@ import (
 
 func init() {
 	Register(&Task{
-		Name:    "mnist-even",
-		Summary: "MNIST: generate only even digits (the paper's first experiment)",
-		Reward:  "r(x) = Σ_{k ∈ {0,2,4,6,8}} p(k | x), the shipped digit classifier's probability that x is an even digit (in [0, 1])",
-		Data:    "mnist",
-		Steps:   MNISTEvenSteps,
+		Name:       "mnist-even",
+		Summary:    "MNIST: generate only even digits (the paper's first experiment)",
+		Reward:     "r(x) = Σ_{k ∈ {0,2,4,6,8}} p(k | x), the shipped digit classifier's probability that x is an even digit (in [0, 1])",
+		Data:       "mnist",
+		RewardSpec: "even",
+		Steps:      MNISTEvenSteps,
 		Defaults: func() orw.Config {
 			return MNISTEvenConfig()
 		},
