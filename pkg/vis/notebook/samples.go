@@ -71,36 +71,27 @@ func TrialRewardSamples(group string, n int, trials ...Trial) ([]RewardSamples, 
 		return nil, err
 	}
 	var out []RewardSamples
-	seen := map[string]bool{}
-	for _, t := range trials {
-		if seen[t.Name] {
-			continue
-		}
-		seen[t.Name] = true
-		g, err := tasks.RunGenerator(TrialDir(group, t))
-		if err != nil {
-			return out, fmt.Errorf("trial %q: %w (run the cell that trains it first)", t.Name, err)
-		}
-		im, err := tasks.SampleImages(backend, g, g.Sampler, n, LiveSeed)
-		if err != nil {
-			return out, fmt.Errorf("trial %q: %w", t.Name, err)
-		}
+	err = eachTrialSample(group, n, trials, func(t Trial, _ string, im *orw.Images) error {
 		task, err := tasks.Lookup(t.task())
 		if err != nil {
-			return out, err
+			return err
 		}
 		env, err := task.BuildEnv(backend, t.Options)
 		if err != nil {
-			return out, fmt.Errorf("trial %q: %w", t.Name, err)
+			return fmt.Errorf("trial %q: %w", t.Name, err)
 		}
 		r, err := env.Reward.Reward(im)
 		if err != nil {
-			return out, fmt.Errorf("trial %q: reward: %w", t.Name, err)
+			return fmt.Errorf("trial %q: reward: %w", t.Name, err)
 		}
 		if len(r) != im.N {
-			return out, fmt.Errorf("trial %q: the reward returned %d values for %d samples", t.Name, len(r), im.N)
+			return fmt.Errorf("trial %q: the reward returned %d values for %d samples", t.Name, len(r), im.N)
 		}
 		out = append(out, RewardSamples{Name: t.Name, Images: im, Rewards: r})
+		return nil
+	})
+	if err != nil {
+		return out, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("notebook: TrialRewardSamples: no trials")

@@ -164,44 +164,30 @@ func (s ToyState) Plot() (*plot.Plot, error) {
 // density of the trial's step. Of trials that share a name (seeds) only the
 // first is drawn.
 func ToyStates(group string, n int, trials ...Trial) ([]ToyState, error) {
-	backend, err := orw.Backend()
-	if err != nil {
-		return nil, err
-	}
 	var out []ToyState
-	seen := map[string]bool{}
-	for _, t := range trials {
-		if seen[t.Name] {
-			continue
-		}
-		seen[t.Name] = true
-		dir := TrialDir(group, t)
-		g, err := tasks.RunGenerator(dir)
-		if err != nil {
-			return out, fmt.Errorf("trial %q: %w (run the cell that trains it first)", t.Name, err)
-		}
+	err := eachTrialSample(group, n, trials, func(t Trial, dir string, im *orw.Images) error {
 		h, err := runplot.Load(dir, t.Name)
 		if err != nil {
-			return out, fmt.Errorf("trial %q: %w", t.Name, err)
+			return fmt.Errorf("trial %q: %w", t.Name, err)
 		}
 		step := lastStep(h)
-		im, err := tasks.SampleImages(backend, g, g.Sampler, n, LiveSeed)
-		if err != nil {
-			return out, fmt.Errorf("trial %q: %w", t.Name, err)
-		}
 		if !runplot.IsPoints(im) {
-			return out, fmt.Errorf("trial %q: its samples are not 2-D points (task %s)", t.Name, t.task())
+			return fmt.Errorf("trial %q: its samples are not 2-D points (task %s)", t.Name, t.task())
 		}
 		nref := tasks.ToyRefreshes(step, t.Config.RefreshEvery)
 		ex, err := ExactTilts(t, nref)
 		if err != nil {
-			return out, fmt.Errorf("trial %q: %w", t.Name, err)
+			return fmt.Errorf("trial %q: %w", t.Name, err)
 		}
 		out = append(out, ToyState{
 			Name: t.Name, Alpha: t.Config.Alpha, Step: step, Refreshes: nref,
 			Points: runplot.Points(im), Exact: ex[0],
 			Comparison: tasks.CompareToy(im.Pix, ex[0].Density, tasks.ToyGrid, tasks.ToyMixture),
 		})
+		return nil
+	})
+	if err != nil {
+		return out, err
 	}
 	if len(out) == 0 {
 		return nil, errors.New("notebook: ToyStates: no trials")

@@ -220,29 +220,47 @@ func classNames(t Trial) ([]string, error) {
 // each titled with its trial's name. Of trials that share a name (seeds)
 // only the first is shown.
 func TrialSamples(group string, n int, trials ...Trial) (any, error) {
-	backend, err := orw.Backend()
+	var items []any
+	err := eachTrialSample(group, n, trials, func(t Trial, _ string, im *orw.Images) error {
+		items = append(items, Titled(t.Name, im))
+		return nil
+	})
 	if err != nil {
 		return nil, err
 	}
-	var items []any
+	if len(items) == 0 {
+		return nil, errors.New("notebook: TrialSamples: no trials")
+	}
+	return Row(items...), nil
+}
+
+// eachTrialSample draws n samples (from the noise of LiveSeed) of the latest
+// model of every trial of experiment group and hands them to fn with the
+// trial and its run directory. Of trials that share a name (seeds) only the
+// first is drawn.
+func eachTrialSample(group string, n int, trials []Trial, fn func(t Trial, dir string, im *orw.Images) error) error {
+	backend, err := orw.Backend()
+	if err != nil {
+		return err
+	}
 	seen := map[string]bool{}
 	for _, t := range trials {
 		if seen[t.Name] {
 			continue
 		}
 		seen[t.Name] = true
-		g, err := tasks.RunGenerator(TrialDir(group, t))
+		dir := TrialDir(group, t)
+		g, err := tasks.RunGenerator(dir)
 		if err != nil {
-			return nil, fmt.Errorf("trial %q: %w (run the cell that trains it first)", t.Name, err)
+			return fmt.Errorf("trial %q: %w (run the cell that trains it first)", t.Name, err)
 		}
 		im, err := tasks.SampleImages(backend, g, g.Sampler, n, LiveSeed)
 		if err != nil {
-			return nil, fmt.Errorf("trial %q: %w", t.Name, err)
+			return fmt.Errorf("trial %q: %w", t.Name, err)
 		}
-		items = append(items, Titled(t.Name, im))
+		if err := fn(t, dir, im); err != nil {
+			return err
+		}
 	}
-	if len(items) == 0 {
-		return nil, errors.New("notebook: TrialSamples: no trials")
-	}
-	return Row(items...), nil
+	return nil
 }
