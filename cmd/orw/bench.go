@@ -37,18 +37,6 @@ type BenchResult struct {
 	SIMD      bool    `json:"simd"`
 }
 
-// meanPixel is the timing workload's reward: each image's mean pixel value.
-var meanPixel = orw.RewardFunc(func(im *orw.Images) ([]float64, error) {
-	r := make([]float64, im.N)
-	for i := range r {
-		for _, v := range im.At(i) {
-			r[i] += float64(v)
-		}
-		r[i] /= float64(im.Size())
-	}
-	return r, nil
-})
-
 func runBench(ctx context.Context, args []string) error {
 	fs := newFlags("bench", "time the bench.md workloads: 20-step Euler sampling of 64 images from the policy, a mean-pixel reward, exp(tau r) weights and one ORW-CFM-W2 training step per round")
 	workloads := fs.String("workload", "mlp,unet", "comma-separated workloads: mlp, unet")
@@ -79,7 +67,7 @@ func runBench(ctx context.Context, args []string) error {
 		cfg := orw.DefaultConfig()
 		cfg.Tau, cfg.Alpha, cfg.Batch = 1, 1, *batch
 		cfg.Sampler = gen.Sampler
-		tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: gen, Reward: meanPixel})
+		tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: gen, Reward: orw.MeanPixel})
 		if err != nil {
 			return err
 		}

@@ -58,7 +58,7 @@ func benchmarkTrainStep(b *testing.B, kind string) {
 	cfg := DefaultConfig()
 	cfg.Tau, cfg.Alpha, cfg.Batch = 1, 1, 64
 	cfg.RefreshEvery, cfg.StepsPerBatch = 1<<30, 1<<30
-	tr, err := NewTrainer(cfg, Env{Backend: be, Base: g, Reward: RewardFunc(meanPixelReward)})
+	tr, err := NewTrainer(cfg, Env{Backend: be, Base: g, Reward: MeanPixel})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -78,14 +78,3 @@ func BenchmarkTrainStepMLP(b *testing.B) { benchmarkTrainStep(b, "mlp") }
 
 // BenchmarkTrainStepUNet: one training step of the bench.md unet, batch 64.
 func BenchmarkTrainStepUNet(b *testing.B) { benchmarkTrainStep(b, "unet") }
-
-func meanPixelReward(im *Images) ([]float64, error) {
-	r := make([]float64, im.N)
-	for i := range r {
-		for _, v := range im.At(i) {
-			r[i] += float64(v)
-		}
-		r[i] /= float64(im.Size())
-	}
-	return r, nil
-}

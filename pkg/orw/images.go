@@ -49,3 +49,16 @@ type RewardFunc func(images *Images) ([]float64, error)
 
 // Reward calls f.
 func (f RewardFunc) Reward(images *Images) ([]float64, error) { return f(images) }
+
+// MeanPixel scores each image by its mean pixel value: the timing reward of the
+// benchmark workloads (orw bench) and a cheap black-box reward for tests.
+var MeanPixel = RewardFunc(func(im *Images) ([]float64, error) {
+	r := make([]float64, im.N)
+	for i := range r {
+		for _, v := range im.At(i) {
+			r[i] += float64(v)
+		}
+		r[i] /= float64(im.Size())
+	}
+	return r, nil
+})

@@ -10,17 +10,8 @@ import (
 	"testing"
 )
 
-// meanPixel is a black-box reward for tests: the mean pixel value of each image.
-var meanPixel = RewardFunc(func(im *Images) ([]float64, error) {
-	r := make([]float64, im.N)
-	for i := range r {
-		for _, v := range im.At(i) {
-			r[i] += float64(v)
-		}
-		r[i] /= float64(im.Size())
-	}
-	return r, nil
-})
+// meanPixel is the black-box reward of the run tests.
+var meanPixel = MeanPixel
 
 // parityJudge sorts images into two classes by the sign of their mean pixel.
 type parityJudge struct{}

@@ -41,7 +41,7 @@ func tinyRun(t *testing.T) *orw.Run {
 	cfg.W2Times = 2
 	cfg.CheckpointEvery = 4
 	cfg.Sampler = orw.SamplerConfig{Solver: "euler", Steps: 2}
-	env := orw.Env{Backend: be, Base: g, Reward: orw.RewardFunc(brightness), Judge: brightJudge{}}
+	env := orw.Env{Backend: be, Base: g, Reward: orw.MeanPixel, Judge: brightJudge{}}
 	run, err := orw.Create(filepath.Join(t.TempDir(), "tiny"), cfg, env, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -50,22 +50,11 @@ func tinyRun(t *testing.T) *orw.Run {
 	return run
 }
 
-func brightness(im *orw.Images) ([]float64, error) {
-	r := make([]float64, im.N)
-	for i := range r {
-		for _, v := range im.At(i) {
-			r[i] += float64(v)
-		}
-		r[i] /= float64(im.Size())
-	}
-	return r, nil
-}
-
 type brightJudge struct{}
 
 func (brightJudge) ClassNames() []string { return []string{"dark", "bright"} }
 func (brightJudge) Classify(im *orw.Images) ([]int, error) {
-	r, _ := brightness(im)
+	r, _ := orw.MeanPixel(im)
 	c := make([]int, len(r))
 	for i, x := range r {
 		if x > 0 {
