@@ -228,11 +228,7 @@ func TestPlotImage(t *testing.T) {
 }
 
 func TestNewPlotErrors(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		f    func() (*plot.Plot, error)
-		msg  string
-	}{
+	checkPlotErrors(t, []plotErrorCase{
 		{"bars no labels", func() (*plot.Plot, error) { return BarChart("", "", nil, Bars{}) }, "no categories"},
 		{"bars none", func() (*plot.Plot, error) { return BarChart("", "", []string{"a"}) }, "no bars"},
 		{"bars length", func() (*plot.Plot, error) {
@@ -253,17 +249,7 @@ func TestNewPlotErrors(t *testing.T) {
 		{"paths NaN", func() (*plot.Plot, error) {
 			return Paths([][][2]float64{{{math.NaN(), 0}}}, PathOptions{})
 		}, "no finite points"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := tc.f()
-			if err == nil || p != nil {
-				t.Fatalf("got plot %v, error %v; want an error mentioning %q", p, err, tc.msg)
-			}
-			if !strings.HasPrefix(err.Error(), "vis: ") || !strings.Contains(err.Error(), tc.msg) {
-				t.Errorf("error %q, want one mentioning %q", err, tc.msg)
-			}
-		})
-	}
+	})
 	// Awkward but valid data draws.
 	nan := math.NaN()
 	for name, f := range map[string]func() (*plot.Plot, error){

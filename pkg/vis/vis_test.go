@@ -364,11 +364,7 @@ func TestTicks(t *testing.T) {
 
 func TestPlotErrors(t *testing.T) {
 	ok := Series{X: []float64{1, 2}, Y: []float64{1, 2}}
-	for _, tc := range []struct {
-		name string
-		f    func() (*plot.Plot, error)
-		msg  string
-	}{
+	checkPlotErrors(t, []plotErrorCase{
 		{"curves none", func() (*plot.Plot, error) { return Curves("", "", "") }, "no series"},
 		{"curves empty", func() (*plot.Plot, error) { return Curves("", "", "", Series{}) }, "no points"},
 		{"curves lengths", func() (*plot.Plot, error) {
@@ -433,17 +429,7 @@ func TestPlotErrors(t *testing.T) {
 			nan := math.NaN()
 			return Density([][]float64{{nan, nan}, {nan, nan}}, 0, 1, 0, 1, DensityOptions{})
 		}, "all values are NaN"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			p, err := tc.f()
-			if err == nil || p != nil {
-				t.Fatalf("got plot %v, error %v; want an error mentioning %q", p, err, tc.msg)
-			}
-			if !strings.HasPrefix(err.Error(), "vis: ") || !strings.Contains(err.Error(), tc.msg) {
-				t.Errorf("error %q, want one mentioning %q", err, tc.msg)
-			}
-		})
-	}
+	})
 }
 
 // TestPlotsDraw draws plots whose data need care, such as gaps, zeros on
@@ -695,5 +681,29 @@ func TestSaveGIF(t *testing.T) {
 	}
 	if got := dirNames(t, dir); !slices.Equal(got, []string{"c.gif", "g.gif"}) {
 		t.Errorf("files %q, want c.gif and g.gif", got)
+	}
+}
+
+// plotErrorCase is a call that must fail with a "vis: " error mentioning msg.
+type plotErrorCase struct {
+	name string
+	f    func() (*plot.Plot, error)
+	msg  string
+}
+
+// checkPlotErrors runs each case as a subtest: no plot, and a "vis: " error
+// that mentions the case's msg.
+func checkPlotErrors(t *testing.T, cases []plotErrorCase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := tc.f()
+			if err == nil || p != nil {
+				t.Fatalf("got plot %v, error %v; want an error mentioning %q", p, err, tc.msg)
+			}
+			if !strings.HasPrefix(err.Error(), "vis: ") || !strings.Contains(err.Error(), tc.msg) {
+				t.Errorf("error %q, want one mentioning %q", err, tc.msg)
+			}
+		})
 	}
 }
