@@ -394,7 +394,7 @@ func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, p
 	if len(x0) != n*size {
 		return nil, nil, fmt.Errorf("sample: noise has %d values, want %d samples x %d = %d", len(x0), n, size, n*size)
 	}
-	var x1 []float32
+	x1 := make([]float32, 0, n*size)
 	var all *Images
 	for i0 := 0; i0 < n; i0 += SampleChunk {
 		i1 := min(i0+SampleChunk, n)
