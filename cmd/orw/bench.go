@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 )
 
 func init() {
@@ -63,7 +65,7 @@ func runBench(ctx context.Context, args []string) error {
 		if err != nil {
 			return err
 		}
-		gen := &orw.Generator{Flow: flow, Params: nets.Init(flow.Specs(), orw.NewRNG(0).Rand), Sampler: orw.SamplerConfig{Solver: "euler", Steps: *steps}}
+		gen := &orw.Generator{Flow: flow, Params: nets.Init(flow.Specs(), orw.NewRNG(0).Rand), Sampler: orw.SamplerConfig{Solver: ode.Euler, Steps: *steps}}
 		cfg := orw.DefaultConfig()
 		cfg.Tau, cfg.Alpha, cfg.Batch = 1, 1, *batch
 		cfg.Sampler = gen.Sampler
@@ -76,7 +78,7 @@ func runBench(ctx context.Context, args []string) error {
 			return err
 		}
 		res := BenchResult{Impl: "orwcfm-go", Model: w, Params: gen.Params.NumParams(), Batch: *batch, EulerSteps: *steps, Rounds: *rounds,
-			MsCompile: msSince(t0), Backend: orw.BackendConfig(), SIMD: orw.SIMDEnabled}
+			MsCompile: msSince(t0), Backend: backends.Config(), SIMD: backends.SIMDEnabled}
 		var round, sample, train []float64
 		for range *rounds {
 			if err := ctx.Err(); err != nil {

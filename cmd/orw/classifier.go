@@ -6,9 +6,10 @@ import (
 	"os"
 	"time"
 
-	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -44,7 +45,7 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	train, set, err := loadData(name, *dataDir, datasets.Train)
+	trainSet, set, err := loadData(name, *dataDir, datasets.Train)
 	if err != nil {
 		return err
 	}
@@ -59,13 +60,12 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}
-	cfg := nets.DefaultClassifierConfig(set.NumClasses, train.Shape...)
-	bar := newProgressBar("classifier")
+	cfg := nets.DefaultClassifierConfig(set.NumClasses, trainSet.Shape...)
 	oc := optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 100, DecaySteps: *steps, ClipNorm: 1}
 	t0 := time.Now()
-	clf, res, err := tasks.TrainClassifier(ctx, be, cfg, train, *batch, orw.FitConfig{
+	clf, res, err := tasks.TrainClassifier(ctx, be, cfg, trainSet, *batch, pretrain.FitConfig{
 		Steps: *steps, Seed: *seed, Optim: oc, CheckpointPath: stateDir + "/classifier.state", CheckpointEvery: 200,
-		Progress: bar.fitProgress, ProgressEvery: 20,
+		Progress: train.NewTextBar("classifier"), ProgressEvery: 20,
 	})
 	if err != nil {
 		return err

@@ -10,13 +10,15 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 )
 
 // backend starts the compute backend or explains why it cannot.
-func backend() (compute.Backend, error) { return orw.Backend() }
+func backend() (compute.Backend, error) { return backends.Default() }
 
 // printJSON writes v as one indented JSON object on stdout.
 func printJSON(v any) error {
@@ -37,7 +39,7 @@ func dataName(task string) (string, error) {
 }
 
 // loadData loads a data set split as a flow-space data set.
-func loadData(name, dir string, split datasets.Split) (*orw.Dataset, *datasets.Set, error) {
+func loadData(name, dir string, split datasets.Split) (*pretrain.Dataset, *datasets.Set, error) {
 	set, err := tasks.LoadData(name, dir, split)
 	if err != nil {
 		return nil, nil, err

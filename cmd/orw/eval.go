@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -50,7 +51,9 @@ func runEval(_ context.Context, args []string) error {
 	}
 	cfg := g.Sampler
 	if *solver != "" {
-		cfg.Solver = *solver
+		if cfg.Solver, err = ode.ParseSolver(*solver); err != nil {
+			return err
+		}
 	}
 	if *sampleSteps != 0 {
 		cfg.Steps = *sampleSteps
@@ -97,7 +100,11 @@ func printReport(rep *tasks.GeneratorReport, names []string) {
 func generatorSampler(g *orw.Generator, solver string, steps int) (orw.SamplerConfig, error) {
 	cfg := g.Sampler
 	if solver != "" {
-		cfg.Solver = solver
+		s, err := ode.ParseSolver(solver)
+		if err != nil {
+			return cfg, err
+		}
+		cfg.Solver = s
 	}
 	if steps != 0 {
 		cfg.Steps = steps

@@ -11,6 +11,9 @@ import (
 	"time"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 )
@@ -97,7 +100,7 @@ func runFinetune(ctx context.Context, args []string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flagT) { set[f.Name] = true })
 	if *method != "" {
-		cfg.Method = *method
+		cfg.Method = orw.Method(*method)
 	}
 	if set["tau"] {
 		cfg.Tau = *tau
@@ -127,10 +130,14 @@ func runFinetune(ctx context.Context, args []string) error {
 		cfg.NormalizeWeights = *normalize
 	}
 	if *coupling != "" {
-		cfg.Coupling = *coupling
+		cfg.Coupling = orw.CouplingName(*coupling)
 	}
 	if *solver != "" {
-		cfg.Sampler.Solver = *solver
+		s, err := ode.ParseSolver(*solver)
+		if err != nil {
+			return err
+		}
+		cfg.Sampler.Solver = s
 	}
 	if set["sample-steps"] {
 		cfg.Sampler.Steps = *sampleSteps
@@ -189,25 +196,22 @@ func runFinetune(ctx context.Context, args []string) error {
 	if err := v.grid("start.png"); err != nil {
 		return err
 	}
-	bar := newProgressBar(task.Name)
-	if *quiet {
-		bar = nil
-	}
 	var w2avg, ravg float64
 	start := run.StepCount()
 	run.OnStep = func(r orw.StepRecord) {
 		ravg = smooth(ravg, r.RewardMean, r.Step-start)
 		w2avg = smooth(w2avg, r.W2, r.Step-start)
-		if bar != nil {
-			el := time.Since(t0)
-			done := r.Step - start
-			rem := time.Duration(float64(el) / float64(max(done, 1)) * float64(total-r.Step))
-			bar.update(r.Step, total, el, rem, fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg))
-		}
 		if r.Step%grid == 0 && r.Step < total {
 			if err := v.grid(fmt.Sprintf("step-%06d.png", r.Step)); err != nil {
 				fmt.Fprintln(os.Stderr, "warning:", err)
 			}
+		}
+	}
+	if !*quiet {
+		run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
+			train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
+				return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
+			})
 		}
 	}
 	if stepErr := run.StepTo(ctx, total); stepErr != nil {
@@ -231,7 +235,7 @@ func runFinetune(ctx context.Context, args []string) error {
 		return err
 	}
 	sum := FinetuneSummary{
-		Task: task.Name, Method: cfg.Method, Model: opts.Model, Tau: cfg.Tau,
+		Task: task.Name, Method: string(cfg.Method), Model: opts.Model, Tau: cfg.Tau,
 		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: run.StepCount(),
 		FinalReward: final.Reward, ClassEntropy: final.ClassEntropy, MeanPairwise: final.MeanPairwise,
 		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, EvalSamples: cfg.EvalSamples,
@@ -315,7 +319,7 @@ func rewardDetails(s FinetuneSummary) string {
 
 // runViews writes a run's pictures.
 type runViews struct {
-	run        *orw.Run
+	run        *rundir.Run
 	dir        string
 	classNames []string
 	written    []string
@@ -325,7 +329,7 @@ type runViews struct {
 	exact func(step int64) ([][]float64, string, error)
 }
 
-func newRunViews(run *orw.Run, dir string) *runViews {
+func newRunViews(run *rundir.Run, dir string) *runViews {
 	return &runViews{run: run, dir: dir, classNames: run.ClassNames()}
 }
 

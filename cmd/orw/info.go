@@ -6,7 +6,7 @@ import (
 	"fmt"
 	"os"
 
-	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 )
 
 func init() {
@@ -19,7 +19,7 @@ func runInfo(_ context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	in, err := orw.GetInfo()
+	in, err := backends.GetInfo()
 	if *asJSON {
 		enc := json.NewEncoder(os.Stdout)
 		enc.SetIndent("", "  ")

@@ -16,7 +16,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 )
 
 // command is one sub-command of orw.
@@ -76,7 +76,7 @@ func run(args []string) int {
 		if c.name != name {
 			continue
 		}
-		if w := orw.SIMDWarning(); w != "" {
+		if w := backends.SIMDWarning(); w != "" {
 			fmt.Fprintln(os.Stderr, w)
 		}
 		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)

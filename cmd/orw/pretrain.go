@@ -8,7 +8,9 @@ import (
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -66,7 +68,11 @@ func runPretrain(ctx context.Context, args []string) error {
 	if stateDir == "" {
 		stateDir = *out + ".state"
 	}
-	sampler := orw.SamplerConfig{Solver: *solver, Steps: *sampleSteps}
+	solverVal, err := ode.ParseSolver(*solver)
+	if err != nil {
+		return err
+	}
+	sampler := orw.SamplerConfig{Solver: solverVal, Steps: *sampleSteps}
 	if err := sampler.Validate(); err != nil {
 		return err
 	}
@@ -89,12 +95,12 @@ func runPretrain(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	train, set, err := loadData(name, *dataDir, datasets.Train)
+	trainSet, set, err := loadData(name, *dataDir, datasets.Train)
 	if err != nil {
 		return err
 	}
 	if !*classes {
-		train.Labels = nil
+		trainSet.Labels = nil
 	}
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
@@ -103,10 +109,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	if *classes {
 		numClasses = set.NumClasses
 	}
-	progress := func(stage string) orw.ProgressFunc {
-		bar := newProgressBar(stage)
-		return bar.fitProgress
-	}
+	progress := func(stage string) train.Display { return train.NewTextBar(stage) }
 	t0 := time.Now()
 	var g *orw.Generator
 	switch *model {
@@ -114,7 +117,7 @@ func runPretrain(ctx context.Context, args []string) error {
 		def(steps, 8000)
 		defInt(batch, 256)
 		defF(lr, 1e-3)
-		ae := nets.DefaultAutoencoderConfig(train.Shape...)
+		ae := nets.DefaultAutoencoderConfig(trainSet.Shape...)
 		ae.Latent = *latent
 		flow := nets.Config{Kind: "mlp", Shape: []int{*latent}, Width: *width, Depth: 3, TimeDim: 128, NumClasses: numClasses}
 		r := tasks.LatentRecipe{
@@ -122,9 +125,9 @@ func runPretrain(ctx context.Context, args []string) error {
 			AEOptim: optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 100, ClipNorm: 1},
 			Flow:    flow, FlowSteps: *steps, FlowBatch: *batch,
 			FlowOptim: optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
-			Coupling:  *coupling, Sampler: sampler, Seed: *seed,
+			Coupling:  orw.CouplingName(*coupling), Sampler: sampler, Seed: *seed,
 		}
-		g, err = tasks.PretrainLatent(ctx, be, train, r, stateDir, progress)
+		g, err = tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
 	case "unet", "mlp":
 		def(steps, 6000)
 		if *model == "unet" {
@@ -134,11 +137,11 @@ func runPretrain(ctx context.Context, args []string) error {
 			defInt(batch, 128)
 			defF(lr, 2e-4)
 		}
-		cfg := nets.DefaultConfig(*model, train.Shape...)
+		cfg := nets.DefaultConfig(*model, trainSet.Shape...)
 		cfg.NumClasses = numClasses
-		g, err = tasks.PretrainPixel(ctx, be, train, cfg, *steps, *batch,
+		g, err = tasks.PretrainPixel(ctx, be, trainSet, cfg, *steps, *batch,
 			optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
-			*coupling, sampler, *seed, stateDir, progress("flow"))
+			orw.CouplingName(*coupling), sampler, *seed, stateDir, progress("flow"))
 	default:
 		return fmt.Errorf("unknown --model %q; valid: latent, latent-cond, unet, mlp", *model)
 	}

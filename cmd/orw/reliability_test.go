@@ -17,8 +17,9 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
-	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 )
 
 // asCLIEnv makes the test binary behave as the orw command (see TestMain), so
@@ -141,7 +142,7 @@ func TestBadInputsCLI(t *testing.T) {
 	}
 	var foreign bytes.Buffer // a run state of another model: weights of other shapes
 	other := &nets.Params{Names: []string{"trainee/w"}, Tensors: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(make([]float32, 6), 2, 3)}}
-	if err := orw.EncodeCheckpoint(&foreign, "run-state", map[string]int{"step": 2}, other); err != nil {
+	if err := ckpt.Encode(&foreign, "run-state", map[string]int{"step": 2}, other); err != nil {
 		t.Fatal(err)
 	}
 	runTrunc := damaged("run-truncated", state[:len(state)-100])
@@ -265,7 +266,7 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	if _, err := fmt.Sscanf(msg, "orw finetune: interrupted at step %d of 100000; the run is saved in "+dir, &step); err != nil || step < 3 {
 		t.Fatalf("message %q: %v", msg, err)
 	}
-	steps, _, err := orw.ReadHistory(hist, -1)
+	steps, _, err := rundir.ReadHistory(hist, -1)
 	if err != nil || int64(len(steps)) != step {
 		t.Fatalf("history after SIGINT: %d steps, want the %d the message names (%v)", len(steps), step, err)
 	}
@@ -275,7 +276,7 @@ func TestInterruptSavesAndResumes(t *testing.T) {
 	if code != 0 {
 		t.Fatalf("resume: exit %d: %s", code, e)
 	}
-	steps, _, err = orw.ReadHistory(hist, -1)
+	steps, _, err = rundir.ReadHistory(hist, -1)
 	if err != nil || int64(len(steps)) != step+2 {
 		t.Fatalf("after resuming: %d steps, want %d (%v)", len(steps), step+2, err)
 	}

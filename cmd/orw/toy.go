@@ -10,7 +10,9 @@ import (
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 )
@@ -44,9 +46,13 @@ func pretrainToy(ctx context.Context, given map[string]bool, model, out, state s
 	if !given["width"] {
 		width = 128
 	}
-	sampler := orw.SamplerConfig{Solver: "midpoint", Steps: 16}
+	sampler := orw.SamplerConfig{Solver: ode.Midpoint, Steps: 16}
 	if given["solver"] {
-		sampler.Solver = solver
+		s, err := ode.ParseSolver(solver)
+		if err != nil {
+			return err
+		}
+		sampler.Solver = s
 	}
 	if given["sample-steps"] {
 		sampler.Steps = sampleSteps
@@ -64,7 +70,7 @@ func pretrainToy(ctx context.Context, given map[string]bool, model, out, state s
 	t0 := time.Now()
 	cfg := nets.Config{Kind: "mlp", Shape: []int{2}, Width: width, Depth: 3, TimeDim: 16}
 	oc := optim.Config{LR: lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, ClipNorm: 1, DecaySteps: steps}
-	g, err := tasks.PretrainPixel(ctx, be, tasks.ToyDataset(50000, seed), cfg, steps, batch, oc, "ot", sampler, seed, state, newProgressBar("toy flow").fitProgress)
+	g, err := tasks.PretrainPixel(ctx, be, tasks.ToyDataset(50000, seed), cfg, steps, batch, oc, orw.CouplingOT, sampler, seed, state, train.NewTextBar("toy flow"))
 	if err != nil {
 		return err
 	}

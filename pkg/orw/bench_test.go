@@ -1,8 +1,10 @@
-package orw
+package orw_test
 
 import (
 	"testing"
 
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/internal/orwtest"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 )
 
@@ -13,21 +15,21 @@ import (
 //	go test -run '^$' -bench 'Sampler|TrainStep' -count 6 ./pkg/orw/ > new.txt
 //	benchstat old.txt new.txt
 
-func benchGenerator(b *testing.B, kind string) *Generator {
+func benchGenerator(b *testing.B, kind string) *orw.Generator {
 	b.Helper()
 	flow, err := nets.New(nets.DefaultConfig(kind, 28, 28, 1))
 	if err != nil {
 		b.Fatal(err)
 	}
-	return &Generator{Flow: flow, Params: nets.Init(flow.Specs(), NewRNG(0).Rand), Sampler: DefaultSampler()}
+	return &orw.Generator{Flow: flow, Params: nets.Init(flow.Specs(), orw.NewRNG(0).Rand), Sampler: orw.DefaultConfig().Sampler}
 }
 
 func benchmarkSampler(b *testing.B, kind string) {
-	be := testBackend(b)
+	be := orwtest.Backend(b)
 	g := benchGenerator(b, kind)
 	const n = 64
 	x0 := make([]float32, n*g.SampleSize())
-	rng := NewRNG(1)
+	rng := orw.NewRNG(1)
 	for i := range x0 {
 		x0[i] = float32(rng.NormFloat64())
 	}
@@ -53,12 +55,12 @@ func BenchmarkSamplerUNet(b *testing.B) { benchmarkSampler(b, "unet") }
 // so that every timed step is one ORW-CFM-W2 gradient step (loss, gradient,
 // clipping, Adam) on the same sampled batch.
 func benchmarkTrainStep(b *testing.B, kind string) {
-	be := testBackend(b)
+	be := orwtest.Backend(b)
 	g := benchGenerator(b, kind)
-	cfg := DefaultConfig()
+	cfg := orw.DefaultConfig()
 	cfg.Tau, cfg.Alpha, cfg.Batch = 1, 1, 64
 	cfg.RefreshEvery, cfg.StepsPerBatch = 1<<30, 1<<30
-	tr, err := NewTrainer(cfg, Env{Backend: be, Base: g, Reward: MeanPixel})
+	tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: g, Reward: orw.MeanPixel})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,35 +4,121 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
 )
 
-// Method names: every fine-tuning method is the same trainer with a different
-// source of x1, selection and weighting (see MethodSpec).
+// Method names a fine-tuning method. Every method is the same trainer with a
+// different source of x1, selection and weighting (see MethodSpec).
+type Method string
+
+// The methods.
 const (
 	// MethodORW is online reward-weighted CFM (ORW-CFM); with Alpha > 0 it is ORW-CFM-W2.
-	MethodORW = "orw"
+	MethodORW Method = "orw"
 	// MethodRWCFM is offline reward-weighted CFM: exp(τr) weights on a fixed pool of reference samples.
-	MethodRWCFM = "rwcfm"
+	MethodRWCFM Method = "rwcfm"
 	// MethodRAFT samples candidates online, keeps the best KeepFraction and trains plain CFM on them.
-	MethodRAFT = "raft"
+	MethodRAFT Method = "raft"
 	// MethodReFT keeps the best KeepFraction of a fixed pool of reference samples and trains plain CFM on them
-	// (our reading of the paper's ReFT baseline, paper.md §7).
-	MethodReFT = "reft"
+	// (our reading of the paper's ReFT baseline, docs/method.md "Baselines").
+	MethodReFT Method = "reft"
 )
 
-// Methods lists the valid method names.
-var Methods = []string{MethodORW, MethodRWCFM, MethodRAFT, MethodReFT}
+// Methods lists the valid methods.
+var Methods = []Method{MethodORW, MethodRWCFM, MethodRAFT, MethodReFT}
+
+// Validate reports whether m is one of Methods.
+func (m Method) Validate() error {
+	if slices.Contains(Methods, m) {
+		return nil
+	}
+	names := make([]string, len(Methods))
+	for i, x := range Methods {
+		names[i] = string(x)
+	}
+	return fmt.Errorf("unknown method %q (valid: %s)", string(m), strings.Join(names, ", "))
+}
+
+// UnmarshalText accepts the name of a valid method (JSON, flags).
+func (m *Method) UnmarshalText(b []byte) error {
+	if err := Method(b).Validate(); err != nil {
+		return err
+	}
+	*m = Method(b)
+	return nil
+}
+
+// CouplingName names a Coupling in a Config: "independent" (alias "icfm") or
+// "ot" (aliases "otcfm", "exact-ot").
+type CouplingName string
+
+// The couplings.
+const (
+	CouplingIndependent CouplingName = "independent"
+	CouplingOT          CouplingName = "ot"
+)
+
+// Coupling returns the coupling named n (Independent for an unknown name:
+// Validate first).
+func (n CouplingName) Coupling() Coupling {
+	if c, err := n.parse(); err == nil {
+		return c
+	}
+	return Independent{}
+}
+
+// Validate reports whether n names a coupling.
+func (n CouplingName) Validate() error { _, err := n.parse(); return err }
+
+func (n CouplingName) parse() (Coupling, error) {
+	switch n {
+	case "", CouplingIndependent, "icfm":
+		return Independent{}, nil
+	case CouplingOT, "otcfm", "exact-ot":
+		return ExactOT{}, nil
+	}
+	return nil, fmt.Errorf("unknown coupling %q (valid: independent, ot)", string(n))
+}
+
+// UnmarshalText accepts a coupling name (JSON, flags).
+func (n *CouplingName) UnmarshalText(b []byte) error {
+	if err := CouplingName(b).Validate(); err != nil {
+		return err
+	}
+	*n = CouplingName(b)
+	return nil
+}
+
+// SamplerConfig chooses the ODE solver used to draw samples.
+type SamplerConfig struct {
+	// Solver is the fixed-step scheme: ode.Euler, ode.Midpoint or ode.RK4.
+	Solver ode.Solver `json:"solver"`
+	// Steps is the number of fixed integration steps from t=0 to t=1.
+	Steps int `json:"steps"`
+}
+
+// Validate checks the solver and the step count.
+func (c SamplerConfig) Validate() error {
+	if !slices.Contains(ode.Solvers(), c.Solver) {
+		return fmt.Errorf("Sampler.Solver: unknown solver %v", c.Solver)
+	}
+	if c.Steps <= 0 || c.Steps > 10000 {
+		return fmt.Errorf("Sampler.Steps must be in 1..10000, got %d", c.Steps)
+	}
+	return nil
+}
 
 // Config holds every hyperparameter of a fine-tuning run, with its defaults in
 // DefaultConfig. It is stored in the run directory; a run is resumed only with
 // the same Config.
 type Config struct {
 	// Method is one of Methods.
-	Method string `json:"method"`
+	Method Method `json:"method"`
 	// Tau is the inverse temperature of the weights exp(τ·r).
 	Tau float64 `json:"tau"`
 	// Alpha weighs the W2 regulariser α·‖v_ft − v_ref‖² (0: no regularisation).
@@ -52,7 +138,7 @@ type Config struct {
 	// PoolSize is the number of reference samples of the offline methods (RW-CFM, ReFT).
 	PoolSize int `json:"pool_size"`
 	// Coupling pairs noise and samples: "independent" or "ot".
-	Coupling string `json:"coupling"`
+	Coupling CouplingName `json:"coupling"`
 	// Sampler integrates the policy to draw x1 (and the evaluation samples).
 	Sampler SamplerConfig `json:"sampler"`
 	// Optim is the optimiser (Adam, warm-up, clipping).
@@ -82,8 +168,8 @@ func DefaultConfig() Config {
 		StepsPerBatch:   1,
 		KeepFraction:    0.25,
 		PoolSize:        4096,
-		Coupling:        "independent",
-		Sampler:         DefaultSampler(),
+		Coupling:        CouplingIndependent,
+		Sampler:         SamplerConfig{Solver: ode.Euler, Steps: 20},
 		Optim:           optim.Default(),
 		Seed:            1,
 		EvalEvery:       100,
@@ -97,8 +183,8 @@ func DefaultConfig() Config {
 func (c Config) Validate() error {
 	var errs []string
 	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
-	if !isMethod(c.Method) {
-		bad("unknown method %q (valid: %s)", c.Method, strings.Join(Methods, ", "))
+	if err := c.Method.Validate(); err != nil {
+		bad("%v", err)
 	}
 	if !isFinite(c.Tau) || c.Tau < 0 || c.Tau > 1e4 {
 		bad("tau must be a finite number in [0, 1e4], got %g", c.Tau)
@@ -124,7 +210,7 @@ func (c Config) Validate() error {
 	if c.Method == MethodReFT && int(math.Ceil(float64(c.PoolSize)*c.KeepFraction)) < 1 {
 		bad("reft keeps no samples: raise pool-size or keep-fraction")
 	}
-	if _, err := ParseCoupling(c.Coupling); err != nil {
+	if err := c.Coupling.Validate(); err != nil {
 		bad("%v", err)
 	}
 	if err := c.Sampler.Validate(); err != nil {
@@ -149,15 +235,6 @@ func (c Config) Validate() error {
 		return fmt.Errorf("invalid fine-tuning config: %s", strings.Join(errs, "; "))
 	}
 	return nil
-}
-
-func isMethod(m string) bool {
-	for _, x := range Methods {
-		if x == m {
-			return true
-		}
-	}
-	return false
 }
 
 // MethodSpec is a method decomposed into its three choices.

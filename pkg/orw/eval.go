@@ -8,7 +8,9 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ot"
 )
 
 // Seeds of the fixed evaluation draws, derived from the run's seed.
@@ -18,28 +20,37 @@ const (
 	poolSeedOffset = 0x9001
 )
 
+// evalCache holds what every evaluation of a run reuses: the fixed evaluation
+// noise and labels, the compiled W2 estimate and the reference model's images.
+type evalCache struct {
+	noise  []float32
+	labels []int32
+	w2exec *Exec
+	ref    *Images
+}
+
 // evalInputs draws (once) the fixed evaluation noise and labels.
 func (tr *Trainer) evalInputs() ([]float32, []int32) {
-	if tr.evalNoise == nil {
+	if tr.eval.noise == nil {
 		rng := NewRNG(tr.cfg.Seed + evalSeedOffset)
 		n := tr.cfg.EvalSamples
-		tr.evalNoise = SampleNoise(rng.Rand, n*tr.env.Base.SampleSize())
+		tr.eval.noise = SampleNoise(rng.Rand, n*tr.env.Base.SampleSize())
 		if k := tr.env.Base.NumClasses(); k > 0 {
-			tr.evalLabels = make([]int32, n)
-			for i := range tr.evalLabels {
-				tr.evalLabels[i] = int32(i % k)
+			tr.eval.labels = make([]int32, n)
+			for i := range tr.eval.labels {
+				tr.eval.labels[i] = int32(i % k)
 			}
 		}
 	}
-	return tr.evalNoise, tr.evalLabels
+	return tr.eval.noise, tr.eval.labels
 }
 
 // w2VelocityExec compiles the W2 velocity estimate
 // (1/T)·Σ_k mean_i mean_pixels ‖v_ft(t_k, x_t) − v_ref(t_k, x_t)‖² on the straight
 // paths between x0 and the evaluation samples x1, at t_k = (k + ½)/T.
 func (tr *Trainer) w2VelocityExec() (*Exec, error) {
-	if tr.w2exec != nil {
-		return tr.w2exec, nil
+	if tr.eval.w2exec != nil {
+		return tr.eval.w2exec, nil
 	}
 	flow := tr.env.Base.Flow
 	specs := flow.Specs()
@@ -71,12 +82,12 @@ func (tr *Trainer) w2VelocityExec() (*Exec, error) {
 	if err != nil {
 		return nil, err
 	}
-	tr.w2exec = e
+	tr.eval.w2exec = e
 	return e, nil
 }
 
 // w2Velocity estimates E_t E‖v_ft − v_ref‖² for params on paths to the points x1
-// (flattened, n of them), in chunks of SampleChunk.
+// (flattened, n of them), in chunks of sampleChunk.
 func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels []int32) (float64, error) {
 	exec, err := tr.w2VelocityExec()
 	if err != nil {
@@ -86,8 +97,8 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 	rng := NewRNG(tr.cfg.Seed + w2SeedOffset)
 	x0 := SampleNoise(rng.Rand, n*size)
 	total := 0.0
-	for i0 := 0; i0 < n; i0 += SampleChunk {
-		i1 := min(i0+SampleChunk, n)
+	for i0 := 0; i0 < n; i0 += sampleChunk {
+		i1 := min(i0+sampleChunk, n)
 		dims := append([]int{i1 - i0}, tr.env.Base.SampleShape()...)
 		args := make([]any, 0, 2*params.Len()+3)
 		for _, t := range params.Tensors {
@@ -111,15 +122,15 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 
 // referenceEval returns (once) the reference model's images of the evaluation noise.
 func (tr *Trainer) referenceEval() (*Images, error) {
-	if tr.refEval == nil {
+	if tr.eval.ref == nil {
 		noise, labels := tr.evalInputs()
 		_, imgs, err := tr.env.Base.SampleInChunks(tr.env.Backend, tr.cfg.Sampler, nil, noise, tr.cfg.EvalSamples, labels)
 		if err != nil {
 			return nil, err
 		}
-		tr.refEval = imgs
+		tr.eval.ref = imgs
 	}
-	return tr.refEval, nil
+	return tr.eval.ref, nil
 }
 
 // Evaluate computes the evaluation metrics of the trainee at the current step and
@@ -154,10 +165,10 @@ func (tr *Trainer) Evaluate() (EvalRecord, *Images, error) {
 				counts[c]++
 			}
 		}
-		rec.ClassEntropy = NormalizedEntropy(counts)
+		rec.ClassEntropy = metrics.NormalizedEntropy(counts)
 	}
 	pts := imageRows(imgs, min(n, 256))
-	rec.MeanPairwise = MeanPairwiseDistance(pts) / math.Sqrt(float64(imgs.Size()))
+	rec.MeanPairwise = metrics.MeanPairwiseDistance(pts) / math.Sqrt(float64(imgs.Size()))
 	if rec.W2Velocity, err = tr.w2Velocity(tr.params, x1flat, n, labels); err != nil {
 		return rec, nil, err
 	}
@@ -165,7 +176,7 @@ func (tr *Trainer) Evaluate() (EvalRecord, *Images, error) {
 	if err != nil {
 		return rec, nil, err
 	}
-	w2, err := EmpiricalW2(imageRows(imgs, n), imageRows(ref, n))
+	w2, err := ot.EmpiricalW2(imageRows(imgs, n), imageRows(ref, n))
 	if err != nil {
 		return rec, nil, err
 	}
@@ -188,54 +199,30 @@ func imageRows(im *Images, n int) [][]float64 {
 	return rows
 }
 
-// buildPool draws the offline methods' fixed pool of reference samples and their
-// rewards; ReFT keeps only the best KeepFraction.
-func (tr *Trainer) buildPool() error {
-	if tr.spec.Online {
+// BuildPool draws the offline methods' fixed pool of reference samples and
+// their rewards (ReFT keeps only the best KeepFraction); the online methods
+// have none. Step calls it when needed.
+func (tr *Trainer) BuildPool() error {
+	if tr.spec.Online || tr.pool != nil {
 		return nil
 	}
 	rng := NewRNG(tr.cfg.Seed + poolSeedOffset)
-	size := tr.env.Base.SampleSize()
-	p := &pool{}
-	const chunk = SampleChunk
-	for done := 0; done < tr.cfg.PoolSize; done += chunk {
-		n := min(chunk, tr.cfg.PoolSize-done)
-		noise := SampleNoise(rng.Rand, n*size)
-		var labels []int32
-		if k := tr.env.Base.NumClasses(); k > 0 {
-			labels = make([]int32, n)
-			for i := range labels {
-				labels[i] = int32(rng.IntN(k))
-			}
-		}
-		x1, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, nil, noise, n, labels)
+	var p *Samples
+	for done := 0; done < tr.cfg.PoolSize; done += sampleChunk {
+		part, err := tr.sampleScored(rng, nil, min(sampleChunk, tr.cfg.PoolSize-done))
 		if err != nil {
 			return err
 		}
-		r, err := tr.env.Reward.Reward(imgs)
-		if err != nil {
-			return fmt.Errorf("reward: %w", err)
+		if p == nil {
+			p = part
+			continue
 		}
-		if err := CheckRewards(r, n); err != nil {
-			return err
-		}
-		p.x = append(p.x, nets.Float32s(x1)...)
-		p.labels = append(p.labels, labels...)
-		p.rewards = append(p.rewards, r...)
+		p.X = append(p.X, part.X...)
+		p.Labels = append(p.Labels, part.Labels...)
+		p.Rewards = append(p.Rewards, part.Rewards...)
 	}
-	p.n = tr.cfg.PoolSize
 	if tr.spec.Keep < 1 {
-		k := max(1, int(math.Ceil(float64(p.n)*tr.spec.Keep)))
-		keep := TopIndices(p.rewards, k)
-		q := &pool{n: k}
-		for _, j := range keep {
-			q.x = append(q.x, p.x[j*size:(j+1)*size]...)
-			q.rewards = append(q.rewards, p.rewards[j])
-			if p.labels != nil {
-				q.labels = append(q.labels, p.labels[j])
-			}
-		}
-		p = q
+		p = p.Best(max(1, int(math.Ceil(float64(p.Len())*tr.spec.Keep))))
 	}
 	tr.pool = p
 	return nil

@@ -6,6 +6,9 @@ import (
 	"math/rand/v2"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/ot"
 )
 
 // This file holds the conditional flow-matching pieces, one small function per
@@ -150,19 +153,8 @@ func (ExactOT) Pair(x0, x1 []float32, n int) ([]int, error) {
 			cost[i][j] = s
 		}
 	}
-	perm, _, err := Assign(cost)
+	perm, _, err := ot.Assign(cost)
 	return perm, err
-}
-
-// ParseCoupling returns the coupling named "independent" (or "icfm") or "ot".
-func ParseCoupling(name string) (Coupling, error) {
-	switch name {
-	case "", "independent", "icfm":
-		return Independent{}, nil
-	case "ot", "otcfm", "exact-ot":
-		return ExactOT{}, nil
-	}
-	return nil, fmt.Errorf("unknown coupling %q; valid: independent, ot", name)
 }
 
 // Permute returns rows of x (n rows) in the order perm.
@@ -177,3 +169,22 @@ func Permute(x []float32, n int, perm []int) []float32 {
 
 // isFinite reports whether f is neither NaN nor infinite.
 func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
+
+// CFMLoss is the plain conditional flow-matching loss mean_i fm_i for pretraining
+// (paper.md §1). Its batch inputs are x1, x0 (already paired by a coupling), t,
+// and, for a class-conditional flow, labels.
+func CFMLoss(flow nets.Velocity, path Path) optim.LossFn {
+	specs := flow.Specs()
+	cond := flow.Config().NumClasses > 0
+	return func(p, batch []*Node) (*Node, []*Node) {
+		w := nets.Bind(specs, p)
+		x1, x0, t := batch[0], batch[1], batch[2]
+		var labels *Node
+		if cond {
+			labels = batch[3]
+		}
+		xt := path.Xt(x0, x1, t, nil)
+		v := flow.Apply(w, t, xt, labels)
+		return ReduceAllMean(CFMTerm(v, path.U(x0, x1))), nil
+	}
+}

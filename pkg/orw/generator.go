@@ -11,7 +11,9 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 )
 
 // Decoder maps points of a flow's space to images in [-1, 1]. A generator whose
@@ -50,28 +52,6 @@ func (d LatentDecoder) Decode(w *nets.Weights, z *Node) *Node {
 
 // ImageShape is the autoencoder's image shape.
 func (d LatentDecoder) ImageShape() []int { return d.AE.Config().Shape }
-
-// SamplerConfig chooses the ODE solver used to draw samples.
-type SamplerConfig struct {
-	// Solver is "euler", "midpoint" or "rk4".
-	Solver string `json:"solver"`
-	// Steps is the number of fixed integration steps from t=0 to t=1.
-	Steps int `json:"steps"`
-}
-
-// DefaultSampler is Euler with 20 steps, the bench.md setting.
-func DefaultSampler() SamplerConfig { return SamplerConfig{Solver: "euler", Steps: 20} }
-
-// Validate checks the solver name and step count.
-func (c SamplerConfig) Validate() error {
-	if _, err := ParseSolver(c.Solver); err != nil {
-		return err
-	}
-	if c.Steps <= 0 || c.Steps > 10000 {
-		return fmt.Errorf("sampler: steps must be in 1..10000, got %d", c.Steps)
-	}
-	return nil
-}
 
 // Generator turns noise into images: a velocity field over some space, integrated
 // from t=0 to t=1, plus an optional decoder from that space to images.
@@ -128,7 +108,7 @@ func prod(dims []int) int {
 }
 
 // velocityFn binds the flow's weights into the ODE's right-hand side.
-func velocityFn(flow nets.Velocity, w *nets.Weights, labels *Node) VelocityFn {
+func velocityFn(flow nets.Velocity, w *nets.Weights, labels *Node) ode.VelocityFn {
 	return func(t, x *Node) *Node {
 		tb := BroadcastToDims(ConvertDType(t, dtypes.Float32), x.Shape().Dimensions[0])
 		return flow.Apply(w, tb, x, labels)
@@ -146,8 +126,7 @@ func (g *Generator) samplerExec(backend compute.Backend, cfg SamplerConfig) (*Ex
 	if e, ok := g.samplers[cfg]; ok {
 		return e, nil
 	}
-	solver, err := ParseSolver(cfg.Solver)
-	if err != nil {
+	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	specs := g.Flow.Specs()
@@ -164,7 +143,7 @@ func (g *Generator) samplerExec(backend compute.Backend, cfg SamplerConfig) (*Ex
 		if cond {
 			labels = in[nf+nd+1]
 		}
-		x1 := Integrate(solver, velocityFn(g.Flow, w, labels), x0, 0, 1, cfg.Steps)
+		x1 := ode.Integrate(cfg.Solver, velocityFn(g.Flow, w, labels), x0, 0, 1, cfg.Steps)
 		if g.Decoder == nil {
 			if !g.Unbounded {
 				x1 = clipImages(x1)
@@ -274,8 +253,8 @@ func (g *Generator) DecodeImages(backend compute.Backend, z *tensors.Tensor) (*I
 	return imagesFromTensor(out[0]), nil
 }
 
-// GeneratorSchema is the version of the generator checkpoint metadata.
-const GeneratorSchema = 1
+// generatorSchema is the version of the generator checkpoint metadata.
+const generatorSchema = 1
 
 // generatorMeta is stored in a generator checkpoint.
 type generatorMeta struct {
@@ -287,20 +266,20 @@ type generatorMeta struct {
 	Info        map[string]any          `json:"info,omitempty"`
 }
 
-// KindGenerator is the checkpoint kind of generators.
-const KindGenerator = "generator"
+// kindGenerator is the checkpoint kind of generators.
+const kindGenerator = "generator"
 
 // SaveGenerator writes g (flow, decoder, encoder, sampler defaults and Meta) as a
 // checkpoint file, atomically.
 func SaveGenerator(path string, g *Generator) error {
-	meta := generatorMeta{Schema: GeneratorSchema, Flow: g.Flow.Config(), Sampler: g.Sampler, Info: g.Meta, Unbounded: g.Unbounded}
+	meta := generatorMeta{Schema: generatorSchema, Flow: g.Flow.Config(), Sampler: g.Sampler, Info: g.Meta, Unbounded: g.Unbounded}
 	parts := []*nets.Params{g.Params.Prefixed("flow")}
 	if g.Encoder != nil {
 		cfg := g.Encoder.Config()
 		meta.Autoencoder = &cfg
 		parts = append(parts, g.DecoderParams.Prefixed("ae"), onlyPrefix(g.EncoderParams, "enc").Prefixed("ae"))
 	}
-	return WriteCheckpoint(path, KindGenerator, meta, nets.Merge(parts...))
+	return ckpt.Write(path, kindGenerator, meta, nets.Merge(parts...))
 }
 
 func onlyPrefix(p *nets.Params, prefix string) *nets.Params {
@@ -310,7 +289,7 @@ func onlyPrefix(p *nets.Params, prefix string) *nets.Params {
 // LoadGenerator reads a generator checkpoint and checks its tensors against the
 // networks its metadata describes.
 func LoadGenerator(path string) (*Generator, error) {
-	c, err := ReadCheckpoint(path)
+	c, err := ckpt.Read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -322,16 +301,16 @@ func LoadGenerator(path string) (*Generator, error) {
 }
 
 // GeneratorFromCheckpoint rebuilds a generator from a decoded checkpoint.
-func GeneratorFromCheckpoint(c *Checkpoint) (*Generator, error) {
-	if c.Kind != KindGenerator {
+func GeneratorFromCheckpoint(c *ckpt.Checkpoint) (*Generator, error) {
+	if c.Kind != kindGenerator {
 		return nil, fmt.Errorf("checkpoint holds a %q, not a generator", c.Kind)
 	}
 	var meta generatorMeta
 	if err := json.Unmarshal(c.Meta, &meta); err != nil {
 		return nil, fmt.Errorf("generator metadata: %w", err)
 	}
-	if meta.Schema != GeneratorSchema {
-		return nil, fmt.Errorf("generator schema %d, this build reads %d", meta.Schema, GeneratorSchema)
+	if meta.Schema != generatorSchema {
+		return nil, fmt.Errorf("generator schema %d, this build reads %d", meta.Schema, generatorSchema)
 	}
 	flow, err := nets.New(meta.Flow)
 	if err != nil {
@@ -361,8 +340,8 @@ func GeneratorFromCheckpoint(c *Checkpoint) (*Generator, error) {
 			return nil, fmt.Errorf("encoder: %w", err)
 		}
 	}
-	if g.Sampler.Solver == "" {
-		g.Sampler = DefaultSampler()
+	if g.Sampler.Steps == 0 {
+		g.Sampler = DefaultConfig().Sampler
 	}
 	return g, g.Sampler.Validate()
 }
@@ -382,12 +361,12 @@ func (g *Generator) WithParams(params *nets.Params) *Generator {
 		Encoder: g.Encoder, EncoderParams: g.EncoderParams, Sampler: g.Sampler, Meta: g.Meta, Unbounded: g.Unbounded}
 }
 
-// SampleChunk is the largest batch SampleInChunks sends through the sampler at
+// sampleChunk is the largest batch SampleInChunks sends through the sampler at
 // once: decoders and classifiers built from convolutions hold an im2col buffer of
 // about 0.5 MB per image, so large batches are cut to keep memory flat.
-const SampleChunk = 256
+const sampleChunk = 256
 
-// SampleInChunks is Sample for any n: it samples SampleChunk points at a time and
+// SampleInChunks is Sample for any n: it samples sampleChunk points at a time and
 // returns the concatenated end points (flattened) and images.
 func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, params *nets.Params, x0 []float32, n int, labels []int32) ([]float32, *Images, error) {
 	size := g.SampleSize()
@@ -396,8 +375,8 @@ func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, p
 	}
 	x1 := make([]float32, 0, n*size)
 	var all *Images
-	for i0 := 0; i0 < n; i0 += SampleChunk {
-		i1 := min(i0+SampleChunk, n)
+	for i0 := 0; i0 < n; i0 += sampleChunk {
+		i1 := min(i0+sampleChunk, n)
 		var l []int32
 		if labels != nil {
 			l = labels[i0:i1]
@@ -414,4 +393,26 @@ func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, p
 		all.Pix = append(all.Pix, imgs.Pix...)
 	}
 	return x1, all, nil
+}
+
+// NewLatentGenerator assembles a latent generator from a trained autoencoder
+// (encoder and decoder weights), the code statistics and a flow.
+func NewLatentGenerator(ae *nets.Autoencoder, aeParams *nets.Params, mean, std []float32, flow nets.Velocity, flowParams *nets.Params, sampler SamplerConfig) (*Generator, error) {
+	stats := &nets.Params{
+		Names:   []string{"latent/mean", "latent/std"},
+		Tensors: []*tensors.Tensor{tensors.FromFlatDataAndDimensions(mean, len(mean)), tensors.FromFlatDataAndDimensions(std, len(std))},
+	}
+	dec := LatentDecoder{AE: ae}
+	g := &Generator{
+		Flow: flow, Params: flowParams, Decoder: dec, Encoder: ae, Sampler: sampler,
+		DecoderParams: nets.Merge(onlyPrefix(aeParams, "dec"), stats),
+		EncoderParams: nets.Merge(onlyPrefix(aeParams, "enc"), stats),
+	}
+	if err := g.DecoderParams.Match(dec.Specs()); err != nil {
+		return nil, err
+	}
+	if err := g.EncoderParams.Match(encoderSpecs(ae)); err != nil {
+		return nil, err
+	}
+	return g, g.Params.Match(flow.Specs())
 }

@@ -1,13 +1,17 @@
-package orw
+package orw_test
 
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/internal/orwtest"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/ot"
+	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
 )
 
 // The paper's Lemma 1 in the form we test (paper.md §4): without regularisation
@@ -27,7 +31,7 @@ type mixture struct {
 var toyMixture = mixture{mu: [][2]float64{{-2, 0}, {2, 0}, {0, 2}}, sigma: 0.5, pi: []float64{0.4, 0.3, 0.3}}
 
 // sample draws n points.
-func (m mixture) sample(rng *RNG, n int) []float32 {
+func (m mixture) sample(rng *orw.RNG, n int) []float32 {
 	x := make([]float32, 2*n)
 	for i := range n {
 		u, k := rng.Float64(), 0
@@ -85,7 +89,7 @@ func meanX(x []float32) float64 {
 }
 
 // firstCoordinate is the linear reward r(x) = x_1 on 1×1 "images" with 2 channels.
-var firstCoordinate = RewardFunc(func(im *Images) ([]float64, error) {
+var firstCoordinate = orw.RewardFunc(func(im *orw.Images) ([]float64, error) {
 	r := make([]float64, im.N)
 	for i := range r {
 		r[i] = float64(im.At(i)[0])
@@ -97,24 +101,20 @@ func TestTheoryTiltedMixture(t *testing.T) {
 	if testing.Short() {
 		t.Skip("trains three small flows (about 20 s on 2 idle cores); run without -short")
 	}
-	be := testBackend(t)
+	be := orwtest.Backend(t)
 	flow, err := nets.New(nets.Config{Kind: "mlp", Shape: []int{2}, Width: 128, Depth: 3, TimeDim: 16})
 	if err != nil {
 		t.Fatal(err)
 	}
-	data := &Dataset{X: toyMixture.sample(NewRNG(1), 50000), N: 50000, Shape: []int{2}}
-	params := nets.Init(flow.Specs(), NewRNG(2).Rand)
+	data := &pretrain.Dataset{X: toyMixture.sample(orw.NewRNG(1), 50000), N: 50000, Shape: []int{2}}
+	params := nets.Init(flow.Specs(), orw.NewRNG(2).Rand)
 	oc := optim.Config{LR: 2e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, ClipNorm: 1, DecaySteps: 1500}
-	if _, err := TrainFlow(context.Background(), be, flow, params, data, 256, ExactOT{}, FitConfig{Steps: 1500, Seed: 3, Optim: oc}); err != nil {
+	if _, err := pretrain.TrainFlow(context.Background(), be, flow, params, data, 256, orw.ExactOT{}, pretrain.FitConfig{Steps: 1500, Seed: 3, Optim: oc}); err != nil {
 		t.Fatal(err)
 	}
-	base := &Generator{Flow: flow, Params: params, Sampler: SamplerConfig{Solver: "midpoint", Steps: 8}, Unbounded: true}
-	draw := func(g *Generator) []float32 {
-		x, _, err := sampleFlowSpace(be, g, 4000, 11)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return x
+	base := &orw.Generator{Flow: flow, Params: params, Sampler: orw.SamplerConfig{Solver: ode.Midpoint, Steps: 8}, Unbounded: true}
+	draw := func(g *orw.Generator) []float32 {
+		return orwtest.SampleFlowSpace(t, be, g, 4000, 11)
 	}
 	const tol = 0.05
 	baseFr := toyMixture.fractions(draw(base))
@@ -126,22 +126,23 @@ func TestTheoryTiltedMixture(t *testing.T) {
 
 	const tau, refreshes, K = 0.5, 2, 400
 	finetune := func(alpha float64) []float32 {
-		cfg := DefaultConfig()
+		cfg := orw.DefaultConfig()
 		cfg.Tau, cfg.Alpha = tau, alpha
 		cfg.Batch = 256
 		cfg.RefreshEvery = K
 		cfg.Optim = optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, ClipNorm: 1}
 		cfg.Sampler = base.Sampler
 		cfg.EvalEvery, cfg.EvalSamples, cfg.W2Times, cfg.CheckpointEvery = 10000, 64, 2, 10000
-		run, err := Create(filepath.Join(t.TempDir(), "toy"), cfg, Env{Backend: be, Base: base, Reward: firstCoordinate}, nil)
+		tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: base, Reward: firstCoordinate})
 		if err != nil {
 			t.Fatal(err)
 		}
-		defer run.Close()
-		if err := run.Step(context.Background(), refreshes*K); err != nil {
-			t.Fatal(err)
+		for range refreshes * K {
+			if _, err := tr.Step(); err != nil {
+				t.Fatal(err)
+			}
 		}
-		return draw(run.Generator())
+		return draw(base.WithParams(tr.Params()))
 	}
 	want := toyMixture.tilt([2]float64{tau * refreshes, 0})
 	x0 := finetune(0)
@@ -167,8 +168,8 @@ func TestTheoryTiltedMixture(t *testing.T) {
 	if !(fr2[1] < fr[1]-0.1 && fr2[1] > baseFr[1]) {
 		t.Errorf("alpha=2 should sit between p_ref and the tilted density: rewarded share %.3f (alpha=0 %.3f, p_ref %.3f)", fr2[1], fr[1], baseFr[1])
 	}
-	w0, _ := EmpiricalW2(points(x0[:1000]), points(draw(base)[:1000]))
-	w2, _ := EmpiricalW2(points(x2[:1000]), points(draw(base)[:1000]))
+	w0, _ := ot.EmpiricalW2(points(x0[:1000]), points(draw(base)[:1000]))
+	w2, _ := ot.EmpiricalW2(points(x2[:1000]), points(draw(base)[:1000]))
 	t.Logf("empirical W2 to the reference: alpha=0 %.3f, alpha=2 %.3f", w0, w2)
 	if !(w2 < w0) {
 		t.Errorf("alpha=2 should be closer to the reference in W2: %.3f vs %.3f", w2, w0)

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -11,6 +12,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
 )
@@ -80,59 +82,41 @@ type EvalRecord struct {
 }
 
 // Trainer is a fine-tuning run in memory: the trainee, its optimiser, the policy
-// snapshot, the RNG and the current batch. Run wraps it with a directory (for
-// notebooks, resumption and crash safety); benchmarks and tests step it directly.
+// snapshot, the RNG and the current batch. Its Step is one iteration of the
+// paper's Algorithm 1. Package rundir wraps it with a directory (checkpoints,
+// history, resumption); benchmarks and tests step it directly.
 type Trainer struct {
-	cfg  Config
-	spec MethodSpec
-	env  Env
+	cfg      Config
+	spec     MethodSpec
+	env      Env
+	coupling Coupling
+	update   *optim.Trainer
 
 	params   *nets.Params // the trainee v_ft
 	snapshot *nets.Params // the policy that draws online samples
 	opt      *optim.State
 	rng      *RNG
 	step     int64
+	batch    *Samples  // the current x1 batch (reused for StepsPerBatch steps)
+	weights  []float64 // its weights w
+	pool     *Samples  // the offline methods' fixed pool
 
-	// The current batch (reused for StepsPerBatch steps).
-	x1      *tensors.Tensor
-	labels  []int32
-	rewards []float64
-	weights []float64
-
-	pool *pool
-
-	coupling   Coupling
-	update     *optim.Trainer
-	w2exec     *Exec
-	evalNoise  []float32
-	evalLabels []int32
-	refEval    *Images
+	eval evalCache
 }
 
-// pool is the fixed set of reference samples of the offline methods.
-type pool struct {
-	x       []float32 // N points of the flow space
-	labels  []int32
-	rewards []float64
-	n       int
-}
-
-// newTrainer builds a trainer at step 0 from the base generator.
+// NewTrainer builds a trainer at step 0 from the base generator.
 func NewTrainer(cfg Config, env Env) (*Trainer, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
 	if env.Backend == nil || env.Base == nil || env.Reward == nil {
-		return nil, fmt.Errorf("fine-tuning needs a backend, a base generator and a reward")
+		return nil, fmt.Errorf("fine-tuning needs an Env with a Backend, a Base generator and a Reward")
 	}
-	coupling, err := ParseCoupling(cfg.Coupling)
-	if err != nil {
-		return nil, err
-	}
-	tr := &Trainer{cfg: cfg, spec: cfg.Spec(), env: env, coupling: coupling, rng: NewRNG(cfg.Seed)}
+	tr := &Trainer{cfg: cfg, spec: cfg.Spec(), env: env, coupling: cfg.Coupling.Coupling(), rng: NewRNG(cfg.Seed)}
 	tr.params = env.Base.Params.Clone()
 	tr.snapshot = tr.params
 	tr.opt = optim.NewState(tr.params, cfg.Optim)
+	var err error
 	tr.update, err = optim.New(env.Backend, cfg.Optim, tr.params.Len(), orwLoss(env.Base.Flow, cfg.Alpha))
 	if err != nil {
 		return nil, err
@@ -140,10 +124,10 @@ func NewTrainer(cfg Config, env Env) (*Trainer, error) {
 	return tr, nil
 }
 
-// orwLoss is Eq. 10: mean_i(w_i·fm_i + α·w2_i). Its batch is x1, x0, t, w,
-// labels (conditional flows only), then the reference weights. The W2 term is
-// computed even when α = 0, for the metrics, but only enters the loss when α > 0.
-// Aux outputs: fm [B], w2 [B].
+// orwLoss is Eq. 10 as an optimiser loss: mean_i(w_i·fm_i + α·w2_i). Its batch
+// is x1, x0, t, w, labels (conditional flows only), then the reference weights.
+// The W2 term is computed even when α = 0, for the metrics, but only enters the
+// loss when α > 0. Aux outputs: fm [B], w2 [B].
 func orwLoss(flow nets.Velocity, alpha float64) optim.LossFn {
 	specs := flow.Specs()
 	cond := flow.Config().NumClasses > 0
@@ -166,81 +150,172 @@ func orwLoss(flow nets.Velocity, alpha float64) optim.LossFn {
 	}
 }
 
-// drawLabels draws uniform class labels for a conditional flow (nil otherwise).
-func (tr *Trainer) drawLabels(n int) []int32 {
-	k := tr.env.Base.NumClasses()
+// Step performs one gradient step: one iteration of Algorithm 1 (see step).
+// When it fails, or the reward panics, nothing changes: the trainer is as it
+// was before the call (the RNG included), so the step can be retried or the
+// run saved as it was.
+func (tr *Trainer) Step() (rec StepRecord, err error) {
+	if !tr.spec.Online && tr.pool == nil {
+		if err := tr.BuildPool(); err != nil {
+			return StepRecord{}, err
+		}
+	}
+	before := tr.State()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+		}
+		if err != nil {
+			tr.restore(before)
+			rec, err = StepRecord{}, &errStep{step: before.Step, err: err}
+		}
+	}()
+	return tr.step1()
+}
+
+// step1 is one iteration of Algorithm 1 (docs/method.md, "Algorithm 1"):
+//
+//  1. every K steps, refresh the policy snapshot from the trainee;
+//  2. draw x1 from the snapshot (online) or the pool (offline), score r(x1);
+//  3. weight the samples, w = exp(τ·r(x1));
+//  4. draw noise x0, pair it with x1 (the coupling) and draw t ~ U(0, 1);
+//  5. take a gradient step on Eq. 10, mean_i(w_i·fm_i + α·w2_i).
+func (tr *Trainer) step1() (StepRecord, error) {
+	rec := StepRecord{Kind: "train", Step: tr.step + 1, LR: tr.cfg.Optim.LearningRate(tr.step)}
+	// 1. Refresh the policy snapshot. Parameters are replaced, never mutated,
+	// by an update, so sharing the tensors is a copy.
+	if tr.step%int64(tr.cfg.RefreshEvery) == 0 {
+		tr.snapshot = &nets.Params{Names: tr.params.Names, Tensors: slices.Clone(tr.params.Tensors)}
+	}
+	t0 := time.Now()
+	if tr.batch == nil || tr.step%int64(tr.cfg.StepsPerBatch) == 0 {
+		// 2. Draw and score x1.
+		batch, err := tr.drawBatch()
+		if err != nil {
+			return rec, err
+		}
+		// 3. Weight the samples.
+		w, err := tr.spec.Weighting.Weights(batch.Rewards)
+		if err != nil {
+			return rec, err
+		}
+		tr.batch, tr.weights = batch, w
+		rec.Sampled = true
+	}
+	rec.SampleMS = msSince(t0)
+	// 4. Pair noise with the samples and draw the times.
+	x0, t, err := tr.pathInputs()
+	if err != nil {
+		return rec, err
+	}
+	// 5. One optimiser step on Eq. 10 against the frozen reference.
+	b := tr.cfg.Batch
+	w32 := make([]float32, b)
+	for i, w := range tr.weights {
+		w32[i] = float32(w)
+	}
+	inputs := []*tensors.Tensor{tr.batch.Tensor(), x0, tensors.FromFlatDataAndDimensions(t, b), tensors.FromFlatDataAndDimensions(w32, b)}
+	if tr.batch.Labels != nil {
+		inputs = append(inputs, tensors.FromFlatDataAndDimensions(tr.batch.Labels, b))
+	}
+	inputs = append(inputs, tr.env.Base.Params.Tensors...)
+	t1 := time.Now()
+	res, err := tr.update.Step(tr.params, tr.opt, inputs...)
+	if err != nil {
+		if errors.Is(err, optim.ErrNonFinite) {
+			err = fmt.Errorf("the loss is %g (gradient norm %g): %w; lower Tau or the learning rate, or set NormalizeWeights", res.Loss, res.GradNorm, err)
+		}
+		return rec, err
+	}
+	rec.TrainMS = msSince(t1)
+	tr.step++
+	tr.record(&rec, res)
+	return rec, nil
+}
+
+// drawBatch draws x1 and its rewards: online from the policy snapshot (keeping
+// the best Keep fraction of ceil(Batch/Keep) candidates), or offline from the pool.
+func (tr *Trainer) drawBatch() (*Samples, error) {
+	b := tr.cfg.Batch
+	if !tr.spec.Online {
+		idx := make([]int, b)
+		for i := range idx {
+			idx[i] = tr.rng.IntN(tr.pool.Len())
+		}
+		return tr.pool.Gather(idx), nil
+	}
+	c := int(math.Ceil(float64(b) / tr.spec.Keep))
+	cand, err := tr.sampleScored(tr.rng, tr.snapshot, c)
+	if err != nil {
+		return nil, err
+	}
+	if c == b {
+		return cand, nil
+	}
+	return cand.Best(b), nil
+}
+
+// sampleScored draws n points from the generator with weights params (nil: the
+// base model), noise and then labels (conditional flows) from rng, and scores
+// them with the reward.
+func (tr *Trainer) sampleScored(rng *RNG, params *nets.Params, n int) (*Samples, error) {
+	base := tr.env.Base
+	noise := SampleNoise(rng.Rand, n*base.SampleSize())
+	labels := drawLabels(rng, base.NumClasses(), n)
+	x1, imgs, err := base.Sample(tr.env.Backend, tr.cfg.Sampler, params, noise, n, labels)
+	if err != nil {
+		return nil, err
+	}
+	r, err := tr.env.Reward.Reward(imgs)
+	if err != nil {
+		return nil, fmt.Errorf("reward: %w", err)
+	}
+	if err := CheckRewards(r, n); err != nil {
+		return nil, err
+	}
+	return &Samples{X: nets.Float32s(x1), Shape: base.SampleShape(), Labels: labels, Rewards: r}, nil
+}
+
+// drawLabels draws uniform class labels for a flow with k classes (nil when k is 0).
+func drawLabels(rng *RNG, k, n int) []int32 {
 	if k == 0 {
 		return nil
 	}
 	l := make([]int32, n)
 	for i := range l {
-		l[i] = int32(tr.rng.IntN(k))
+		l[i] = int32(rng.IntN(k))
 	}
 	return l
 }
 
-// drawBatch draws x1 and its rewards: online from the policy snapshot (keeping
-// the best Keep fraction of ceil(Batch/Keep) candidates), or offline from the pool.
-func (tr *Trainer) drawBatch() error {
+// pathInputs draws the noise x0 (paired with the batch by the coupling) and the
+// times t of the conditional paths.
+func (tr *Trainer) pathInputs() (*tensors.Tensor, []float32, error) {
 	b := tr.cfg.Batch
-	size := tr.env.Base.SampleSize()
-	dims := append([]int{b}, tr.env.Base.SampleShape()...)
-	if !tr.spec.Online {
-		idx := make([]int, b)
-		x := make([]float32, b*size)
-		var labels []int32
-		if tr.pool.labels != nil {
-			labels = make([]int32, b)
+	x0 := SampleNoise(tr.rng.Rand, b*tr.env.Base.SampleSize())
+	if _, ok := tr.coupling.(Independent); !ok {
+		perm, err := tr.coupling.Pair(x0, tr.batch.X, b)
+		if err != nil {
+			return nil, nil, err
 		}
-		r := make([]float64, b)
-		for i := range idx {
-			j := tr.rng.IntN(tr.pool.n)
-			copy(x[i*size:(i+1)*size], tr.pool.x[j*size:(j+1)*size])
-			r[i] = tr.pool.rewards[j]
-			if labels != nil {
-				labels[i] = tr.pool.labels[j]
-			}
-		}
-		tr.x1 = tensors.FromFlatDataAndDimensions(x, dims...)
-		tr.labels, tr.rewards = labels, r
-		return nil
+		x0 = Permute(x0, b, perm)
 	}
-	c := int(math.Ceil(float64(b) / tr.spec.Keep))
-	noise := SampleNoise(tr.rng.Rand, c*size)
-	labels := tr.drawLabels(c)
-	x1, imgs, err := tr.env.Base.Sample(tr.env.Backend, tr.cfg.Sampler, tr.snapshot, noise, c, labels)
-	if err != nil {
-		return err
+	t := SampleTimes(tr.rng.Rand, b)
+	return tensors.FromFlatDataAndDimensions(x0, append([]int{b}, tr.env.Base.SampleShape()...)...), t, nil
+}
+
+// record fills the step's metrics from the optimiser's result.
+func (tr *Trainer) record(rec *StepRecord, res optim.Result) {
+	b := float64(tr.cfg.Batch)
+	fm, w2 := nets.Float32s(res.Aux[0]), nets.Float32s(res.Aux[1])
+	for i := range fm {
+		rec.FM += float64(fm[i]) / b
+		rec.WeightedFM += tr.weights[i] * float64(fm[i]) / b
+		rec.W2 += float64(w2[i]) / b
 	}
-	r, err := tr.env.Reward.Reward(imgs)
-	if err != nil {
-		return fmt.Errorf("reward: %w", err)
-	}
-	if err := CheckRewards(r, c); err != nil {
-		return err
-	}
-	if c == b {
-		tr.x1, tr.labels, tr.rewards = x1, labels, r
-		return nil
-	}
-	keep := TopIndices(r, b)
-	all := nets.Float32s(x1)
-	x := make([]float32, b*size)
-	rk := make([]float64, b)
-	var lk []int32
-	if labels != nil {
-		lk = make([]int32, b)
-	}
-	for i, j := range keep {
-		copy(x[i*size:(i+1)*size], all[j*size:(j+1)*size])
-		rk[i] = r[j]
-		if lk != nil {
-			lk[i] = labels[j]
-		}
-	}
-	tr.x1 = tensors.FromFlatDataAndDimensions(x, dims...)
-	tr.labels, tr.rewards = lk, rk
-	return nil
+	rec.Loss, rec.GradNorm = res.Loss, res.GradNorm
+	rec.RewardMean, rec.RewardStd, rec.RewardMin, rec.RewardMax = stats(tr.batch.Rewards)
+	rec.WeightMaxMean, rec.ESS = metrics.WeightStats(tr.weights)
 }
 
 // errStep wraps errors of a step that was rolled back.
@@ -252,94 +327,83 @@ type errStep struct {
 func (e *errStep) Error() string { return fmt.Sprintf("step %d: %v", e.step+1, e.err) }
 func (e *errStep) Unwrap() error { return e.err }
 
-// Step performs one gradient step. On error nothing changes (the RNG is rolled
-// back), so the step can be retried or the trainer saved as it was.
-func (tr *Trainer) Step() (StepRecord, error) {
-	if !tr.spec.Online && tr.pool == nil {
-		if err := tr.buildPool(); err != nil {
-			return StepRecord{}, err
-		}
-	}
-	rngState := tr.rng.State()
-	rollback := func(err error) (StepRecord, error) {
-		_ = tr.rng.SetState(rngState)
-		return StepRecord{}, &errStep{step: tr.step, err: err}
-	}
-	rec := StepRecord{Kind: "train", Step: tr.step + 1, LR: tr.cfg.Optim.LearningRate(tr.step)}
-	snapshot := tr.snapshot
-	if tr.step%int64(tr.cfg.RefreshEvery) == 0 {
-		// Parameters are replaced, never mutated, by an update, so sharing the tensors is a copy.
-		tr.snapshot = &nets.Params{Names: tr.params.Names, Tensors: slices.Clone(tr.params.Tensors)}
-	}
-	old := struct {
-		x1      *tensors.Tensor
-		labels  []int32
-		rewards []float64
-		weights []float64
-	}{tr.x1, tr.labels, tr.rewards, tr.weights}
-	restore := func() {
-		tr.snapshot = snapshot
-		tr.x1, tr.labels, tr.rewards, tr.weights = old.x1, old.labels, old.rewards, old.weights
-	}
-	t0 := time.Now()
-	if tr.x1 == nil || tr.step%int64(tr.cfg.StepsPerBatch) == 0 {
-		if err := tr.drawBatch(); err != nil {
-			restore()
-			return rollback(err)
-		}
-		w, err := tr.spec.Weighting.Weights(tr.rewards)
-		if err != nil {
-			restore()
-			return rollback(err)
-		}
-		tr.weights = w
-		rec.Sampled = true
-	}
-	rec.SampleMS = msSince(t0)
-	b := tr.cfg.Batch
-	size := tr.env.Base.SampleSize()
-	dims := append([]int{b}, tr.env.Base.SampleShape()...)
-	x0 := SampleNoise(tr.rng.Rand, b*size)
-	if _, ok := tr.coupling.(Independent); !ok {
-		perm, err := tr.coupling.Pair(x0, nets.Float32s(tr.x1), b)
-		if err != nil {
-			restore()
-			return rollback(err)
-		}
-		x0 = Permute(x0, b, perm)
-	}
-	t := SampleTimes(tr.rng.Rand, b)
-	w32 := make([]float32, b)
-	for i, w := range tr.weights {
-		w32[i] = float32(w)
-	}
-	batch := []*tensors.Tensor{tr.x1, tensors.FromFlatDataAndDimensions(x0, dims...), tensors.FromFlatDataAndDimensions(t, b), tensors.FromFlatDataAndDimensions(w32, b)}
-	if tr.labels != nil {
-		batch = append(batch, tensors.FromFlatDataAndDimensions(tr.labels, b))
-	}
-	batch = append(batch, tr.env.Base.Params.Tensors...)
-	t1 := time.Now()
-	res, err := tr.update.Step(tr.params, tr.opt, batch...)
-	if err != nil {
-		restore()
-		if errors.Is(err, optim.ErrNonFinite) {
-			err = fmt.Errorf("the loss is %g (gradient norm %g): %w; lower tau or the learning rate, or use --normalize-weights", res.Loss, res.GradNorm, err)
-		}
-		return rollback(err)
-	}
-	rec.TrainMS = msSince(t1)
-	tr.step++
-	fm, w2 := nets.Float32s(res.Aux[0]), nets.Float32s(res.Aux[1])
-	for i := range fm {
-		rec.FM += float64(fm[i]) / float64(b)
-		rec.WeightedFM += tr.weights[i] * float64(fm[i]) / float64(b)
-		rec.W2 += float64(w2[i]) / float64(b)
-	}
-	rec.Loss, rec.GradNorm = res.Loss, res.GradNorm
-	rec.RewardMean, rec.RewardStd, rec.RewardMin, rec.RewardMax = stats(tr.rewards)
-	rec.WeightMaxMean, rec.ESS = WeightStats(tr.weights)
-	return rec, nil
+// TrainerState is everything a checkpoint holds to resume a Trainer exactly.
+type TrainerState struct {
+	// Step is the number of gradient steps done.
+	Step int64
+	// Params is the trainee, Snapshot the policy that draws online samples.
+	Params, Snapshot *nets.Params
+	// Optim is the optimiser's state (moments, step).
+	Optim *optim.State
+	// RNG is the random generator's state (RNG.State).
+	RNG string
+	// Batch and Weights are the current batch and its weights (nil before the first step).
+	Batch   *Samples
+	Weights []float64
 }
+
+// State returns the trainer's state. Tensors are shared, not copied: the
+// trainer replaces them, never mutates them.
+func (tr *Trainer) State() TrainerState {
+	opt := *tr.opt
+	return TrainerState{Step: tr.step, Params: tr.params, Snapshot: tr.snapshot, Optim: &opt, RNG: tr.rng.State(), Batch: tr.batch, Weights: tr.weights}
+}
+
+// SetState restores a state returned by State (from a checkpoint).
+func (tr *Trainer) SetState(s TrainerState) error {
+	specs := tr.env.Base.Flow.Specs()
+	for _, p := range []struct {
+		name string
+		p    *nets.Params
+	}{{"trainee", s.Params}, {"snapshot", s.Snapshot}, {"adam_m", s.Optim.M.Sub("adam_m")}, {"adam_v", s.Optim.V.Sub("adam_v")}} {
+		if err := p.p.Match(specs); err != nil {
+			return fmt.Errorf("%s does not fit the base model (was the run made with another one?): %w", p.name, err)
+		}
+	}
+	if s.Batch != nil {
+		if err := s.Batch.Validate(); err != nil {
+			return err
+		}
+		if s.Batch.Len() != tr.cfg.Batch || len(s.Weights) != tr.cfg.Batch || !slices.Equal(s.Batch.Shape, tr.env.Base.SampleShape()) {
+			return fmt.Errorf("the saved batch has %d points of shape %v and %d weights, want %d of shape %v", s.Batch.Len(), s.Batch.Shape, len(s.Weights), tr.cfg.Batch, tr.env.Base.SampleShape())
+		}
+	}
+	rng := NewRNG(0)
+	if err := rng.SetState(s.RNG); err != nil {
+		return err
+	}
+	tr.restore(s)
+	return nil
+}
+
+// restore sets the state without checking it.
+func (tr *Trainer) restore(s TrainerState) {
+	tr.step, tr.params, tr.snapshot = s.Step, s.Params, s.Snapshot
+	opt := *s.Optim
+	tr.opt = &opt
+	_ = tr.rng.SetState(s.RNG)
+	tr.batch, tr.weights = s.Batch, s.Weights
+}
+
+// Pool is the offline methods' fixed pool of reference samples (nil for the
+// online methods, or before BuildPool).
+func (tr *Trainer) Pool() *Samples { return tr.pool }
+
+// SetPool sets the pool (read back from a run directory).
+func (tr *Trainer) SetPool(p *Samples) error {
+	if err := p.Validate(); err != nil {
+		return err
+	}
+	if !slices.Equal(p.Shape, tr.env.Base.SampleShape()) {
+		return fmt.Errorf("a pool of points of shape %v does not fit the base model's %v", p.Shape, tr.env.Base.SampleShape())
+	}
+	tr.pool = p
+	return nil
+}
+
+// Online reports whether the method draws its samples from the policy (true)
+// or from a fixed pool (false).
+func (tr *Trainer) Online() bool { return tr.spec.Online }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
 
@@ -369,3 +433,6 @@ func (tr *Trainer) Params() *nets.Params { return tr.params }
 
 // Config is the trainer's configuration.
 func (tr *Trainer) Config() Config { return tr.cfg }
+
+// Env is the trainer's environment (backend, base generator, reward, judge).
+func (tr *Trainer) Env() Env { return tr.env }

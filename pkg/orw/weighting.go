@@ -3,7 +3,6 @@ package orw
 import (
 	"fmt"
 	"math"
-	"sort"
 	"strings"
 )
 
@@ -139,25 +138,6 @@ func listInts(xs []int, most int) string {
 		fmt.Fprint(&b, x)
 	}
 	return b.String()
-}
-
-// TopIndices returns the indices of the k largest rewards, best first (ties by index).
-func TopIndices(r []float64, k int) []int {
-	idx := make([]int, len(r))
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return r[idx[a]] > r[idx[b]] })
-	if k < len(idx) {
-		idx = idx[:k]
-	}
-	return idx
-}
-
-// WeightStats summarises a batch of weights: the largest over the mean (1 when
-// uniform) and the effective sample size (Σw)²/Σw² (the batch size when uniform).
-func WeightStats(w []float64) (maxOverMean, ess float64) {
-	return MaxMeanRatio(w), EffectiveSampleSize(w)
 }
 
 func allBelow(w []float64, v float64) bool {

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 )
 
 // The paper's experiments as tasks (mnist-even is in mnist_even.go). Each has
@@ -192,7 +193,7 @@ func ToyConfig() orw.Config {
 	c.RefreshEvery = 400
 	c.Optim.LR = 1e-3
 	c.Optim.WarmupSteps = 0
-	c.Sampler = orw.SamplerConfig{Solver: "midpoint", Steps: 16}
+	c.Sampler = orw.SamplerConfig{Solver: ode.Midpoint, Steps: 16}
 	c.EvalEvery = 100
 	c.EvalSamples = 1000
 	c.CheckpointEvery = 400

@@ -12,8 +12,10 @@ import (
 	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
 )
 
 // Classifier is a trained image classifier: the judge behind class-based rewards
@@ -43,12 +45,12 @@ type classifierMeta struct {
 // SaveClassifier writes c as a checkpoint file, atomically.
 func SaveClassifier(path string, c *Classifier) error {
 	meta := classifierMeta{Schema: 1, Net: c.Net.Config(), ClassNames: c.ClassNames, Info: c.Info}
-	return orw.WriteCheckpoint(path, KindClassifier, meta, c.Params)
+	return ckpt.Write(path, KindClassifier, meta, c.Params)
 }
 
 // LoadClassifier reads a classifier checkpoint file.
 func LoadClassifier(path string) (*Classifier, error) {
-	ck, err := orw.ReadCheckpoint(path)
+	ck, err := ckpt.Read(path)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +61,7 @@ func LoadClassifier(path string) (*Classifier, error) {
 	return c, nil
 }
 
-func classifierFromCheckpoint(ck *orw.Checkpoint) (*Classifier, error) {
+func classifierFromCheckpoint(ck *ckpt.Checkpoint) (*Classifier, error) {
 	if ck.Kind != KindClassifier {
 		return nil, fmt.Errorf("checkpoint holds a %q, not a classifier", ck.Kind)
 	}
@@ -187,7 +189,7 @@ func CrossEntropyLoss(net *nets.Classifier) optim.LossFn {
 }
 
 // TrainClassifier trains a new classifier on labelled images with Fit.
-func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.ClassifierConfig, data *orw.Dataset, batch int, fit orw.FitConfig) (*Classifier, *orw.FitResult, error) {
+func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.ClassifierConfig, data *pretrain.Dataset, batch int, fit pretrain.FitConfig) (*Classifier, *pretrain.FitResult, error) {
 	net, err := nets.NewClassifier(cfg)
 	if err != nil {
 		return nil, nil, err
@@ -199,7 +201,7 @@ func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.Clas
 		return nil, nil, fmt.Errorf("train classifier: the data set has no labels")
 	}
 	params := nets.Init(net.Specs(), orw.NewRNG(fit.Seed^0x5eed).Rand)
-	res, err := orw.Fit(ctx, backend, params, CrossEntropyLoss(net), orw.ImageBatcher(data, batch, true), fit)
+	res, err := pretrain.Fit(ctx, backend, params, CrossEntropyLoss(net), pretrain.ImageBatcher(data, batch, true), fit)
 	if err != nil {
 		return nil, res, err
 	}

@@ -10,14 +10,16 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
+	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
 
 // DatasetFromSet converts a loaded image set to a flow-space data set: pixels
 // scaled to [-1, 1] and labels as int32.
-func DatasetFromSet(s *datasets.Set) *orw.Dataset {
+func DatasetFromSet(s *datasets.Set) *pretrain.Dataset {
 	im := s.Images
-	d := &orw.Dataset{X: im.Float32(0, im.N), N: im.N, Shape: []int{im.H, im.W, im.C}}
+	d := &pretrain.Dataset{X: im.Float32(0, im.N), N: im.N, Shape: []int{im.H, im.W, im.C}}
 	if s.Labels != nil {
 		d.Labels = make([]int32, len(s.Labels))
 		for i, l := range s.Labels {
@@ -28,7 +30,7 @@ func DatasetFromSet(s *datasets.Set) *orw.Dataset {
 }
 
 // ImagesFromDataset views a pixel-space data set as images.
-func ImagesFromDataset(d *orw.Dataset) *orw.Images {
+func ImagesFromDataset(d *pretrain.Dataset) *orw.Images {
 	return &orw.Images{N: d.N, H: d.Shape[0], W: d.Shape[1], C: d.Shape[2], Pix: d.X}
 }
 
@@ -60,43 +62,43 @@ type LatentRecipe struct {
 	FlowSteps int64                  `json:"flow_steps"`
 	FlowBatch int                    `json:"flow_batch"`
 	FlowOptim optim.Config           `json:"flow_optim"`
-	Coupling  string                 `json:"coupling"`
+	Coupling  orw.CouplingName       `json:"coupling"`
 	Sampler   orw.SamplerConfig      `json:"sampler"`
 	Seed      uint64                 `json:"seed"`
 }
 
 // PretrainLatent trains a latent generator on data (pixel-space, labelled or not).
 // Checkpoints of each stage go to stateDir so that an interrupted run resumes.
-func PretrainLatent(ctx context.Context, backend compute.Backend, data *orw.Dataset, r LatentRecipe, stateDir string, progress func(stage string) orw.ProgressFunc) (*orw.Generator, error) {
+func PretrainLatent(ctx context.Context, backend compute.Backend, data *pretrain.Dataset, r LatentRecipe, stateDir string, progress func(stage string) train.Display) (*orw.Generator, error) {
 	ae, err := nets.NewAutoencoder(r.AE)
 	if err != nil {
 		return nil, err
 	}
 	start := time.Now()
 	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(r.Seed^0xae).Rand)
-	aeRes, err := orw.Fit(ctx, backend, aeParams, orw.AutoencoderLoss(ae), orw.ImageBatcher(data, r.AEBatch, false), orw.FitConfig{
+	aeRes, err := pretrain.Fit(ctx, backend, aeParams, pretrain.AutoencoderLoss(ae), pretrain.ImageBatcher(data, r.AEBatch, false), pretrain.FitConfig{
 		Steps: r.AESteps, Seed: r.Seed, Optim: r.AEOptim, CheckpointPath: stateFile(stateDir, "autoencoder.state"),
 		CheckpointEvery: 500, Progress: progress("autoencoder"),
 	})
 	if err != nil {
 		return nil, fmt.Errorf("autoencoder: %w", err)
 	}
-	codes, err := orw.EncodeDataset(backend, ae, aeParams, data, 1000)
+	codes, err := pretrain.EncodeDataset(backend, ae, aeParams, data, 1000)
 	if err != nil {
 		return nil, err
 	}
-	mean, std, norm := orw.Standardize(codes)
+	mean, std, norm := pretrain.Standardize(codes)
 	flow, err := nets.New(r.Flow)
 	if err != nil {
 		return nil, err
 	}
-	coupling, err := orw.ParseCoupling(r.Coupling)
-	if err != nil {
+	if err := r.Coupling.Validate(); err != nil {
 		return nil, err
 	}
+	coupling := r.Coupling.Coupling()
 	fcfg := r.FlowOptim
 	flowParams := nets.Init(flow.Specs(), orw.NewRNG(r.Seed^0xf1).Rand)
-	flowRes, err := orw.TrainFlow(ctx, backend, flow, flowParams, norm, r.FlowBatch, coupling, orw.FitConfig{
+	flowRes, err := pretrain.TrainFlow(ctx, backend, flow, flowParams, norm, r.FlowBatch, coupling, pretrain.FitConfig{
 		Steps: r.FlowSteps, Seed: r.Seed + 1, Optim: fcfg, CheckpointPath: stateFile(stateDir, "flow.state"),
 		CheckpointEvery: 1000, Progress: progress("latent flow"),
 	})
@@ -130,17 +132,17 @@ func stateFile(dir, name string) string {
 }
 
 // PretrainPixel trains a flow directly on images (the "unet" or "mlp" networks).
-func PretrainPixel(ctx context.Context, backend compute.Backend, data *orw.Dataset, cfg nets.Config, steps int64, batch int, oc optim.Config, coupling string, sampler orw.SamplerConfig, seed uint64, stateDir string, progress orw.ProgressFunc) (*orw.Generator, error) {
+func PretrainPixel(ctx context.Context, backend compute.Backend, data *pretrain.Dataset, cfg nets.Config, steps int64, batch int, oc optim.Config, coupling orw.CouplingName, sampler orw.SamplerConfig, seed uint64, stateDir string, progress train.Display) (*orw.Generator, error) {
 	flow, err := nets.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	c, err := orw.ParseCoupling(coupling)
-	if err != nil {
+	if err := coupling.Validate(); err != nil {
 		return nil, err
 	}
+	c := coupling.Coupling()
 	params := nets.Init(flow.Specs(), orw.NewRNG(seed^0xf1).Rand)
-	res, err := orw.TrainFlow(ctx, backend, flow, params, data, batch, c, orw.FitConfig{
+	res, err := pretrain.TrainFlow(ctx, backend, flow, params, data, batch, c, pretrain.FitConfig{
 		Steps: steps, Seed: seed, Optim: oc, CheckpointPath: stateFile(stateDir, "flow.state"),
 		CheckpointEvery: 250, Progress: progress, ProgressEvery: 10,
 	})

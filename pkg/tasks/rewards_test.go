@@ -8,11 +8,12 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 )
 
 func testBackend(t testing.TB) compute.Backend {
 	t.Helper()
-	b, err := orw.Backend()
+	b, err := backends.Default()
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,12 +4,13 @@ import (
 	"fmt"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 )
 
 // RunGenerator returns the fine-tuned generator of a run directory: its base model
 // with the weights of the run's last checkpoint.
 func RunGenerator(dir string) (*orw.Generator, error) {
-	info, err := orw.ReadRunInfo(dir)
+	info, err := rundir.ReadRunInfo(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -21,7 +22,7 @@ func RunGenerator(dir string) (*orw.Generator, error) {
 	if err != nil {
 		return nil, fmt.Errorf("run %s: base model: %w", dir, err)
 	}
-	params, _, err := orw.LatestParams(dir, base.Flow)
+	params, _, err := rundir.LatestParams(dir, base.Flow)
 	if err != nil {
 		return nil, err
 	}

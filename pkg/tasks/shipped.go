@@ -7,14 +7,15 @@ import (
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/tasks/models"
 )
 
 // readCheckpoint reads a checkpoint from a file path, or from the shipped models
 // when ref has no path separator and no such file exists ("mnist-latent.ckpt").
-func readCheckpoint(ref string) (*orw.Checkpoint, error) {
+func readCheckpoint(ref string) (*ckpt.Checkpoint, error) {
 	if _, err := os.Stat(ref); err == nil || strings.ContainsRune(ref, os.PathSeparator) {
-		return orw.ReadCheckpoint(ref)
+		return ckpt.Read(ref)
 	}
 	f, err := models.Open(ref)
 	if err != nil {
@@ -25,7 +26,7 @@ func readCheckpoint(ref string) (*orw.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := orw.DecodeCheckpoint(f.(fs.File), st.Size())
+	c, err := ckpt.Decode(f.(fs.File), st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("shipped model %s: %w", ref, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 )
 
 // Task is a fine-tuning experiment that the CLI and the notebooks pick by name.
@@ -121,13 +122,13 @@ func RunMeta(task *Task, model string) map[string]string {
 
 // OpenOrCreateRun opens the run in dir, or creates it for the named task and base
 // model with cfg. It is what the CLI and the notebooks call.
-func OpenOrCreateRun(backend compute.Backend, dir, task, model string, cfg orw.Config) (*orw.Run, error) {
+func OpenOrCreateRun(backend compute.Backend, dir, task, model string, cfg orw.Config) (*rundir.Run, error) {
 	return OpenOrCreateRunWith(backend, dir, task, Options{Model: model}, cfg)
 }
 
 // OpenOrCreateRunWith is OpenOrCreateRun with every run option (reward, prompt,
 // target...). An existing run must have been made with the same options.
-func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options, cfg orw.Config) (*orw.Run, error) {
+func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options, cfg orw.Config) (*rundir.Run, error) {
 	t, err := Lookup(task)
 	if err != nil {
 		return nil, err
@@ -136,7 +137,7 @@ func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options
 		return nil, err
 	}
 	meta := opts.meta(t)
-	if info, err := orw.ReadRunInfo(dir); err == nil {
+	if info, err := rundir.ReadRunInfo(dir); err == nil {
 		if d := metaDiff(info.Meta, meta); len(d) > 0 {
 			return nil, fmt.Errorf("run %s was made with other task settings (%s): use another directory", dir, strings.Join(d, "; "))
 		}
@@ -148,12 +149,12 @@ func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options
 	if err := checkGeneratorShape(t, env.Base); err != nil {
 		return nil, err
 	}
-	return orw.OpenOrCreate(dir, cfg, env, meta)
+	return rundir.OpenOrCreate(dir, cfg, env, meta)
 }
 
 // OpenRun opens an existing run directory, rebuilding its Env from what it recorded.
-func OpenRun(backend compute.Backend, dir string) (*orw.Run, error) {
-	info, err := orw.ReadRunInfo(dir)
+func OpenRun(backend compute.Backend, dir string) (*rundir.Run, error) {
+	info, err := rundir.ReadRunInfo(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -165,5 +166,5 @@ func OpenRun(backend compute.Backend, dir string) (*orw.Run, error) {
 	if err != nil {
 		return nil, err
 	}
-	return orw.Open(dir, env)
+	return rundir.Open(dir, env)
 }

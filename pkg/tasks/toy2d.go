@@ -5,6 +5,7 @@ import (
 	"math"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
 )
 
 // The 2-D toy: a Gaussian mixture p_ref whose density is known in closed form,
@@ -301,8 +302,8 @@ func (j ToyJudge) Classify(im *orw.Images) ([]int, error) {
 }
 
 // ToyDataset is n samples of the toy mixture, for pretraining.
-func ToyDataset(n int, seed uint64) *orw.Dataset {
-	return &orw.Dataset{X: ToyMixture.Sample(orw.NewRNG(seed), n), N: n, Shape: []int{2}}
+func ToyDataset(n int, seed uint64) *pretrain.Dataset {
+	return &pretrain.Dataset{X: ToyMixture.Sample(orw.NewRNG(seed), n), N: n, Shape: []int{2}}
 }
 
 // ToyComparison compares samples with an exact density on a lattice.

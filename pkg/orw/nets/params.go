@@ -261,3 +261,23 @@ func (w *Weights) Unused() []string {
 
 // f32 is the shape helper used by the layers.
 func f32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
+
+// Equal reports whether p and q hold the same names, shapes and values, bit
+// for bit (NaNs compare by their bits too).
+func (p *Params) Equal(q *Params) bool {
+	if p.Len() != q.Len() {
+		return false
+	}
+	for i := range p.Tensors {
+		if p.Names[i] != q.Names[i] || !p.Tensors[i].Shape().Equal(q.Tensors[i].Shape()) {
+			return false
+		}
+		x, y := Float32s(p.Tensors[i]), Float32s(q.Tensors[i])
+		for j := range x {
+			if math.Float32bits(x[j]) != math.Float32bits(y[j]) {
+				return false
+			}
+		}
+	}
+	return true
+}

@@ -15,6 +15,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
@@ -42,7 +43,7 @@ type LiveView struct {
 	Name string
 
 	d        *Display
-	run      *orw.Run
+	run      *rundir.Run
 	hist     *runplot.History
 	id       string
 	bar      *Progress
@@ -54,10 +55,10 @@ type LiveView struct {
 }
 
 // Live returns a live view of run that redraws every `every` steps.
-func Live(run *orw.Run, every int) *LiveView { return Default().Live(run, every) }
+func Live(run *rundir.Run, every int) *LiveView { return Default().Live(run, every) }
 
 // Live returns a live view of run on d (see the function Live).
-func (d *Display) Live(run *orw.Run, every int) *LiveView {
+func (d *Display) Live(run *rundir.Run, every int) *LiveView {
 	v := &LiveView{Every: every, Name: filepath.Base(run.Dir), d: d, run: run, id: uniqueID("live"), drawn: -1}
 	v.hist, v.err = runplot.FromRun(run, v.Name)
 	if v.hist == nil {
@@ -226,7 +227,7 @@ const SnapshotDir = "snapshots"
 // plot) in the run directory as snapshots/step-NNNNNNN.png, unless that step
 // has one already. Live views take one at the start and at the end of every
 // StepTo; Snapshots turns them into the frames of an animation.
-func Snapshot(run *orw.Run) error {
+func Snapshot(run *rundir.Run) error {
 	dir := filepath.Join(run.Dir, SnapshotDir)
 	path := filepath.Join(dir, fmt.Sprintf("step-%07d.png", run.StepCount()))
 	if _, err := os.Stat(path); err == nil {

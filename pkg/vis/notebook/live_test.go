@@ -8,16 +8,19 @@ import (
 	"testing"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/ode"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
 // tinyRun creates a run of a tiny untrained latent generator of 8×8 images,
 // rewarded by mean brightness, judged into two classes by it.
-func tinyRun(t *testing.T) *orw.Run {
+func tinyRun(t *testing.T) *rundir.Run {
 	t.Helper()
-	be, err := orw.Backend()
+	be, err := backends.Default()
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -30,7 +33,7 @@ func tinyRun(t *testing.T) *orw.Run {
 		t.Fatal(err)
 	}
 	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(1).Rand)
-	g, err := orw.NewLatentGenerator(ae, aeParams, []float32{0, 0, 0, 0}, []float32{1, 1, 1, 1}, flow, nets.Init(flow.Specs(), orw.NewRNG(2).Rand), orw.DefaultSampler())
+	g, err := orw.NewLatentGenerator(ae, aeParams, []float32{0, 0, 0, 0}, []float32{1, 1, 1, 1}, flow, nets.Init(flow.Specs(), orw.NewRNG(2).Rand), orw.DefaultConfig().Sampler)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -40,9 +43,9 @@ func tinyRun(t *testing.T) *orw.Run {
 	cfg.EvalSamples = 8
 	cfg.W2Times = 2
 	cfg.CheckpointEvery = 4
-	cfg.Sampler = orw.SamplerConfig{Solver: "euler", Steps: 2}
+	cfg.Sampler = orw.SamplerConfig{Solver: ode.Euler, Steps: 2}
 	env := orw.Env{Backend: be, Base: g, Reward: orw.MeanPixel, Judge: brightJudge{}}
-	run, err := orw.Create(filepath.Join(t.TempDir(), "tiny"), cfg, env, nil)
+	run, err := rundir.Create(filepath.Join(t.TempDir(), "tiny"), cfg, env, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -163,7 +166,7 @@ func TestTrials(t *testing.T) {
 	cfg.EvalSamples = 16
 	cfg.W2Times = 2
 	cfg.CheckpointEvery = 2
-	cfg.Sampler = orw.SamplerConfig{Solver: "euler", Steps: 4}
+	cfg.Sampler = orw.SamplerConfig{Solver: ode.Euler, Steps: 4}
 	cfg.Coupling = "ot"
 	a, b := cfg, cfg
 	b.Alpha = 0

@@ -9,6 +9,7 @@ import (
 	"gonum.org/v1/plot"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
@@ -66,7 +67,7 @@ func (s RewardSamples) Grid(n, cols int, format string) (image.Image, error) {
 // the trial's reward. Of trials that share a name (seeds) only the first is
 // drawn.
 func TrialRewardSamples(group string, n int, trials ...Trial) ([]RewardSamples, error) {
-	backend, err := orw.Backend()
+	backend, err := backends.Default()
 	if err != nil {
 		return nil, err
 	}

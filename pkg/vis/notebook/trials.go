@@ -10,6 +10,7 @@ import (
 	"path"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
@@ -64,7 +65,7 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 	if len(trials) == 0 {
 		return nil, errors.New("notebook: RunTrials: no trials")
 	}
-	backend, err := orw.Backend()
+	backend, err := backends.Default()
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +201,7 @@ func classNames(t Trial) ([]string, error) {
 	if err != nil {
 		return nil, err
 	}
-	be, err := orw.Backend()
+	be, err := backends.Default()
 	if err != nil {
 		return nil, err
 	}
@@ -239,7 +240,7 @@ func TrialSamples(group string, n int, trials ...Trial) (any, error) {
 // trial and its run directory. Of trials that share a name (seeds) only the
 // first is drawn.
 func eachTrialSample(group string, n int, trials []Trial, fn func(t Trial, dir string, im *orw.Images) error) error {
-	backend, err := orw.Backend()
+	backend, err := backends.Default()
 	if err != nil {
 		return err
 	}

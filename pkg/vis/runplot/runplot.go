@@ -22,6 +22,7 @@ import (
 	"gonum.org/v1/plot"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 )
 
@@ -51,7 +52,7 @@ type History struct {
 // another process trains the run; a run that has not written any history
 // yet has empty records.
 func Load(dir, name string) (*History, error) {
-	info, err := orw.ReadRunInfo(dir)
+	info, err := rundir.ReadRunInfo(dir)
 	if err != nil {
 		return nil, err
 	}
@@ -59,7 +60,7 @@ func Load(dir, name string) (*History, error) {
 		name = filepath.Base(dir)
 	}
 	h := &History{Name: name, Dir: dir, Config: info.Config, Meta: info.Meta}
-	h.Steps, h.Evals, err = orw.ReadHistory(filepath.Join(dir, "history.jsonl"), -1)
+	h.Steps, h.Evals, err = rundir.ReadHistory(filepath.Join(dir, "history.jsonl"), -1)
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("run %s: %w", dir, err)
 	}
@@ -67,7 +68,7 @@ func Load(dir, name string) (*History, error) {
 }
 
 // FromRun returns the history of an open run, named name.
-func FromRun(run *orw.Run, name string) (*History, error) {
+func FromRun(run *rundir.Run, name string) (*History, error) {
 	steps, evals, err := run.History()
 	if err != nil {
 		return nil, err

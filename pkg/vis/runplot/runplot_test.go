@@ -19,6 +19,8 @@ import (
 	"gonum.org/v1/plot"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 )
 
@@ -55,7 +57,7 @@ func fakeRun(name string, seed uint64, alpha float64, steps int, k int) *History
 				e.ClassCounts[c] = 10
 			}
 			e.ClassCounts[2] += int(100 * learn(s) / (1 + 3*alpha))
-			e.ClassEntropy = orw.NormalizedEntropy(intsToFloats(e.ClassCounts))
+			e.ClassEntropy = metrics.NormalizedEntropy(intsToFloats(e.ClassCounts))
 		}
 		h.Evals = append(h.Evals, e)
 	}
@@ -67,7 +69,7 @@ func TestLoad(t *testing.T) {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	info := orw.RunInfo{Format: orw.RunFormat, Config: orw.DefaultConfig(), Meta: map[string]string{"task": "x"}}
+	info := rundir.RunInfo{Format: rundir.Format, Config: orw.DefaultConfig(), Meta: map[string]string{"task": "x"}}
 	b, _ := json.Marshal(info)
 	if err := os.WriteFile(filepath.Join(dir, "config.json"), b, 0o644); err != nil {
 		t.Fatal(err)

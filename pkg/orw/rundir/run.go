@@ -1,0 +1,629 @@
+// Package rundir keeps a fine-tuning run in a directory, so that it can be
+// stepped from separate processes (notebook cells), resumed after a crash, and
+// read while another process trains it.
+package rundir
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/gomlx/gomlx/core/tensors"
+
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
+	"github.com/orwcfm/orwcfm/pkg/orw/nets"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
+)
+
+// A run directory holds everything of one fine-tuning run, so that it can be
+// stepped from separate processes (notebook cells) and resumed after a crash:
+//
+//	config.json    the Config and the caller's metadata (task, base model), written once
+//	state.ckpt     the latest checkpoint: trainee, optimiser, policy snapshot, RNG, step
+//	history.jsonl  one JSON object per step ("train") and per evaluation ("eval"), append-only
+//	pool.ckpt      the fixed sample pool of the offline methods
+//	.lock          held while a process has the run open
+//
+// A checkpoint records how many bytes of history belong to it; on opening, any
+// history written after the last checkpoint is cut, so the history always matches
+// the state and a resumed run repeats exactly what an uninterrupted one would do.
+
+const (
+	configFile  = "config.json"
+	stateFile   = "state.ckpt"
+	historyFile = "history.jsonl"
+	poolFile    = "pool.ckpt"
+	// Format is the version of the run directory layout.
+	Format = 1
+	kindRun   = "run-state"
+	kindPool  = "sample-pool"
+)
+
+// RunInfo is the content of config.json.
+type RunInfo struct {
+	Format int        `json:"format"`
+	Config orw.Config `json:"config"`
+	// Meta is the caller's description (task name, base model...), used to rebuild the Env.
+	Meta map[string]string `json:"meta,omitempty"`
+}
+
+// ReadRunInfo reads a run directory's config.json.
+func ReadRunInfo(dir string) (*RunInfo, error) {
+	b, err := os.ReadFile(filepath.Join(dir, configFile))
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			if st, serr := os.Stat(dir); serr != nil || !st.IsDir() {
+				return nil, fmt.Errorf("no run at %s: the directory does not exist", dir)
+			}
+			return nil, fmt.Errorf("no run at %s: it has no %s (not a run directory)", dir, configFile)
+		}
+		return nil, err
+	}
+	var info RunInfo
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&info); err != nil {
+		return nil, fmt.Errorf("run %s: %s is damaged: %v", dir, configFile, err)
+	}
+	if info.Format != Format {
+		return nil, fmt.Errorf("run %s: layout version %d, this build reads %d", dir, info.Format, Format)
+	}
+	return &info, nil
+}
+
+// Run is a fine-tuning run backed by a directory.
+//
+// Determinism: with the same Config (seed included), base model, reward and
+// backend, a run's history and weights are identical bit for bit, whether it
+// runs in one go or is stopped (even killed) and resumed, and whatever
+// GOMAXPROCS is (tested on the pure-Go backend). Bit identity is not promised
+// across backends (GOMLX_BACKEND go vs xla), across builds with and without
+// GOEXPERIMENT=simd, across CPU architectures, nor on XLA/GPU at all: GPU
+// kernels may sum in a varying order (atomics, autotuned algorithms). There a
+// resumed run is statistically, not bitwise, the same as an uninterrupted one.
+type Run struct {
+	Dir  string
+	Info RunInfo
+	tr   *orw.Trainer
+	lock *os.File
+	hist *os.File
+	// histSize is the number of history bytes written (and kept) so far.
+	histSize int64
+	lastEval int64
+
+	// OnStep and OnEval, when set, are called after every step and evaluation
+	// (progress bars, live plots); OnLoop, when set, can attach more hooks to
+	// the training loop of each Step call.
+	OnStep func(orw.StepRecord)
+	OnEval func(orw.EvalRecord, *orw.Images)
+	OnLoop func(*train.Loop[orw.StepRecord])
+}
+
+// OpenOrCreate opens the run in dir, or creates it with cfg when dir holds none.
+// An existing run must have been created with the same cfg: the error lists the
+// differences.
+func OpenOrCreate(dir string, cfg orw.Config, env orw.Env, meta map[string]string) (*Run, error) {
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
+		info, err := ReadRunInfo(dir)
+		if err != nil {
+			return nil, err
+		}
+		if d := info.Config.Diff(cfg); len(d) > 0 {
+			return nil, fmt.Errorf("run %s exists with a different config (%s): use another directory, or the run's own settings to continue it", dir, strings.Join(d, "; "))
+		}
+		return Open(dir, env)
+	}
+	return Create(dir, cfg, env, meta)
+}
+
+// Create makes a new run in dir (created if needed; it must not hold a run).
+func Create(dir string, cfg orw.Config, env orw.Env, meta map[string]string) (*Run, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, fmt.Errorf("cannot create run directory: %w", err)
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	if _, err := os.Stat(filepath.Join(dir, configFile)); err == nil {
+		unlockDir(lock)
+		return nil, fmt.Errorf("%s already holds a run: open it, or choose another directory", dir)
+	}
+	removeStaleTemps(dir)
+	r := &Run{Dir: dir, Info: RunInfo{Format: Format, Config: cfg, Meta: meta}, lock: lock}
+	if err := r.start(env, true); err != nil {
+		// Remove what this call wrote, so that the directory can be reused
+		// (with other settings) rather than hold half a run.
+		for _, f := range []string{configFile, historyFile, poolFile, stateFile} {
+			os.Remove(filepath.Join(dir, f))
+		}
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// Open opens an existing run in dir with env (which must provide the same base
+// generator and reward as when it was created) and resumes from its last checkpoint.
+func Open(dir string, env orw.Env) (*Run, error) {
+	info, err := ReadRunInfo(dir)
+	if err != nil {
+		return nil, err
+	}
+	lock, err := lockDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	removeStaleTemps(dir)
+	r := &Run{Dir: dir, Info: *info, lock: lock}
+	_, statErr := os.Stat(filepath.Join(dir, stateFile))
+	if err := r.start(env, errors.Is(statErr, os.ErrNotExist)); err != nil {
+		r.Close()
+		return nil, err
+	}
+	return r, nil
+}
+
+// removeStaleTemps deletes the temporary files of atomic writes that a killed
+// process left behind (".state.ckpt.tmp-*" ...). Only the holder of the lock
+// writes them, so with the lock held none of them is in use.
+func removeStaleTemps(dir string) {
+	for _, name := range []string{configFile, stateFile, poolFile} {
+		stale, _ := filepath.Glob(filepath.Join(dir, "."+name+".tmp-*"))
+		for _, f := range stale {
+			os.Remove(f)
+		}
+	}
+}
+
+// start builds the trainer and either begins a new run (step 0: config, pool,
+// evaluation, checkpoint) or restores the last checkpoint.
+func (r *Run) start(env orw.Env, fresh bool) error {
+	tr, err := orw.NewTrainer(r.Info.Config, env)
+	if err != nil {
+		return err
+	}
+	r.tr = tr
+	hp := filepath.Join(r.Dir, historyFile)
+	if fresh {
+		if err := ckpt.WriteFileAtomic(filepath.Join(r.Dir, configFile), func(w io.Writer) error {
+			enc := json.NewEncoder(w)
+			enc.SetIndent("", "  ")
+			return enc.Encode(r.Info)
+		}); err != nil {
+			return err
+		}
+		if r.hist, err = os.OpenFile(hp, os.O_RDWR|os.O_CREATE|os.O_TRUNC, 0o644); err != nil {
+			return fmt.Errorf("cannot write the history: %w", err)
+		}
+		if err := tr.BuildPool(); err != nil {
+			return err
+		}
+		if err := r.savePool(); err != nil {
+			return err
+		}
+		if err := r.evaluate(); err != nil {
+			return err
+		}
+		return r.Checkpoint()
+	}
+	if err := r.restore(); err != nil {
+		return err
+	}
+	if r.hist, err = os.OpenFile(hp, os.O_RDWR|os.O_CREATE, 0o644); err != nil {
+		return fmt.Errorf("cannot open the history: %w", err)
+	}
+	st, err := r.hist.Stat()
+	if err != nil {
+		return err
+	}
+	if st.Size() < r.histSize {
+		return fmt.Errorf("run %s: %s is shorter (%d bytes) than its checkpoint says (%d): the history was damaged", r.Dir, historyFile, st.Size(), r.histSize)
+	}
+	if st.Size() > r.histSize {
+		// Steps after the last checkpoint are recomputed; their history goes.
+		if err := r.hist.Truncate(r.histSize); err != nil {
+			return fmt.Errorf("cannot trim the history: %w", err)
+		}
+	}
+	if _, err := r.hist.Seek(r.histSize, io.SeekStart); err != nil {
+		return err
+	}
+	if !tr.Online() {
+		return r.loadPool()
+	}
+	return nil
+}
+
+// runMeta is the metadata of state.ckpt.
+type runMeta struct {
+	Step        int64     `json:"step"`
+	OptimStep   int64     `json:"optim_step"`
+	RNG         string    `json:"rng"`
+	HistoryLen  int64     `json:"history_bytes"`
+	LastEval    int64     `json:"last_eval"`
+	Rewards     []float64 `json:"rewards,omitempty"`
+	Weights     []float64 `json:"weights,omitempty"`
+	Labels      []int32   `json:"labels,omitempty"`
+	BaseParams  int       `json:"base_params"`
+	ConfigCheck string    `json:"config"`
+}
+
+// Checkpoint syncs the history and atomically writes the run's state.
+func (r *Run) Checkpoint() error {
+	if err := r.hist.Sync(); err != nil {
+		return fmt.Errorf("cannot sync the history: %w", err)
+	}
+	st := r.tr.State()
+	cfgJSON, _ := json.Marshal(r.Info.Config)
+	meta := runMeta{
+		Step: st.Step, OptimStep: st.Optim.Step, RNG: st.RNG, HistoryLen: r.histSize, LastEval: r.lastEval,
+		Weights: st.Weights, BaseParams: st.Params.NumParams(), ConfigCheck: string(cfgJSON),
+	}
+	parts := []*nets.Params{st.Params.Prefixed("trainee"), st.Optim.M, st.Optim.V, st.Snapshot.Prefixed("snapshot")}
+	if st.Batch != nil {
+		meta.Rewards, meta.Labels = st.Batch.Rewards, st.Batch.Labels
+		parts = append(parts, &nets.Params{Names: []string{"batch/x1"}, Tensors: []*tensors.Tensor{st.Batch.Tensor()}})
+	}
+	return ckpt.Write(filepath.Join(r.Dir, stateFile), kindRun, meta, nets.Merge(parts...))
+}
+
+func (r *Run) restore() error {
+	path := filepath.Join(r.Dir, stateFile)
+	c, meta, err := readState(path)
+	if err != nil {
+		return err
+	}
+	cfgJSON, _ := json.Marshal(r.Info.Config)
+	if meta.ConfigCheck != string(cfgJSON) {
+		return fmt.Errorf("%s was written for another config than %s holds: the run directory is inconsistent", path, configFile)
+	}
+	st := r.tr.State()
+	opt := *st.Optim
+	opt.M, opt.V, opt.Step = c.Params.Sub("adam_m").Prefixed("adam_m"), c.Params.Sub("adam_v").Prefixed("adam_v"), meta.OptimStep
+	st = orw.TrainerState{Step: meta.Step, Params: c.Params.Sub("trainee"), Snapshot: c.Params.Sub("snapshot"), Optim: &opt, RNG: meta.RNG, Weights: meta.Weights}
+	if i := c.Params.Index("batch/x1"); i >= 0 {
+		x1 := c.Params.Tensors[i]
+		d := x1.Shape().Dimensions
+		if len(d) == 0 {
+			return fmt.Errorf("%s: the saved batch is a scalar", path)
+		}
+		st.Batch = &orw.Samples{X: nets.Float32s(x1), Shape: d[1:], Labels: meta.Labels, Rewards: meta.Rewards}
+	}
+	if err := r.tr.SetState(st); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	r.histSize, r.lastEval = meta.HistoryLen, meta.LastEval
+	return nil
+}
+
+// readState reads a run's state checkpoint and its metadata.
+func readState(path string) (*ckpt.Checkpoint, *runMeta, error) {
+	c, err := ckpt.Read(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	if c.Kind != kindRun {
+		return nil, nil, fmt.Errorf("%s holds a %q, not a run state", path, c.Kind)
+	}
+	var meta runMeta
+	if err := json.Unmarshal(c.Meta, &meta); err != nil {
+		return nil, nil, fmt.Errorf("%s: metadata: %w", path, err)
+	}
+	return c, &meta, nil
+}
+
+func (r *Run) savePool() error {
+	p := r.tr.Pool()
+	if p == nil {
+		return nil
+	}
+	meta := map[string]any{"rewards": p.Rewards, "labels": p.Labels, "n": p.Len()}
+	params := &nets.Params{Names: []string{"x1"}, Tensors: []*tensors.Tensor{p.Tensor()}}
+	return ckpt.Write(filepath.Join(r.Dir, poolFile), kindPool, meta, params)
+}
+
+func (r *Run) loadPool() error {
+	path := filepath.Join(r.Dir, poolFile)
+	c, err := ckpt.Read(path)
+	if err != nil {
+		return err
+	}
+	var meta struct {
+		Rewards []float64 `json:"rewards"`
+		Labels  []int32   `json:"labels"`
+		N       int       `json:"n"`
+	}
+	if c.Kind != kindPool || json.Unmarshal(c.Meta, &meta) != nil || c.Params.Len() != 1 {
+		return fmt.Errorf("%s is not a sample pool", path)
+	}
+	x := c.Params.Tensors[0]
+	d := x.Shape().Dimensions
+	if len(d) == 0 || d[0] != meta.N {
+		return fmt.Errorf("%s: pool of shape %v does not hold the %d points its metadata says", path, d, meta.N)
+	}
+	if err := r.tr.SetPool(&orw.Samples{X: nets.Float32s(x), Shape: d[1:], Labels: meta.Labels, Rewards: meta.Rewards}); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// appendHistory writes one record as a JSON line.
+func (r *Run) appendHistory(rec any) error {
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return err
+	}
+	b = append(b, '\n')
+	if _, err := r.hist.Write(b); err != nil {
+		return fmt.Errorf("cannot append to %s: %w", filepath.Join(r.Dir, historyFile), err)
+	}
+	r.histSize += int64(len(b))
+	return nil
+}
+
+func (r *Run) evaluate() error {
+	rec, imgs, err := r.tr.Evaluate()
+	if err != nil {
+		return fmt.Errorf("evaluation at step %d: %w", r.tr.StepCount(), err)
+	}
+	if err := r.appendHistory(rec); err != nil {
+		return err
+	}
+	r.lastEval = r.tr.StepCount()
+	if r.OnEval != nil {
+		r.OnEval(rec, imgs)
+	}
+	return nil
+}
+
+// StepCount is the number of gradient steps done so far.
+func (r *Run) StepCount() int64 { return r.tr.StepCount() }
+
+// Config is the run's configuration.
+func (r *Run) Config() orw.Config { return r.Info.Config }
+
+// Step runs n more gradient steps, evaluating every EvalEvery steps and saving a
+// checkpoint every CheckpointEvery steps and at the end. When ctx is cancelled it
+// stops after the current step, saves and returns ctx.Err(). When a step fails
+// (a bad reward, an overflowing weight) the run is saved as it was before that
+// step and the error says what went wrong.
+func (r *Run) Step(ctx context.Context, n int) error {
+	return r.StepTo(ctx, r.tr.StepCount()+int64(n))
+}
+
+// StepTo runs gradient steps until StepCount() reaches total (no-op if already
+// there), through the training loop with these hooks, in order: the history
+// line of each step, OnStep, an evaluation every EvalEvery steps, a checkpoint
+// every CheckpointEvery steps, and a checkpoint at the end (unless a
+// checkpoint or the history failed: then the last good checkpoint stands, and
+// a resumed run recomputes the steps after it).
+func (r *Run) StepTo(ctx context.Context, total int64) error {
+	if r.tr == nil {
+		return fmt.Errorf("run %s is closed", r.Dir)
+	}
+	cfg := r.Info.Config
+	loop := train.New[orw.StepRecord](r.tr, total)
+	// saveFailed: the history or a checkpoint failed in the loop; the final
+	// save would only repeat its error (a full disk stays full) or record a
+	// state whose history is incomplete.
+	saveFailed := false
+	loop.OnStep("history", 1, train.PriorityRecord, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
+		if err := r.appendHistory(rec); err != nil {
+			saveFailed = true
+			return err
+		}
+		return nil
+	})
+	loop.OnStep("evaluate", int64(cfg.EvalEvery), train.PriorityRecord+1, func(*train.Loop[orw.StepRecord], orw.StepRecord) error {
+		if err := r.evaluate(); err != nil {
+			saveFailed = true
+			return err
+		}
+		return nil
+	})
+	loop.OnStep("checkpoint", int64(cfg.CheckpointEvery), train.PrioritySave, func(l *train.Loop[orw.StepRecord], _ orw.StepRecord) error {
+		if l.Step() >= total {
+			return nil // the end hook saves
+		}
+		if err := r.Checkpoint(); err != nil {
+			saveFailed = true
+			return err
+		}
+		return nil
+	})
+	if r.OnStep != nil {
+		onStep := r.OnStep
+		loop.OnStep("OnStep", 1, train.PriorityRecord+2, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
+			onStep(rec)
+			return nil
+		})
+	}
+	loop.OnEnd("checkpoint", train.PrioritySave, func(*train.Loop[orw.StepRecord], error) error {
+		if saveFailed {
+			return nil
+		}
+		return r.Checkpoint()
+	})
+	if r.OnLoop != nil {
+		r.OnLoop(loop)
+	}
+	err := loop.Run(ctx)
+	var he *train.HookError
+	if errors.As(err, &he) && he.Hook != "checkpoint" && he.Hook != "history" && he.Hook != "evaluate" {
+		return err
+	}
+	// Errors of our own hooks read as before the loop existed: without the hook's name.
+	if errors.As(err, &he) {
+		return unwrapHook(err)
+	}
+	return err
+}
+
+// unwrapHook removes the HookError wrappers of the run's own hooks.
+func unwrapHook(err error) error {
+	var he *train.HookError
+	if errors.As(err, &he) && err == error(he) {
+		return he.Err
+	}
+	return err
+}
+
+// Evaluate evaluates the trainee now and records it, unless the current step
+// already has an evaluation; it returns the latest evaluation.
+func (r *Run) Evaluate() (orw.EvalRecord, error) {
+	if r.lastEval != r.tr.StepCount() {
+		if err := r.evaluate(); err != nil {
+			return orw.EvalRecord{}, err
+		}
+		if err := r.Checkpoint(); err != nil {
+			return orw.EvalRecord{}, err
+		}
+	}
+	_, evals, err := r.History()
+	if err != nil || len(evals) == 0 {
+		return orw.EvalRecord{}, err
+	}
+	return evals[len(evals)-1], nil
+}
+
+// History reads the run's step and evaluation records.
+func (r *Run) History() ([]orw.StepRecord, []orw.EvalRecord, error) {
+	return ReadHistory(filepath.Join(r.Dir, historyFile), r.histSize)
+}
+
+// ReadHistory reads a history file: its first limit bytes (limit < 0: all; a
+// partial last line, as a crash can leave, is ignored).
+func ReadHistory(path string, limit int64) ([]orw.StepRecord, []orw.EvalRecord, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer f.Close()
+	var rd io.Reader = f
+	if limit >= 0 {
+		rd = io.LimitReader(f, limit)
+	}
+	return DecodeHistory(rd)
+}
+
+// DecodeHistory parses history records; a damaged line is an error naming its number.
+func DecodeHistory(rd io.Reader) ([]orw.StepRecord, []orw.EvalRecord, error) {
+	var steps []orw.StepRecord
+	var evals []orw.EvalRecord
+	br := bufio.NewReaderSize(rd, 1<<16)
+	for line := 1; ; line++ {
+		b, err := br.ReadBytes('\n')
+		if errors.Is(err, io.EOF) {
+			// A last line without its newline is a write the process did not finish.
+			return steps, evals, nil
+		}
+		if err != nil {
+			return steps, evals, err
+		}
+		if len(b) > 1<<20 {
+			return steps, evals, fmt.Errorf("history line %d is %d bytes long: not a history file", line, len(b))
+		}
+		var kind struct {
+			Kind string `json:"kind"`
+		}
+		if err := json.Unmarshal(b, &kind); err != nil {
+			return steps, evals, fmt.Errorf("history line %d is damaged: %v", line, err)
+		}
+		switch kind.Kind {
+		case "train":
+			var s orw.StepRecord
+			if err := json.Unmarshal(b, &s); err != nil {
+				return steps, evals, fmt.Errorf("history line %d: %v", line, err)
+			}
+			steps = append(steps, s)
+		case "eval":
+			var e orw.EvalRecord
+			if err := json.Unmarshal(b, &e); err != nil {
+				return steps, evals, fmt.Errorf("history line %d: %v", line, err)
+			}
+			evals = append(evals, e)
+		default:
+			return steps, evals, fmt.Errorf("history line %d has unknown kind %q", line, kind.Kind)
+		}
+	}
+}
+
+// Generator returns the fine-tuned generator: the base model with the trainee's
+// current weights (shared, not copied).
+func (r *Run) Generator() *orw.Generator {
+	g := r.tr.Env().Base.WithParams(r.tr.Params())
+	g.Sampler = r.Info.Config.Sampler
+	return g
+}
+
+// Samples draws n images from the trainee with noise from seed (the same seed
+// gives the same noise at every step, so the pictures show the change of the model).
+func (r *Run) Samples(n int, seed uint64) (*orw.Images, error) {
+	if n <= 0 {
+		return nil, fmt.Errorf("samples: n must be positive, got %d", n)
+	}
+	env := r.tr.Env()
+	g := env.Base
+	rng := orw.NewRNG(seed)
+	noise := orw.SampleNoise(rng.Rand, n*g.SampleSize())
+	var labels []int32
+	if k := g.NumClasses(); k > 0 {
+		labels = make([]int32, n)
+		for i := range labels {
+			labels[i] = int32(i % k)
+		}
+	}
+	_, imgs, err := g.Sample(env.Backend, r.Info.Config.Sampler, r.tr.Params(), noise, n, labels)
+	return imgs, err
+}
+
+// Trainer is the run's trainer (nil once the run is closed).
+func (r *Run) Trainer() *orw.Trainer { return r.tr }
+
+// Close saves nothing; it releases the lock and files. Step has already saved.
+func (r *Run) Close() error {
+	var errs []error
+	if r.hist != nil {
+		errs = append(errs, r.hist.Close())
+		r.hist = nil
+	}
+	errs = append(errs, unlockDir(r.lock))
+	r.lock = nil
+	r.tr = nil
+	return errors.Join(errs...)
+}
+
+// LatestParams reads the trainee's weights and step from a run's last checkpoint
+// without opening the run, so it works while another process trains it.
+func LatestParams(dir string, flow nets.Velocity) (*nets.Params, int64, error) {
+	path := filepath.Join(dir, stateFile)
+	c, meta, err := readState(path)
+	if err != nil {
+		return nil, 0, err
+	}
+	p := c.Params.Sub("trainee")
+	if err := p.Match(flow.Specs()); err != nil {
+		return nil, 0, fmt.Errorf("%s: the run's weights do not fit its base model: %w", path, err)
+	}
+	return p, meta.Step, nil
+}
+
+// ClassNames are the judge's class names (nil without a judge).
+func (r *Run) ClassNames() []string {
+	if r.tr == nil || r.tr.Env().Judge == nil {
+		return nil
+	}
+	return r.tr.Env().Judge.ClassNames()
+}
