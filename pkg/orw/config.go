@@ -105,7 +105,7 @@ type SamplerConfig struct {
 // Validate checks the solver and the step count.
 func (c SamplerConfig) Validate() error {
 	if !slices.Contains(ode.Solvers(), c.Solver) {
-		return fmt.Errorf("Sampler.Solver: unknown solver %v", c.Solver)
+		return fmt.Errorf("Sampler.Solver: unknown solver %v (valid: euler, midpoint, rk4)", c.Solver)
 	}
 	if c.Steps <= 0 || c.Steps > 10000 {
 		return fmt.Errorf("Sampler.Steps must be in 1..10000, got %d", c.Steps)
