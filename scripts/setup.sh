@@ -4,6 +4,8 @@
 #   scripts/setup.sh --test     plus Debian packages for the tests (Jupyter's nbconvert,
 #                               Fashion-MNIST) and the GoNB kernel with goimports
 #   scripts/setup.sh --notebook plus the classic Jupyter notebook server
+#   scripts/setup.sh --check    plus staticcheck, for scripts/check.sh (`make check`)
+# The flags combine (e.g. --test --check).
 # Debian packages are installed only when running as root with apt-get; otherwise the
 # script prints what to install and goes on.
 set -euo pipefail
@@ -12,16 +14,21 @@ source scripts/env.sh
 
 want_test=0
 want_notebook=0
+want_check=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
     --notebook) want_test=1; want_notebook=1 ;;
-    *) echo "setup.sh: unknown option $a (valid: --test, --notebook)" >&2; exit 2 ;;
+    --check) want_check=1 ;;
+    *) echo "setup.sh: unknown option $a (valid: --test, --notebook, --check)" >&2; exit 2 ;;
   esac
 done
 
 if ! command -v go >/dev/null; then
-  echo "setup.sh: no 'go' command on PATH. Install Go >= 1.22 from your package manager or go.dev; GOTOOLCHAIN=go1.27.3 then fetches the right version." >&2
+  # Any Go >= 1.21 can switch toolchains: GOTOOLCHAIN=go1.27.3 (scripts/env.sh) makes it
+  # fetch go1.27.3, the version go.mod's `go 1.27.3` line requires (go.mod has no
+  # toolchain line).
+  echo "setup.sh: no 'go' command on PATH. Install Go >= 1.21 from your package manager or go.dev; GOTOOLCHAIN=go1.27.3 (scripts/env.sh) then fetches go1.27.3, the version go.mod requires." >&2
   exit 1
 fi
 echo "setup: Go toolchain $(go env GOVERSION), GOEXPERIMENT=$GOEXPERIMENT"
@@ -56,6 +63,26 @@ if [ $want_test = 1 ]; then
   fi
   command -v goimports >/dev/null || { echo "setup: go install goimports"; go install golang.org/x/tools/cmd/goimports; }
   scripts/kernel.sh
+fi
+if [ $want_check = 1 ]; then
+  # staticcheck, pinned here (it is a tool, not a dependency of the module). Reinstalled
+  # when the version differs or the binary was built by another Go toolchain: a
+  # staticcheck built by an older Go cannot load packages that need go1.27.3.
+  staticcheck_version=v0.8.2
+  staticcheck_ok() {
+    local sc
+    sc="$(command -v staticcheck)" &&
+      go version -m "$sc" | grep -E "^[[:space:]]*mod[[:space:]]+honnef.co/go/tools[[:space:]]+$staticcheck_version[[:space:]]" >/dev/null &&
+      go version "$sc" | grep -E ": $(go env GOVERSION)([^0-9.]|\$)" >/dev/null
+  }
+  if ! staticcheck_ok; then
+    echo "setup: go install staticcheck@$staticcheck_version"
+    go install "honnef.co/go/tools/cmd/staticcheck@$staticcheck_version"
+    staticcheck_ok || {
+      echo "setup: the staticcheck on PATH ($(command -v staticcheck)) is not $staticcheck_version built by $(go env GOVERSION); put $(go env GOPATH)/bin first in PATH" >&2
+      exit 1
+    }
+  fi
 fi
 if [ $want_notebook = 1 ]; then
   apt_install jupyter-notebook

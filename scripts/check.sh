@@ -1,0 +1,68 @@
+#!/usr/bin/env bash
+# Static checks, the same for developers (`make check`) and CI (`.ci/run`). In order,
+# stopping at the first that fails:
+#   1. gofmt -l     every .go file in the tree is gofmt-formatted (the listed ones are not)
+#   2. go vet ./...
+#   3. staticcheck ./...   (honnef.co/go/tools, the version pinned in scripts/setup.sh)
+#   4. go mod tidy -diff   go.mod and go.sum are tidy
+# Before them it installs staticcheck if missing (scripts/setup.sh --check, idempotent).
+# Exit status 0 when everything passes, 1 at the first failing check.
+set -uo pipefail
+cd "$(dirname "$0")/.."
+source scripts/env.sh
+
+now() { date +%s.%N; }
+elapsed() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f s", b - a }'; }
+fail() {
+  echo "check: FAILED: $* (after $(elapsed "$start_all"))" >&2
+  exit 1
+}
+
+start_all=$(now)
+
+# 0. Tools. setup.sh's progress goes to a log shown only when it fails.
+setup_log=$(mktemp)
+trap 'rm -f "$setup_log"' EXIT
+if ! scripts/setup.sh --check >"$setup_log" 2>&1; then
+  cat "$setup_log" >&2
+  fail "scripts/setup.sh --check could not install the checkers (output above)"
+fi
+grep -q "install staticcheck" "$setup_log" && grep "install staticcheck" "$setup_log"
+
+# 1. gofmt, the one of the toolchain in use (go1.27.3), not whatever gofmt is on PATH.
+# The files: tracked and untracked-but-not-ignored ones in a git checkout, else all.
+t=$(now)
+echo "check: gofmt -l"
+gofmt="$(go env GOROOT)/bin/gofmt"
+if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  mapfile -t files < <(git ls-files -co --exclude-standard -- '*.go' | while read -r f; do [ -f "$f" ] && echo "$f"; done)
+else
+  mapfile -t files < <(find . -name '*.go' -not -path './.git/*' | sed 's|^\./||')
+fi
+[ ${#files[@]} -gt 0 ] || fail "gofmt: no .go files found"
+unformatted=$("$gofmt" -l "${files[@]}") || fail "gofmt could not parse some files (errors above)"
+if [ -n "$unformatted" ]; then
+  echo "$unformatted" | sed 's/^/  /' >&2
+  fail "gofmt: the files above are not formatted (fix with: go fmt ./... or $gofmt -w FILE)"
+fi
+echo "check: gofmt ok, ${#files[@]} files ($(elapsed "$t"))"
+
+# 2. go vet
+t=$(now)
+echo "check: go vet ./..."
+go vet ./... || fail "go vet reported the problems above"
+echo "check: go vet ok ($(elapsed "$t"))"
+
+# 3. staticcheck
+t=$(now)
+echo "check: staticcheck ./...   ($(staticcheck -version))"
+staticcheck ./... || fail "staticcheck reported the problems above"
+echo "check: staticcheck ok ($(elapsed "$t"))"
+
+# 4. go mod tidy -diff
+t=$(now)
+echo "check: go mod tidy -diff"
+go mod tidy -diff || fail "go.mod/go.sum are not tidy (diff above; fix with: go mod tidy)"
+echo "check: go mod tidy ok ($(elapsed "$t"))"
+
+echo "check: all passed ($(elapsed "$start_all"))"
