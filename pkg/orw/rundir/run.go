@@ -42,9 +42,9 @@ const (
 	historyFile = "history.jsonl"
 	poolFile    = "pool.ckpt"
 	// Format is the version of the run directory layout.
-	Format = 1
-	kindRun   = "run-state"
-	kindPool  = "sample-pool"
+	Format   = 1
+	kindRun  = "run-state"
+	kindPool = "sample-pool"
 )
 
 // RunInfo is the content of config.json.
