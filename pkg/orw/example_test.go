@@ -24,7 +24,7 @@ func ExampleORWLoss() {
 	vRef := [][]float32{{0, 0}, {0, 0}, {0, 0}} // the reference's velocities v_ref(t, x_t)
 	w := []float32{2, 1, 0.5}                   // the weights exp(τ·r)
 	for _, alpha := range []float64{0, 1} {
-		out, err := graph.ExecOnceN(backend, func(v, u, vRef, w *graph.Node) []*graph.Node {
+		out, err := graph.CallOnceN(backend, func(v, u, vRef, w *graph.Node) []*graph.Node {
 			fm, w2 := orw.CFMTerm(v, u), orw.W2Term(v, vRef)
 			return []*graph.Node{fm, w2, orw.ORWLoss(w, fm, w2, alpha)}
 		}, v, u, vRef, w)
