@@ -16,11 +16,12 @@ import (
 )
 
 func init() {
-	register(command{name: "bench", summary: "time the bench.md workloads (mlp, unet) with the real trainer and sampler", run: runBench})
+	register(command{name: "bench", summary: "time the benchmark workloads of docs/benchmarks.md (mlp, unet) with the real trainer and sampler", run: runBench})
 }
 
-// BenchResult is one workload's timing, with the keys of bench.md. Times are
-// medians over the timed rounds; the spread is in the *_min and *_max keys.
+// BenchResult is one workload's timing, with the JSON keys of
+// docs/benchmarks.md ("JSON keys"). Times are medians over the timed rounds;
+// the spread is in the *_min and *_max keys.
 type BenchResult struct {
 	Impl        string  `json:"impl"`
 	Model       string  `json:"model"`
@@ -40,7 +41,7 @@ type BenchResult struct {
 }
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "time the bench.md workloads: 20-step Euler sampling of 64 images from the policy, a mean-pixel reward, exp(tau r) weights and one ORW-CFM-W2 training step per round")
+	fs := newFlags("bench", "time the benchmark workloads of docs/benchmarks.md: 20-step Euler sampling of 64 images from the policy, a mean-pixel reward, exp(tau r) weights and one ORW-CFM-W2 training step per round")
 	workloads := fs.String("workload", "mlp,unet", "comma-separated workloads: mlp, unet")
 	rounds := fs.Int("rounds", 7, "timed rounds per workload (after one untimed warm-up round)")
 	batch := fs.Int("batch", 64, "batch size")

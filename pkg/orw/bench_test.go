@@ -8,8 +8,8 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 )
 
-// The benchmarks time the pieces of one ORW-CFM round on the bench.md
-// networks (batch 64, 28x28x1): the sampler (20 Euler steps, reported per
+// The benchmarks time the pieces of one ORW-CFM round on the benchmark
+// networks of docs/benchmarks.md (batch 64, 28x28x1): the sampler (20 Euler steps, reported per
 // step as well) and the training step. Compare runs with benchstat:
 //
 //	go test -run '^$' -bench 'Sampler|TrainStep' -count 6 ./pkg/orw/ > new.txt
@@ -45,10 +45,10 @@ func benchmarkSampler(b *testing.B, kind string) {
 	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N)/float64(g.Sampler.Steps), "ms/euler-step")
 }
 
-// BenchmarkSamplerMLP: 64 samples, 20 Euler steps of the bench.md mlp.
+// BenchmarkSamplerMLP: 64 samples, 20 Euler steps of the benchmark mlp.
 func BenchmarkSamplerMLP(b *testing.B) { benchmarkSampler(b, "mlp") }
 
-// BenchmarkSamplerUNet: 64 samples, 20 Euler steps of the bench.md unet.
+// BenchmarkSamplerUNet: 64 samples, 20 Euler steps of the benchmark unet.
 func BenchmarkSamplerUNet(b *testing.B) { benchmarkSampler(b, "unet") }
 
 // benchmarkTrainStep times Trainer.Step with the policy refreshed only once,
@@ -75,8 +75,8 @@ func benchmarkTrainStep(b *testing.B, kind string) {
 	}
 }
 
-// BenchmarkTrainStepMLP: one training step of the bench.md mlp, batch 64.
+// BenchmarkTrainStepMLP: one training step of the benchmark mlp, batch 64.
 func BenchmarkTrainStepMLP(b *testing.B) { benchmarkTrainStep(b, "mlp") }
 
-// BenchmarkTrainStepUNet: one training step of the bench.md unet, batch 64.
+// BenchmarkTrainStepUNet: one training step of the benchmark unet, batch 64.
 func BenchmarkTrainStepUNet(b *testing.B) { benchmarkTrainStep(b, "unet") }

@@ -12,7 +12,7 @@ import (
 )
 
 // This file holds the conditional flow-matching pieces, one small function per
-// equation (paper.md §1):
+// equation (docs/method.md, "1 Conditional flow matching"):
 //
 //	x_t = t·x1 + (1−t)·x0 (+ σ·ε)      the probability path (I-CFM; σ = 0 is rectified flow)
 //	u   = x1 − x0                       its conditional velocity, the regression target
@@ -69,7 +69,8 @@ func CFMTerm(v, u *Node) *Node { return perSampleMean(Square(Sub(v, u))) }
 
 // W2Term is the per-sample velocity discrepancy mean_pixels ‖v_ft − v_ref‖², shape [B]:
 // its expectation over t and x_t bounds the squared W2 distance between the
-// fine-tuned and the reference output distributions (paper.md §3).
+// fine-tuned and the reference output distributions (docs/method.md, "3 The W2
+// regulariser").
 func W2Term(v, vRef *Node) *Node { return perSampleMean(Square(Sub(v, vRef))) }
 
 // ORWLoss is the paper's Eq. 10 on a batch: mean_i( w_i·fm_i + α·w2_i ).
@@ -102,7 +103,8 @@ func SampleNoise(rng *rand.Rand, n int) []float32 {
 
 // Coupling pairs noise with data in a minibatch. Pair returns a permutation perm
 // of the noise rows so that x0[perm[i]] goes with x1[i]: x1 keeps its order, so
-// weights computed for x1 stay attached to their samples (paper.md §6).
+// weights computed for x1 stay attached to their samples (docs/method.md, "6 Where
+// we deviate from the paper").
 type Coupling interface {
 	Pair(x0, x1 []float32, n int) ([]int, error)
 	Name() string
@@ -171,8 +173,9 @@ func Permute(x []float32, n int, perm []int) []float32 {
 func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 
 // CFMLoss is the plain conditional flow-matching loss mean_i fm_i for pretraining
-// (paper.md §1). Its batch inputs are x1, x0 (already paired by a coupling), t,
-// and, for a class-conditional flow, labels.
+// (the paper's CFM objective; docs/method.md, "1 Conditional flow matching").
+// Its batch inputs are x1, x0 (already paired by a coupling), t, and, for a
+// class-conditional flow, labels.
 func CFMLoss(flow nets.Velocity, path Path) optim.LossFn {
 	specs := flow.Specs()
 	cond := flow.Config().NumClasses > 0

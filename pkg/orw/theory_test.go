@@ -14,7 +14,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
 )
 
-// The paper's Lemma 1 in the form we test (paper.md §4): without regularisation
+// The paper's Lemma 1 in the form we test (docs/method.md, "4 The theory"): without regularisation
 // and with a (near) perfect learner, each refresh of the policy multiplies the
 // density by w = exp(τr), so after N refreshes q_N ∝ exp(τ·N·r)·p_ref. For a
 // Gaussian mixture p_ref = Σ_k π_k N(μ_k, σ²I) and a linear reward r(x) = c·x/(τN)

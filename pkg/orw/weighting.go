@@ -17,8 +17,9 @@ type Weighting interface {
 const maxFloat32Weight = math.MaxFloat32
 
 // ExpWeighting is the paper's weight w(x1) = exp(τ·r(x1)) on the raw reward
-// (paper.md §2). τ is an inverse temperature: 0 weights every sample equally,
-// large τ concentrates the loss on the best samples.
+// (docs/method.md, "2 Online reward weighting"). τ is an inverse temperature:
+// 0 weights every sample equally, large τ concentrates the loss on the best
+// samples.
 //
 // With Normalize set (our deviation, off by default), the weights are rescaled to
 // mean 1 within the batch, w_i = exp(τ(r_i − max r))/mean_j exp(τ(r_j − max r)),

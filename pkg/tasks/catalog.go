@@ -120,13 +120,12 @@ func TargetConfig() orw.Config {
 
 // PromptConfig is the default of the prompt tasks. Their base model is the
 // unconditional latent flow, as in the paper's CLIP experiment (an unconditional
-// CIFAR-10 model): from "a shoe" at 0.27 it reaches 0.93 in 200 steps. The
-// class-conditional bases stay available (--model latent-cond) but stall: the
+// CIFAR-10 model), from which the prompts are learnt within a few hundred steps.
+// The class-conditional bases stay available (--model latent-cond) but stall: the
 // trainer draws each sample's label uniformly over all classes, so the prompt
 // must be met whatever the label, and labels whose samples never come near the
-// prompt's classes get no signal (measured: "a shoe" 0.30 → 0.31 in 500 steps;
-// "the digit seven" 0.10 → 0.70 in 2,000 steps, labels 1, 5 and 6 never flip).
-// The coupling is independent, which both bases accept (a minibatch OT pairing
+// prompt's classes get no signal (measurements of both bases:
+// docs/measurements.md, "Prompt tasks"). The coupling is independent, which both bases accept (a minibatch OT pairing
 // across labels would hand each label the noise of other labels' samples).
 func PromptConfig() orw.Config {
 	c := latentConfig()
@@ -136,18 +135,15 @@ func PromptConfig() orw.Config {
 	return c
 }
 
-// JPEGConfig is the default of fashion-jpeg. The rewards are −kB, about −0.83
-// for the base model with a spread of 0.1 kB, so τ = 20 is needed for a useful
-// selection (the best sample of a batch weighs 10-16x the mean) — but the raw
-// weights exp(20·r) are then about 1e-7: with the former default α = 0.01 the
-// weighted flow-matching term measured 1e-7 against α·W2 ≈ 3e-5, so the W2 term
-// alone steered (over 1,000 steps the reward stayed at −0.826), and even at
-// α = 0 Adam's ε damped the steps (the reward rose 0.015 kB in 300 steps,
-// against 0.09 kB with normalised weights). The weights
-// are therefore normalised to mean 1 per batch (orw.Config.NormalizeWeights),
-// which keeps their ratios, and α is on the scale of a unit-weight loss. Measured over 1,000 steps (README, "Tasks"):
-// α = 0 gains 0.18 kB and loses a fifth of the class entropy, α = 1 stays near
-// the base model (+0.03 kB), α = 0.1, the default, is in between (+0.11 kB).
+// JPEGConfig is the default of fashion-jpeg. The rewards are −kB, with a spread
+// of about 0.1 kB for the base model, so τ = 20 is needed for a useful selection
+// — but the raw weights exp(20·r) are then about 1e-7: far below α·W2 for any α
+// in the paper's range, so the W2 term alone steers, and even at α = 0 Adam's ε
+// damps the steps. The weights are therefore normalised to mean 1 per batch
+// (orw.Config.NormalizeWeights), which keeps their ratios, and α is on the scale
+// of a unit-weight loss: α = 0.1, the default, lies between α = 0 (more reward,
+// less class diversity) and α = 1 (close to the base model). The measurements:
+// docs/measurements.md ("fashion-jpeg") and the README ("Tasks").
 func JPEGConfig() orw.Config {
 	c := latentConfig()
 	c.Tau = 20

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -206,15 +205,4 @@ func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.Clas
 		return nil, res, err
 	}
 	return &Classifier{Net: net, Params: params}, res, nil
-}
-
-// entropyOf is the Shannon entropy (nats) of a probability vector.
-func entropyOf(p []float64) float64 {
-	h := 0.0
-	for _, x := range p {
-		if x > 0 {
-			h -= x * math.Log(x)
-		}
-	}
-	return h
 }

@@ -2,7 +2,6 @@ package tasks
 
 import (
 	"fmt"
-	"io/fs"
 	"os"
 	"strings"
 
@@ -26,7 +25,7 @@ func readCheckpoint(ref string) (*ckpt.Checkpoint, error) {
 	if err != nil {
 		return nil, err
 	}
-	c, err := ckpt.Decode(f.(fs.File), st.Size())
+	c, err := ckpt.Decode(f, st.Size())
 	if err != nil {
 		return nil, fmt.Errorf("shipped model %s: %w", ref, err)
 	}

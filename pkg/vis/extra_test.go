@@ -15,6 +15,8 @@ import (
 	"time"
 
 	"gonum.org/v1/plot"
+
+	"github.com/orwcfm/orwcfm/pkg/vis/internal/golden"
 )
 
 // apngFrames decodes every frame of an animated PNG written by EncodeAPNG:
@@ -108,7 +110,7 @@ func TestAPNG(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg := diffImages(first, gray[0], 0); msg != "" {
+	if msg := golden.Diff(first, gray[0], 0); msg != "" {
 		t.Errorf("first frame: %s", msg)
 	}
 	frames, delays, plays := apngFrames(t, buf.Bytes())
@@ -119,7 +121,7 @@ func TestAPNG(t *testing.T) {
 		if _, ok := frames[k].(*image.Gray); !ok {
 			t.Errorf("frame %d decodes as %T, want *image.Gray", k, frames[k])
 		}
-		if msg := diffImages(frames[k], gray[k], 0); msg != "" {
+		if msg := golden.Diff(frames[k], gray[k], 0); msg != "" {
 			t.Errorf("frame %d: %s", k, msg)
 		}
 		if delays[k] != 250*time.Millisecond {
@@ -216,7 +218,7 @@ func TestPlotImage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if msg := diffImages(img, want, 0); msg != "" {
+	if msg := golden.Diff(img, want, 0); msg != "" {
 		t.Errorf("PlotImage differs from PlotPNG: %s", msg)
 	}
 	if _, err := PlotImage(nil, 1, 1); err == nil {
@@ -273,26 +275,6 @@ func TestNewPlotErrors(t *testing.T) {
 			t.Errorf("%s: %v", name, err)
 		}
 	}
-}
-
-// diffImages returns "" when a and b have the same size and no colour
-// channel differs by more than tol, and a description of the first
-// difference otherwise.
-func diffImages(a, b image.Image, tol uint32) string {
-	if a.Bounds().Size() != b.Bounds().Size() {
-		return "sizes differ: " + a.Bounds().String() + " and " + b.Bounds().String()
-	}
-	for y := 0; y < a.Bounds().Dy(); y++ {
-		for x := 0; x < a.Bounds().Dx(); x++ {
-			c1 := color.NRGBAModel.Convert(a.At(a.Bounds().Min.X+x, a.Bounds().Min.Y+y)).(color.NRGBA)
-			c2 := color.NRGBAModel.Convert(b.At(b.Bounds().Min.X+x, b.Bounds().Min.Y+y)).(color.NRGBA)
-			d := func(p, q uint8) uint32 { return uint32(max(p, q) - min(p, q)) }
-			if max(d(c1.R, c2.R), d(c1.G, c2.G), d(c1.B, c2.B), d(c1.A, c2.A)) > tol {
-				return "pixels differ at " + image.Pt(x, y).String()
-			}
-		}
-	}
-	return ""
 }
 
 func TestTitled(t *testing.T) {

@@ -1,103 +1,22 @@
 package vis_test
 
 import (
-	"bytes"
-	"flag"
 	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"math/rand/v2"
-	"os"
-	"path/filepath"
 	"testing"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/orwcfm/orwcfm/pkg/vis"
+	"github.com/orwcfm/orwcfm/pkg/vis/internal/golden"
 )
-
-var regen = flag.Bool("regen", false, "regenerate golden images")
-
-// goldenTolerance is the largest difference allowed in any colour channel of
-// any pixel between a produced image and its golden file. It absorbs the
-// last-bit differences in anti-aliasing that floating point on other
-// platforms may cause, while any change of text, marks or colours, which
-// moves channels by far more, still fails.
-const goldenTolerance = 8
 
 // Plots are drawn at 300×225 points, which is 400×300 pixels at vis.PNGDPI.
 const plotW, plotH vg.Length = 300, 225
-
-// checkGolden compares the PNG encoding got with testdata/name_golden.png,
-// or rewrites that file when the test runs with -regen.
-func checkGolden(t *testing.T, name string, got []byte) {
-	t.Helper()
-	path := filepath.Join("testdata", name+"_golden.png")
-	if *regen {
-		if err := os.WriteFile(path, got, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	want, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("reading golden image: %v (run go test -regen to create it)", err)
-	}
-	gi, err := png.Decode(bytes.NewReader(got))
-	if err != nil {
-		t.Fatalf("decoding produced image: %v", err)
-	}
-	wi, err := png.Decode(bytes.NewReader(want))
-	if err != nil {
-		t.Fatalf("decoding %s: %v", path, err)
-	}
-	if msg := compareImages(gi, wi, goldenTolerance); msg != "" {
-		out := filepath.Join(t.ArtifactDir(), name+".png")
-		if err := os.WriteFile(out, got, 0o644); err != nil {
-			t.Log(err)
-		}
-		t.Errorf("%s: %s; produced image written to %s (keep it with go test -artifacts)", path, msg, out)
-	}
-}
-
-// compareImages returns "" when a and b have the same size and no colour
-// channel differs by more than tol, and a description of the first
-// difference otherwise.
-func compareImages(a, b image.Image, tol int) string {
-	ab, bb := a.Bounds(), b.Bounds()
-	if ab.Size() != bb.Size() {
-		return fmt.Sprintf("size %v, want %v", ab.Size(), bb.Size())
-	}
-	var bad int
-	var first string
-	for y := 0; y < ab.Dy(); y++ {
-		for x := 0; x < ab.Dx(); x++ {
-			c1 := color.NRGBAModel.Convert(a.At(ab.Min.X+x, ab.Min.Y+y)).(color.NRGBA)
-			c2 := color.NRGBAModel.Convert(b.At(bb.Min.X+x, bb.Min.Y+y)).(color.NRGBA)
-			d := max(absDiff(c1.R, c2.R), absDiff(c1.G, c2.G), absDiff(c1.B, c2.B), absDiff(c1.A, c2.A))
-			if d > tol {
-				if bad == 0 {
-					first = fmt.Sprintf("pixel (%d,%d) is %v, want %v", x, y, c1, c2)
-				}
-				bad++
-			}
-		}
-	}
-	if bad > 0 {
-		return fmt.Sprintf("%d pixels differ by more than %d; first: %s", bad, tol, first)
-	}
-	return ""
-}
-
-func absDiff(a, b uint8) int {
-	if a > b {
-		return int(a - b)
-	}
-	return int(b - a)
-}
 
 func checkPlot(t *testing.T, name string, p *plot.Plot, err error) {
 	t.Helper()
@@ -108,16 +27,7 @@ func checkPlot(t *testing.T, name string, p *plot.Plot, err error) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	checkGolden(t, name, b)
-}
-
-func encodePNG(t *testing.T, img image.Image) []byte {
-	t.Helper()
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	return buf.Bytes()
+	golden.CheckPNG(t, name, b, golden.Tolerance)
 }
 
 // blob returns a 28×28 digit-like test image: a seeded random stroke of
@@ -150,7 +60,7 @@ func TestGoldenGrid(t *testing.T) {
 		caps[i] = fmt.Sprintf("%.2f", rnd.Float64())
 	}
 	g := vis.Grid(imgs, 6, vis.GridOptions{Scale: 2, Pad: 2, Captions: caps})
-	checkGolden(t, "grid_captions", encodePNG(t, g))
+	golden.CheckImage(t, "grid_captions", g, golden.Tolerance)
 }
 
 func TestGoldenGridRGB(t *testing.T) {
@@ -180,7 +90,7 @@ func TestGoldenGridRGB(t *testing.T) {
 		Background:    color.Gray{Y: 0x30},
 		TextColor:     color.White,
 	})
-	checkGolden(t, "grid_rgb", encodePNG(t, g))
+	golden.CheckImage(t, "grid_rgb", g, golden.Tolerance)
 }
 
 // runs returns seeded noisy learning curves of one metric over steps.
@@ -346,22 +256,6 @@ func TestGoldenDensity(t *testing.T) {
 	checkPlot(t, "density", p, err)
 }
 
-func TestCompareImages(t *testing.T) {
-	a := image.NewRGBA(image.Rect(0, 0, 10, 10))
-	b := image.NewRGBA(image.Rect(0, 0, 10, 10))
-	b.SetRGBA(3, 4, color.RGBA{R: goldenTolerance, A: 0})
-	if msg := compareImages(a, b, goldenTolerance); msg != "" {
-		t.Errorf("difference within tolerance reported: %s", msg)
-	}
-	b.SetRGBA(3, 4, color.RGBA{R: goldenTolerance + 1, A: goldenTolerance + 1})
-	if msg := compareImages(a, b, goldenTolerance); msg == "" {
-		t.Error("difference beyond tolerance not reported")
-	}
-	if msg := compareImages(a, image.NewRGBA(image.Rect(0, 0, 10, 11)), goldenTolerance); msg == "" {
-		t.Error("difference in size not reported")
-	}
-}
-
 func TestGoldenBarChart(t *testing.T) {
 	p, err := vis.BarChart("loss terms per sample", "value", []string{"x1", "x2", "x3", "x4"},
 		vis.Bars{Name: "w·fm", Values: []float64{0.8, 1.9, 0.4, 1.1}},
@@ -416,7 +310,7 @@ func TestGoldenTitled(t *testing.T) {
 		imgs[i] = vis.GrayImage(blob(rnd), 28, 28, 0, 1)
 	}
 	g := vis.Titled(vis.Grid(imgs, 3, vis.GridOptions{Scale: 1, Pad: 1}), "τ = 0.5, α = 1")
-	checkGolden(t, "titled", encodePNG(t, g))
+	golden.CheckImage(t, "titled", g, golden.Tolerance)
 }
 
 func TestGoldenTradeOff(t *testing.T) {

@@ -94,6 +94,3 @@ func SIMDWarning() string {
 	}
 	return "warning: built without GOEXPERIMENT=simd: matrix products on the Go backend are about 20x slower; rebuild with GOEXPERIMENT=simd"
 }
-
-// computeBackend is a short name for the backend interface inside the package.
-type computeBackend = compute.Backend

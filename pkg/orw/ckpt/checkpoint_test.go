@@ -3,7 +3,6 @@ package ckpt
 import (
 	"bytes"
 	"encoding/binary"
-	"encoding/json"
 	"errors"
 	"io"
 	"os"
@@ -109,12 +108,4 @@ func TestWriteCheckpointAtomic(t *testing.T) {
 	if _, err := Read(filepath.Join(dir, "missing.ckpt")); err == nil || !strings.Contains(err.Error(), "missing.ckpt") {
 		t.Fatalf("missing file error should name the file: %v", err)
 	}
-}
-
-func mustJSON(v any) string {
-	b, err := json.Marshal(v)
-	if err != nil {
-		panic(err)
-	}
-	return string(b)
 }

@@ -49,8 +49,9 @@ type Config struct {
 var Kinds = []string{"mlp", "unet"}
 
 // DefaultConfig returns the defaults of a kind for samples of the given shape:
-// for "mlp" the bench.md network (1024 wide, 3 hidden layers, 128-dim time embedding),
-// for "unet" the bench.md U-Net (channels 32, 64, 64; 32-dim sinusoid; 128-dim embedding; 8 groups).
+// for "mlp" the benchmark network of docs/benchmarks.md (1024 wide, 3 hidden
+// layers, 128-dim time embedding), for "unet" the benchmark U-Net (channels 32,
+// 64, 64; 32-dim sinusoid; 128-dim embedding; 8 groups).
 func DefaultConfig(kind string, shape ...int) Config {
 	switch kind {
 	case "mlp":

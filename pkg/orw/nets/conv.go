@@ -12,7 +12,7 @@ import (
 
 // Convolutions on the Go backend.
 //
-// The backend's own ConvGeneral is about 20-40x slower than the same convolution written
+// The backend's own ConvGeneral is many times slower than the same convolution written
 // as one matrix product, so every convolution here is an explicit im2col followed by a
 // fused dense kernel:
 //
@@ -24,14 +24,13 @@ import (
 //     ([cout, k*k*cin], compute.DenseLayoutOutputsInput): the backend's fused dense
 //     gradient transposes one matrix, with a plain element loop, to get the kernel's
 //     gradient, and this layout makes it the output gradient [N, cout] rather than the
-//     patches [N, k*k*cin] (2.5x faster forward+backward for 3x3, 32 -> 32 channels).
+//     patches [N, k*k*cin] (a faster forward+backward).
 //
 // The gradient of the gather is a ScatterSum of window rows, again contiguous chunks.
-// Measured on 2 AVX-512 cores (3x3, 32 -> 32 channels, 28x28, batch 64; see
-// BenchmarkConv3x3_32to32_28x28_B64): 18 ms forward and 49 ms forward+backward, against
-// 290 ms and 1.5 s for graph.Convolve, 58 ms and 270 ms for an im2col built from k*k
-// Slices and a Concatenate (whose gradients go through the backend's element-by-element
-// Slice), and 23 ms and 100 ms for this im2col with the kernel in the InputOutputs layout.
+// BenchmarkConv3x3_32to32_28x28_B64 times it; this im2col is the fastest of the
+// variants tried (graph.Convolve, an im2col built from k*k Slices and a Concatenate,
+// the kernel in the InputOutputs layout), and the measured times are in
+// docs/measurements.md ("Convolutions").
 
 // Conv2DSpecs declares a k x k convolution from cin to cout channels named prefix: the
 // kernel prefix+"/w" shaped [k, k, cin, cout] (the channels-last layout of
@@ -133,8 +132,8 @@ func Upsample2x(x *Node) *Node {
 // the upsampled image when k is 3: each of the four output phases (row and column
 // parity) of a 3x3 convolution of a nearest-upsampled image is a 2x2 convolution of the
 // low-resolution image with summed kernel taps, which takes 4/9 of the multiplications
-// and a gather four times smaller (32 -> 32 channels, 14x14 -> 28x28, batch 64, forward +
-// backward: 29 ms, against 55 ms for Conv2D of Upsample2x). Other kernel sizes take the
+// and a gather four times smaller (about half the time of Conv2D of Upsample2x, forward +
+// backward: docs/measurements.md, "Convolutions"). Other kernel sizes take the
 // direct route.
 func UpsampleConv2D(w *Weights, prefix string, x *Node, k int) *Node {
 	kernel := w.Get(prefix + "/w")

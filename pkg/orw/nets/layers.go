@@ -23,7 +23,8 @@ func Dense(w *Weights, prefix string, x *Node, act activation.Type) *Node {
 	return nn.Dense(x, w.Get(prefix+"/w"), w.Get(prefix+"/b"), compute.DenseLayoutInputOutputs, act)
 }
 
-// Sinusoidal is the time embedding of bench.md:
+// Sinusoidal is the time embedding of the benchmark networks
+// (docs/benchmarks.md, "What one round is"):
 // concat(sin(1000 t f_i), cos(1000 t f_i)) with f_i = exp(-ln(10000) i/(dim/2)), i = 0..dim/2-1.
 // t has shape [B]; the result has shape [B, dim].
 func Sinusoidal(t *Node, dim int) *Node {

@@ -7,7 +7,8 @@ import (
 	"github.com/gomlx/gomlx/ml/layers/activation"
 )
 
-// mlp is the velocity network "mlp" of bench.md, generalised: the flattened x,
+// mlp is the velocity network of the "mlp" benchmark workload (docs/benchmarks.md,
+// "Workload mlp"), generalised: the flattened x,
 // concatenated with the sinusoidal time embedding (and a class embedding when
 // conditional), through Depth hidden layers of Width units with SiLU, to a linear
 // output of x's size.

@@ -5,14 +5,15 @@ import (
 	"testing"
 )
 
-// TestMLPBenchParams checks the bench.md "mlp" network's parameter count exactly.
+// TestMLPBenchParams checks the parameter count of the "mlp" benchmark network
+// (docs/benchmarks.md, "Workload mlp") exactly.
 func TestMLPBenchParams(t *testing.T) {
 	v, err := New(DefaultConfig("mlp", 28, 28, 1))
 	if err != nil {
 		t.Fatal(err)
 	}
 	if n := NumParams(v.Specs()); n != 3837712 {
-		t.Fatalf("mlp has %d parameters, bench.md says 3,837,712", n)
+		t.Fatalf("mlp has %d parameters, docs/benchmarks.md says 3,837,712", n)
 	}
 	// The latent flow of the shipped MNIST generator: 16-d codes, 3x512.
 	v, err = New(Config{Kind: "mlp", Shape: []int{16}, Width: 512, Depth: 3, TimeDim: 128})

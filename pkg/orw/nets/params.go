@@ -8,8 +8,6 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/gomlx/compute/dtypes"
-	"github.com/gomlx/compute/shapes"
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/core/tensors"
 )
@@ -258,9 +256,6 @@ func (w *Weights) Unused() []string {
 	sort.Strings(u)
 	return u
 }
-
-// f32 is the shape helper used by the layers.
-func f32(dims ...int) shapes.Shape { return shapes.Make(dtypes.Float32, dims...) }
 
 // Equal reports whether p and q hold the same names, shapes and values, bit
 // for bit (NaNs compare by their bits too).

@@ -7,8 +7,9 @@ import (
 	"github.com/gomlx/gomlx/ml/layers/activation"
 )
 
-// unet is the velocity network "unet" of bench.md, generalised to L = len(Channels)
-// levels (bench.md: Channels [32, 64, 64], so L = 3, on [28, 28, 1]):
+// unet is the velocity network of the "unet" benchmark workload (docs/benchmarks.md,
+// "Workload unet"), generalised to L = len(Channels) levels (the workload has
+// Channels [32, 64, 64], so L = 3, on [28, 28, 1]):
 //
 //   - e = Linear(SiLU(Linear(Sinusoidal(t, TimeDim)))) of size EmbedDim, plus a learned
 //     class embedding of size EmbedDim when NumClasses > 0;
@@ -22,7 +23,7 @@ import (
 //   - output: conv3x3(Ch0 -> C)(SiLU(GN(u))).
 //
 // All convolutions have biases and "same" padding. H and W must be divisible by 2^(L-1).
-// With the bench.md configuration the network has 484,577 parameters.
+// With the workload's configuration the network has 484,577 parameters.
 type unet struct {
 	cfg Config
 }

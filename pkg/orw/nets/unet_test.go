@@ -16,7 +16,7 @@ func TestUNetParamCount(t *testing.T) {
 		t.Fatal(err)
 	}
 	if got := NumParams(v.Specs()); got != 484577 {
-		t.Errorf("bench.md U-Net has %d parameters, want 484,577", got)
+		t.Errorf("benchmark U-Net (docs/benchmarks.md) has %d parameters, want 484,577", got)
 	}
 	names := map[string]bool{}
 	for _, s := range v.Specs() {
@@ -189,9 +189,10 @@ func TestUNetOverfits(t *testing.T) {
 	}
 }
 
-// BenchmarkUNet times the bench.md U-Net ([28, 28, 1], batch 64): a forward pass (one
-// velocity evaluation while sampling) and a forward pass plus the gradient of an MSE loss
-// with respect to all the parameters (one training step without the optimiser update).
+// BenchmarkUNet times the benchmark U-Net of docs/benchmarks.md ([28, 28, 1],
+// batch 64): a forward pass (one velocity evaluation while sampling) and a
+// forward pass plus the gradient of an MSE loss with respect to all the
+// parameters (one training step without the optimiser update).
 func BenchmarkUNet(b *testing.B) {
 	backend := backendForTest(b)
 	rng := rand.New(rand.NewPCG(27, 28))

@@ -3,11 +3,8 @@ package runplot
 import (
 	"bytes"
 	"encoding/json"
-	"flag"
-	"fmt"
 	"image"
 	"image/color"
-	"image/png"
 	"math"
 	"math/rand/v2"
 	"os"
@@ -22,9 +19,8 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/vis"
+	"github.com/orwcfm/orwcfm/pkg/vis/internal/golden"
 )
-
-var regen = flag.Bool("regen", false, "regenerate golden images")
 
 // fakeRun returns the history of a made-up run that learns toward reward
 // top at rate 1/tau steps and drifts from the reference by w2, with
@@ -277,33 +273,7 @@ func TestGoldenDashboard(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var buf bytes.Buffer
-	if err := png.Encode(&buf, img); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("testdata", "dashboard_golden.png")
-	if *regen {
-		if err := os.MkdirAll("testdata", 0o755); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (run go test -regen to create it)", err)
-	}
-	want, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if msg := diff(img, want, 8); msg != "" {
-		out := filepath.Join(t.ArtifactDir(), "dashboard.png")
-		_ = os.WriteFile(out, buf.Bytes(), 0o644)
-		t.Errorf("%s: %s; produced image written to %s", path, msg, out)
-	}
+	golden.CheckImage(t, "dashboard", img, golden.Tolerance)
 }
 
 func TestDashboardLayouts(t *testing.T) {
@@ -337,29 +307,6 @@ func TestDashboardLayouts(t *testing.T) {
 	if _, err := Dashboard(nil, nil, DashboardOptions{}); err == nil {
 		t.Error("no error for a nil history")
 	}
-}
-
-// diff returns "" when a and b have the same size and no colour channel
-// differs by more than tol, and a description of the first difference.
-func diff(a, b image.Image, tol int) string {
-	if a.Bounds().Size() != b.Bounds().Size() {
-		return "size " + a.Bounds().Size().String() + ", want " + b.Bounds().Size().String()
-	}
-	bad := 0
-	for y := 0; y < a.Bounds().Dy(); y++ {
-		for x := 0; x < a.Bounds().Dx(); x++ {
-			c1 := color.NRGBAModel.Convert(a.At(a.Bounds().Min.X+x, a.Bounds().Min.Y+y)).(color.NRGBA)
-			c2 := color.NRGBAModel.Convert(b.At(b.Bounds().Min.X+x, b.Bounds().Min.Y+y)).(color.NRGBA)
-			d := func(p, q uint8) int { return int(max(p, q) - min(p, q)) }
-			if max(d(c1.R, c2.R), d(c1.G, c2.G), d(c1.B, c2.B), d(c1.A, c2.A)) > tol {
-				bad++
-			}
-		}
-	}
-	if bad > 0 {
-		return fmt.Sprintf("%d pixels differ by more than %d", bad, tol)
-	}
-	return ""
 }
 
 // TestFinalBars checks the grouping of FinalBars: categories and members in

@@ -28,21 +28,31 @@ func Backend(t testing.TB) compute.Backend {
 // (a 4-dimensional code space, a 2x16 MLP flow).
 func TinyLatentGenerator(t testing.TB) *orw.Generator {
 	t.Helper()
-	ae, err := nets.NewAutoencoder(nets.AutoencoderConfig{Shape: []int{8, 8, 1}, Latent: 4, Channels: []int{4}})
+	g, err := NewTinyLatentGenerator()
 	if err != nil {
 		t.Fatal(err)
 	}
+	return g
+}
+
+// NewTinyLatentGenerator is TinyLatentGenerator for code without a testing.TB
+// (examples): it returns the error instead of failing the test.
+func NewTinyLatentGenerator() (*orw.Generator, error) {
+	ae, err := nets.NewAutoencoder(nets.AutoencoderConfig{Shape: []int{8, 8, 1}, Latent: 4, Channels: []int{4}})
+	if err != nil {
+		return nil, err
+	}
 	flow, err := nets.New(nets.Config{Kind: "mlp", Shape: []int{4}, Width: 16, Depth: 2, TimeDim: 8})
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(1).Rand)
 	g, err := orw.NewLatentGenerator(ae, aeParams, []float32{0, 1, 0, -1}, []float32{1, 2, 0.5, 1}, flow, nets.Init(flow.Specs(), orw.NewRNG(2).Rand), orw.DefaultConfig().Sampler)
 	if err != nil {
-		t.Fatal(err)
+		return nil, err
 	}
 	g.Meta = map[string]any{"note": "test"}
-	return g
+	return g, nil
 }
 
 // ParityJudge sorts images into two classes by the sign of their mean pixel.
@@ -82,6 +92,19 @@ func TinyConfig() orw.Config {
 // TinyEnv is the tiny latent generator with reward and the parity judge.
 func TinyEnv(t testing.TB, reward orw.Reward) orw.Env {
 	return orw.Env{Backend: Backend(t), Base: TinyLatentGenerator(t), Reward: reward, Judge: ParityJudge{}}
+}
+
+// NewTinyEnv is TinyEnv for code without a testing.TB (examples).
+func NewTinyEnv(reward orw.Reward) (orw.Env, error) {
+	be, err := backends.Default()
+	if err != nil {
+		return orw.Env{}, err
+	}
+	g, err := NewTinyLatentGenerator()
+	if err != nil {
+		return orw.Env{}, err
+	}
+	return orw.Env{Backend: be, Base: g, Reward: reward, Judge: ParityJudge{}}, nil
 }
 
 // SampleFlowSpace draws m points of g's flow space with noise from seed (g
