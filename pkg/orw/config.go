@@ -25,7 +25,7 @@ const (
 	// MethodRAFT samples candidates online, keeps the best KeepFraction and trains plain CFM on them.
 	MethodRAFT Method = "raft"
 	// MethodReFT keeps the best KeepFraction of a fixed pool of reference samples and trains plain CFM on them
-	// (our reading of the paper's ReFT baseline, docs/method.md "Baselines").
+	// (our reading of the paper's ReFT baseline, docs/method.md, "5 Baselines as variants of one trainer").
 	MethodReFT Method = "reft"
 )
 
