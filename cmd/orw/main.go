@@ -194,8 +194,8 @@ func parse(fs *flag.FlagSet, args []string) error {
 			fs.Usage()
 			return err
 		}
-		if badName(fs, err) {
-			return errors.New(oneLine(err.Error()))
+		if msg, ok := badName(fs, err); ok {
+			return errors.New(msg)
 		}
 		fmt.Fprintf(fs.Output(), "%s: %s (%s -h lists the flags)\n", fs.Name(), oneLine(err.Error()), fs.Name())
 		return errUsage
@@ -208,14 +208,22 @@ func parse(fs *flag.FlagSet, args []string) error {
 }
 
 // badName reports whether a parse error is an unknown name given to a flag of a
-// named type (flag.TextVar: --method, --solver, --coupling). Such a name is a
-// bad value (exit status 1, the error lists the valid names), not bad usage.
-func badName(fs *flag.FlagSet, err error) bool {
-	found := false
+// named type (flag.TextVar: --method, --solver, --coupling), and returns it as
+// "--solver: unknown ODE solver ...". Such a name is a bad value (exit status
+// 1, the error lists the valid names), not bad usage.
+func badName(fs *flag.FlagSet, err error) (string, bool) {
+	msg, found := oneLine(err.Error()), ""
 	fs.VisitAll(func(f *flag.Flag) {
-		if g, ok := f.Value.(flag.Getter); ok && strings.Contains(err.Error(), " for flag -"+f.Name+": ") {
-			_, found = g.Get().(encoding.TextUnmarshaler)
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		if _, named := g.Get().(encoding.TextUnmarshaler); !named {
+			return
+		}
+		if _, why, ok := strings.Cut(msg, " for flag -"+f.Name+": "); ok {
+			found = "--" + f.Name + ": " + why
 		}
 	})
-	return found
+	return found, found != ""
 }

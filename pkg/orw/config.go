@@ -171,26 +171,26 @@ type Config struct {
 
 // DefaultConfig returns the fine-tuning defaults. It is the one source of them:
 // the tasks of pkg/tasks start from it and change a few fields, the CLI's flags
-// default to it (or to the task's values), and docs/configuration.md is
+// default to it (through the task's values), and docs/configuration.md is
 // generated from it. The defaults, and why:
 //
-//   - Method: MethodORW, the paper's method (ORW-CFM-W2 with Alpha > 0).
-//   - Tau: 0.5, the paper's inverse temperature: a mild tilt per refresh.
-//   - Alpha: 1, the paper's W2 weight: keeps the samples near the base model.
-//   - NormalizeWeights: false, raw exp(τ·r) weights as in the paper (normalising is our deviation, for rewards on odd scales).
-//   - Batch: 64, the paper's batch size.
-//   - RefreshEvery: 1, every step samples the current model (fully online); tasks raise it to fit more tilt in a short run.
+//   - Method: MethodORW, the paper's method (ORW-CFM-W2 when Alpha > 0).
+//   - Tau: 0.5, the paper's default inverse temperature: a mild tilt per refresh.
+//   - Alpha: 1, the paper's default W2 weight: the samples stay near the base model.
+//   - NormalizeWeights: false, raw exp(τ·r) weights as in the paper (normalising is our deviation, for rewards that need a large τ).
+//   - Batch: 64, a gradient step that a CPU takes quickly, with enough samples for the weights to select among.
+//   - RefreshEvery: 1, every step samples the current model (fully online); the tasks use K = 100 to 400, so that the trainee fits each phase between refreshes (docs/method.md §4).
 //   - StepsPerBatch: 1, a fresh batch for every step, as in the paper.
-//   - KeepFraction: 0.25, the best quarter for RAFT and ReFT: selective, yet a sizeable batch.
-//   - PoolSize: 4096, a reference pool of 64 batches for RW-CFM and ReFT: small to draw, large enough not to repeat.
-//   - Coupling: CouplingIndependent, the paper's I-CFM pairing (works for class-conditional bases too).
-//   - Sampler: Euler with 20 steps, the setting measured in docs/benchmarks.md: good samples at low cost.
-//   - Optim: optim.DefaultConfig(), Adam 2e-4 clipped at norm 1, the paper's reference script without its warm-up (runs here are shorter).
+//   - KeepFraction: 0.25, RAFT draws 4 candidates per kept sample: a clear selection at 4x the sampling cost.
+//   - PoolSize: 4096, a pool of 64 batches of 64 for RW-CFM and ReFT, drawn once: ReFT keeps 1,024 of them.
+//   - Coupling: CouplingIndependent, I-CFM pairing as drawn: no assignment cost, and right for class-conditional bases.
+//   - Sampler: Euler with 20 steps, the benchmark workload's sampler (docs/benchmarks.md): one velocity evaluation per step.
+//   - Optim: optim.DefaultConfig(), Adam at 2e-4 clipped at norm 1, the paper's reference script without its 5,000-step warm-up (longer than the runs here).
 //   - Seed: 1, so that a run is repeatable without choosing a seed.
-//   - EvalEvery: 100, evaluation every 100 steps: a curve of 20 points for a 2,000-step run.
-//   - EvalSamples: 256, enough samples for class fractions to 2-3%, cheap to draw.
-//   - W2Times: 8, time points of the W2 velocity estimate: the midpoint rule is smooth enough with 8.
-//   - CheckpointEvery: 100, a crash loses at most 100 steps, and saving costs little next to them.
+//   - EvalEvery: 100, a curve of 20 evaluations over a 2,000-step run.
+//   - EvalSamples: 256, class fractions to about 2 points, drawn in a few seconds.
+//   - W2Times: 8, time points of the midpoint rule of the W2 velocity estimate: a small cost next to sampling.
+//   - CheckpointEvery: 100, a crash loses at most 100 steps.
 func DefaultConfig() Config {
 	return Config{
 		Method:          MethodORW,
