@@ -6,7 +6,6 @@ import (
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
-	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -49,16 +48,8 @@ func runEval(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cfg := g.Sampler
-	if *solver != "" {
-		if cfg.Solver, err = ode.ParseSolver(*solver); err != nil {
-			return err
-		}
-	}
-	if *sampleSteps != 0 {
-		cfg.Steps = *sampleSteps
-	}
-	if err := cfg.Validate(); err != nil {
+	cfg, err := generatorSampler(g, *solver, *sampleSteps)
+	if err != nil {
 		return err
 	}
 	test, _, err := loadData(name, *dataDir, datasets.Test)
@@ -100,11 +91,9 @@ func printReport(rep *tasks.GeneratorReport, names []string) {
 func generatorSampler(g *orw.Generator, solver string, steps int) (orw.SamplerConfig, error) {
 	cfg := g.Sampler
 	if solver != "" {
-		s, err := ode.ParseSolver(solver)
-		if err != nil {
+		if err := cfg.Solver.UnmarshalText([]byte(solver)); err != nil {
 			return cfg, err
 		}
-		cfg.Solver = s
 	}
 	if steps != 0 {
 		cfg.Steps = steps

@@ -10,8 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
-	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
@@ -54,13 +54,16 @@ type FinetuneSummary struct {
 	Toy *tasks.ToyComparison `json:"toy,omitempty"`
 }
 
+// defaultTask is the task of orw finetune without --task.
+const defaultTask = "mnist-even"
+
 // maxSteps bounds --steps: far more than any run needs, and small enough that
 // step counts and time estimates cannot overflow.
 const maxSteps = 100_000_000
 
 func runFinetune(ctx context.Context, args []string) error {
 	fs := newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")
-	taskName := fs.String("task", "mnist-even", "task (orw tasks lists them)")
+	taskName := fs.String("task", defaultTask, "task (orw tasks lists them); the config flags default to the task's settings (docs/configuration.md; shown: "+defaultTask+"'s)")
 	model := fs.String("model", "", "base model: latent, latent-cond, unet, mlp, or a generator checkpoint (default: the task's)")
 	rewardSpec := fs.String("reward", "", "reward replacing the task's: "+tasks.RewardSpecSyntax+"; orw tasks lists the names")
 	prompt := fs.String("prompt", "", "prompt of the prompt reward (orw tasks lists them; default: the task's)")
@@ -69,23 +72,12 @@ func runFinetune(ctx context.Context, args []string) error {
 	dataDir := fs.String("data", "", "directory with the data set's files (target images; default: the built-in location)")
 	out := fs.String("out", "", "run directory (default runs/TASK-METHOD-tTAU-aALPHA-sSEED)")
 	steps := fs.Int64("steps", 0, "total gradient steps (default: the task's)")
-	method := fs.String("method", "", "orw, rwcfm, raft or reft (default orw)")
-	// Every config flag defaults to "unset" so that the task's defaults apply.
-	tau := fs.Float64("tau", -1, "inverse temperature of the weights exp(tau*r) (default: the task's)")
-	alpha := fs.Float64("alpha", -1, "weight of the W2 regulariser (default: the task's)")
-	lr := fs.Float64("lr", 0, "Adam learning rate (default: the task's)")
-	batch := fs.Int("batch", 0, "samples per gradient step")
-	refresh := fs.Int("refresh-every", 0, "refresh the sampling policy from the trainee every K steps")
-	perBatch := fs.Int("steps-per-batch", 0, "gradient steps per sampled batch")
-	keep := fs.Float64("keep-fraction", 0, "fraction kept by raft and reft")
-	poolSize := fs.Int("pool-size", 0, "reference samples of the offline methods (rwcfm, reft)")
-	normalize := fs.Bool("normalize-weights", false, "rescale weights to mean 1 per batch (our deviation from the paper)")
-	coupling := fs.String("coupling", "", "independent or ot")
-	solver := fs.String("solver", "", "ODE solver of the sampler: euler, midpoint, rk4 (default: the task's)")
-	sampleSteps := fs.Int("sample-steps", 0, "sampler steps from noise to sample (default: the task's)")
-	seed := fs.Uint64("seed", 0, "random seed (default 1)")
-	evalEvery := fs.Int("eval-every", 0, "evaluate every E steps")
-	evalSamples := fs.Int("eval-samples", 0, "size of the fixed evaluation batch")
+	// The config flags: only those given override the task's defaults.
+	given := orw.DefaultConfig()
+	if t, err := tasks.Lookup(defaultTask); err == nil {
+		given = t.Defaults()
+	}
+	experiment.BindConfig(fs, &given)
 	gridEvery := fs.Int64("grid-every", 0, "write a sample grid every N steps (default: steps/5)")
 	asJSON := fs.Bool("json", false, "end by printing one JSON summary on stdout")
 	quiet := fs.Bool("quiet", false, "no progress bar")
@@ -97,60 +89,9 @@ func runFinetune(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := task.Defaults()
+	experiment.ApplyFlags(fs, &cfg, given)
 	set := map[string]bool{}
 	fs.Visit(func(f *flagT) { set[f.Name] = true })
-	if *method != "" {
-		cfg.Method = orw.Method(*method)
-	}
-	if set["tau"] {
-		cfg.Tau = *tau
-	}
-	if set["alpha"] {
-		cfg.Alpha = *alpha
-	}
-	if set["lr"] {
-		cfg.Optim.LR = *lr
-	}
-	if set["batch"] {
-		cfg.Batch = *batch
-	}
-	if set["refresh-every"] {
-		cfg.RefreshEvery = *refresh
-	}
-	if set["steps-per-batch"] {
-		cfg.StepsPerBatch = *perBatch
-	}
-	if set["keep-fraction"] {
-		cfg.KeepFraction = *keep
-	}
-	if set["pool-size"] {
-		cfg.PoolSize = *poolSize
-	}
-	if set["normalize-weights"] {
-		cfg.NormalizeWeights = *normalize
-	}
-	if *coupling != "" {
-		cfg.Coupling = orw.CouplingName(*coupling)
-	}
-	if *solver != "" {
-		s, err := ode.ParseSolver(*solver)
-		if err != nil {
-			return err
-		}
-		cfg.Sampler.Solver = s
-	}
-	if set["sample-steps"] {
-		cfg.Sampler.Steps = *sampleSteps
-	}
-	if set["seed"] {
-		cfg.Seed = *seed
-	}
-	if set["eval-every"] {
-		cfg.EvalEvery = *evalEvery
-	}
-	if set["eval-samples"] {
-		cfg.EvalSamples = *evalSamples
-	}
 	if err := cfg.Validate(); err != nil {
 		return err
 	}

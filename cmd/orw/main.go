@@ -6,16 +6,19 @@ package main
 
 import (
 	"context"
+	"encoding"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"sort"
 	"strings"
 	"syscall"
 
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 )
 
@@ -103,7 +106,7 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, "orw "+name+": "+msg)
 			return 130
 		}
-		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(err.Error()))
+		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(fieldsAsFlags(err.Error(), flagSets[name])))
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "orw: unknown command %q; valid commands: %s\n", name, strings.Join(commandNames(), ", "))
@@ -131,9 +134,45 @@ func commandNames() []string {
 // oneLine folds an error message to one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
+// fieldPath matches a Go field path in an error message: "Tau", "Sampler.Steps".
+var fieldPath = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*`)
+
+// fieldsAsFlags shows a library error in the command's terms: each orw.Config
+// field that it names as a word and that fs has a flag for ("RefreshEvery must
+// be >= 1") becomes that flag ("--refresh-every must be >= 1"), by the table of
+// experiment.ConfigFields. Words inside file names ("runs/Tau/x") stay.
+func fieldsAsFlags(msg string, fs *flag.FlagSet) string {
+	if fs == nil {
+		return msg
+	}
+	var b strings.Builder
+	last := 0
+	for _, m := range fieldPath.FindAllStringIndex(msg, -1) {
+		f := experiment.FlagOf(msg[m[0]:m[1]])
+		if f == "" || fs.Lookup(f) == nil || partOfName(msg, m[0]-1) || partOfName(msg, m[1]) {
+			continue
+		}
+		b.WriteString(msg[last:m[0]])
+		b.WriteString("--" + f)
+		last = m[1]
+	}
+	b.WriteString(msg[last:])
+	return b.String()
+}
+
+// partOfName reports whether msg[i] joins a word to a longer name: a path
+// separator, dash or underscore (not a blank or punctuation that ends a word).
+func partOfName(msg string, i int) bool {
+	return i >= 0 && i < len(msg) && strings.IndexByte(`/\-_`, msg[i]) >= 0
+}
+
+// flagSets holds each command's flags (made by newFlags), for fieldsAsFlags.
+var flagSets = map[string]*flag.FlagSet{}
+
 // newFlags returns a flag set whose errors are returned, not fatal.
 func newFlags(name, summary string) *flag.FlagSet {
 	fs := flag.NewFlagSet("orw "+name, flag.ContinueOnError)
+	flagSets[name] = fs
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "orw %s: %s\n\nFlags:\n", name, summary)
 		fs.PrintDefaults()
@@ -155,6 +194,9 @@ func parse(fs *flag.FlagSet, args []string) error {
 			fs.Usage()
 			return err
 		}
+		if msg, ok := badName(fs, err); ok {
+			return errors.New(msg)
+		}
 		fmt.Fprintf(fs.Output(), "%s: %s (%s -h lists the flags)\n", fs.Name(), oneLine(err.Error()), fs.Name())
 		return errUsage
 	}
@@ -163,4 +205,25 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return errUsage
 	}
 	return nil
+}
+
+// badName reports whether a parse error is an unknown name given to a flag of a
+// named type (flag.TextVar: --method, --solver, --coupling), and returns it as
+// "--solver: unknown ODE solver ...". Such a name is a bad value (exit status
+// 1, the error lists the valid names), not bad usage.
+func badName(fs *flag.FlagSet, err error) (string, bool) {
+	msg, found := oneLine(err.Error()), ""
+	fs.VisitAll(func(f *flag.Flag) {
+		g, ok := f.Value.(flag.Getter)
+		if !ok {
+			return
+		}
+		if _, named := g.Get().(encoding.TextUnmarshaler); !named {
+			return
+		}
+		if _, why, ok := strings.Cut(msg, " for flag -"+f.Name+": "); ok {
+			found = "--" + f.Name + ": " + why
+		}
+	})
+	return found, found != ""
 }

@@ -29,11 +29,13 @@ func runPretrain(ctx context.Context, args []string) error {
 	aeSteps := fs.Int64("ae-steps", 1500, "autoencoder training steps (latent only)")
 	batch := fs.Int("batch", 0, "flow batch size (default: latent 256, unet 64, mlp 128)")
 	lr := fs.Float64("lr", 0, "flow learning rate (default: latent 1e-3, unet 5e-4, mlp 2e-4)")
-	coupling := fs.String("coupling", "ot", "noise-data coupling: ot (exact minibatch OT-CFM) or independent (I-CFM); --conditional defaults to independent")
+	var coupling orw.CouplingName
+	fs.TextVar(&coupling, "coupling", orw.CouplingOT, "noise-data `coupling`: ot (exact minibatch OT-CFM) or independent (I-CFM); --conditional defaults to independent")
 	classes := fs.Bool("conditional", false, "train a class-conditional flow (labels as input)")
 	latent := fs.Int("latent", 16, "latent code size (latent only)")
 	width := fs.Int("width", 512, "MLP width of the latent flow")
-	solver := fs.String("solver", "euler", "default sampler of the model: euler, midpoint, rk4")
+	var solver ode.Solver
+	fs.TextVar(&solver, "solver", ode.Euler, "default `solver` of the model's sampler: euler, midpoint, rk4")
 	sampleSteps := fs.Int("sample-steps", 20, "default number of sampler steps of the model")
 	seed := fs.Uint64("seed", 1, "random seed")
 	state := fs.String("state", "", "directory for the resumable training state (default: OUT.state)")
@@ -43,7 +45,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	given := map[string]bool{}
 	fs.Visit(func(f *flagT) { given[f.Name] = true })
 	if *task == "toy2d" {
-		return pretrainToy(ctx, given, *model, *out, *state, *steps, *batch, *lr, *width, *seed, *solver, *sampleSteps, args)
+		return pretrainToy(ctx, given, *model, *out, *state, *steps, *batch, *lr, *width, *seed, solver, *sampleSteps, args)
 	}
 	name, err := dataName(*task)
 	if err != nil {
@@ -56,7 +58,7 @@ func runPretrain(ctx context.Context, args []string) error {
 		// A minibatch OT pairing ignores labels: it would hand each class the
 		// noise that lies near other classes' samples, while sampling draws the
 		// noise of every label from all of N(0, I).
-		*coupling = "independent"
+		coupling = orw.CouplingIndependent
 	}
 	if *out == "" {
 		*out = name + "-" + *model + ".ckpt"
@@ -68,11 +70,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	if stateDir == "" {
 		stateDir = *out + ".state"
 	}
-	solverVal, err := ode.ParseSolver(*solver)
-	if err != nil {
-		return err
-	}
-	sampler := orw.SamplerConfig{Solver: solverVal, Steps: *sampleSteps}
+	sampler := orw.SamplerConfig{Solver: solver, Steps: *sampleSteps}
 	if err := sampler.Validate(); err != nil {
 		return err
 	}
@@ -125,7 +123,7 @@ func runPretrain(ctx context.Context, args []string) error {
 			AEOptim: optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 100, ClipNorm: 1},
 			Flow:    flow, FlowSteps: *steps, FlowBatch: *batch,
 			FlowOptim: optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
-			Coupling:  orw.CouplingName(*coupling), Sampler: sampler, Seed: *seed,
+			Coupling:  coupling, Sampler: sampler, Seed: *seed,
 		}
 		g, err = tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
 	case "unet", "mlp":
@@ -141,7 +139,7 @@ func runPretrain(ctx context.Context, args []string) error {
 		cfg.NumClasses = numClasses
 		g, err = tasks.PretrainPixel(ctx, be, trainSet, cfg, *steps, *batch,
 			optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
-			orw.CouplingName(*coupling), sampler, *seed, stateDir, progress("flow"))
+			coupling, sampler, *seed, stateDir, progress("flow"))
 	default:
 		return fmt.Errorf("unknown --model %q; valid: latent, latent-cond, unet, mlp", *model)
 	}
@@ -150,7 +148,7 @@ func runPretrain(ctx context.Context, args []string) error {
 	}
 	g.Meta["data"] = name
 	g.Meta["command"] = "orw " + joinArgs(args)
-	g.Meta["coupling"] = *coupling
+	g.Meta["coupling"] = string(coupling)
 	if err := orw.SaveGenerator(*out, g); err != nil {
 		return err
 	}

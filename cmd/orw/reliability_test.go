@@ -181,7 +181,7 @@ func TestBadInputsCLI(t *testing.T) {
 		{"keep fraction", toy("--method", "raft", "--keep-fraction", "1.5"), 1, "keep-fraction must be in (0, 1], got 1.5"},
 		{"pool smaller than batch", toy("--method", "reft", "--pool-size", "3"), 1, "pool-size must be in batch..4194304 for reft, got 3"},
 		{"eval samples", toy("--eval-samples", "1"), 1, "eval-samples must be in 2..16384, got 1"},
-		{"sample steps", toy("--sample-steps", "0"), 1, "sampler: steps must be in 1..10000, got 0"},
+		{"sample steps", toy("--sample-steps", "0"), 1, "--sample-steps must be in 1..10000, got 0"},
 		{"sample count", []string{"sample", "-n", "-3"}, 1, "-n must be in 1..100000, got -3"},
 		{"non-numeric flag", toy("--tau", "abc"), 2, `invalid value "abc" for flag -tau: parse error (orw finetune -h lists the flags)`},
 		{"undefined flag", toy("--frobnicate"), 2, "flag provided but not defined: -frobnicate (orw finetune -h lists the flags)"},

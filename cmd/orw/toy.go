@@ -21,7 +21,7 @@ import (
 // --width, default 128; 16-dim time embedding) on 50,000 samples of the toy
 // mixture with exact minibatch OT-CFM, Adam 2e-3 with a cosine decay over the
 // run, and the midpoint sampler with 16 steps; samples are not clipped.
-func pretrainToy(ctx context.Context, given map[string]bool, model, out, state string, steps int64, batch int, lr float64, width int, seed uint64, solver string, sampleSteps int, args []string) error {
+func pretrainToy(ctx context.Context, given map[string]bool, model, out, state string, steps int64, batch int, lr float64, width int, seed uint64, solver ode.Solver, sampleSteps int, args []string) error {
 	if model != "mlp" {
 		if given["model"] {
 			return fmt.Errorf("the toy2d task trains an mlp flow, not %q: drop --model or use --model mlp", model)
@@ -48,11 +48,7 @@ func pretrainToy(ctx context.Context, given map[string]bool, model, out, state s
 	}
 	sampler := orw.SamplerConfig{Solver: ode.Midpoint, Steps: 16}
 	if given["solver"] {
-		s, err := ode.ParseSolver(solver)
-		if err != nil {
-			return err
-		}
-		sampler.Solver = s
+		sampler.Solver = solver
 	}
 	if given["sample-steps"] {
 		sampler.Steps = sampleSteps

@@ -44,7 +44,12 @@ func (m Method) Validate() error {
 	return fmt.Errorf("unknown method %q (valid: %s)", string(m), strings.Join(names, ", "))
 }
 
-// UnmarshalText accepts the name of a valid method (JSON, flags).
+// MarshalText writes the method's name (JSON, flags). It does not validate:
+// Validate does.
+func (m Method) MarshalText() ([]byte, error) { return []byte(m), nil }
+
+// UnmarshalText accepts the name of a valid method (JSON, flags); the error of
+// an unknown name lists the valid ones.
 func (m *Method) UnmarshalText(b []byte) error {
 	if err := Method(b).Validate(); err != nil {
 		return err
@@ -82,10 +87,15 @@ func (n CouplingName) parse() (Coupling, error) {
 	case CouplingOT, "otcfm", "exact-ot":
 		return ExactOT{}, nil
 	}
-	return nil, fmt.Errorf("unknown coupling %q (valid: independent, ot)", string(n))
+	return nil, fmt.Errorf("unknown coupling %q; valid: %s, %s", string(n), CouplingIndependent, CouplingOT)
 }
 
-// UnmarshalText accepts a coupling name (JSON, flags).
+// MarshalText writes the name as it was given (an alias stays an alias, so a
+// run's config.json reads back byte for byte). It does not validate: Validate does.
+func (n CouplingName) MarshalText() ([]byte, error) { return []byte(n), nil }
+
+// UnmarshalText accepts a coupling name or alias (JSON, flags) and keeps it as
+// given; the error of an unknown name lists the valid ones.
 func (n *CouplingName) UnmarshalText(b []byte) error {
 	if err := CouplingName(b).Validate(); err != nil {
 		return err
@@ -105,7 +115,11 @@ type SamplerConfig struct {
 // Validate checks the solver and the step count.
 func (c SamplerConfig) Validate() error {
 	if !slices.Contains(ode.Solvers(), c.Solver) {
-		return fmt.Errorf("Sampler.Solver: unknown solver %v (valid: euler, midpoint, rk4)", c.Solver)
+		names := make([]string, 0, len(ode.Solvers()))
+		for _, s := range ode.Solvers() {
+			names = append(names, s.String())
+		}
+		return fmt.Errorf("Sampler.Solver: unknown solver %v (valid: %s)", c.Solver, strings.Join(names, ", "))
 	}
 	if c.Steps <= 0 || c.Steps > 10000 {
 		return fmt.Errorf("Sampler.Steps must be in 1..10000, got %d", c.Steps)
@@ -155,9 +169,28 @@ type Config struct {
 	CheckpointEvery int `json:"checkpoint_every"`
 }
 
-// DefaultConfig returns the defaults: ORW-CFM-W2 with τ = 0.5 and α = 1 (the
-// paper's defaults), batch 64, a fresh batch every step from a snapshot refreshed
-// every step, Adam 2e-4 with clipping at 1, evaluation every 100 steps on 256 samples.
+// DefaultConfig returns the fine-tuning defaults. It is the one source of them:
+// the tasks of pkg/tasks start from it and change a few fields, the CLI's flags
+// default to it (through the task's values), and docs/configuration.md is
+// generated from it. The defaults, and why:
+//
+//   - Method: MethodORW, the paper's method (ORW-CFM-W2 when Alpha > 0).
+//   - Tau: 0.5, the paper's default inverse temperature: a mild tilt per refresh.
+//   - Alpha: 1, the paper's default W2 weight: the samples stay near the base model.
+//   - NormalizeWeights: false, raw exp(τ·r) weights as in the paper (normalising is our deviation, for rewards that need a large τ).
+//   - Batch: 64, a gradient step that a CPU takes quickly, with enough samples for the weights to select among.
+//   - RefreshEvery: 1, every step samples the current model (fully online); the tasks use K = 100 to 400, so that the trainee fits each phase between refreshes (docs/method.md §4).
+//   - StepsPerBatch: 1, a fresh batch for every step, as in the paper.
+//   - KeepFraction: 0.25, RAFT draws 4 candidates per kept sample: a clear selection at 4x the sampling cost.
+//   - PoolSize: 4096, a pool of 64 batches of 64 for RW-CFM and ReFT, drawn once: ReFT keeps 1,024 of them.
+//   - Coupling: CouplingIndependent, I-CFM pairing as drawn: no assignment cost, and right for class-conditional bases.
+//   - Sampler: Euler with 20 steps, the benchmark workload's sampler (docs/benchmarks.md): one velocity evaluation per step.
+//   - Optim: optim.DefaultConfig(), Adam at 2e-4 clipped at norm 1, the paper's reference script without its 5,000-step warm-up (longer than the runs here).
+//   - Seed: 1, so that a run is repeatable without choosing a seed.
+//   - EvalEvery: 100, a curve of 20 evaluations over a 2,000-step run.
+//   - EvalSamples: 256, class fractions to about 2 points, drawn in a few seconds.
+//   - W2Times: 8, time points of the midpoint rule of the W2 velocity estimate: a small cost next to sampling.
+//   - CheckpointEvery: 100, a crash loses at most 100 steps.
 func DefaultConfig() Config {
 	return Config{
 		Method:          MethodORW,
@@ -170,7 +203,7 @@ func DefaultConfig() Config {
 		PoolSize:        4096,
 		Coupling:        CouplingIndependent,
 		Sampler:         SamplerConfig{Solver: ode.Euler, Steps: 20},
-		Optim:           optim.Default(),
+		Optim:           optim.DefaultConfig(),
 		Seed:            1,
 		EvalEvery:       100,
 		EvalSamples:     256,
@@ -187,28 +220,28 @@ func (c Config) Validate() error {
 		bad("%v", err)
 	}
 	if !isFinite(c.Tau) || c.Tau < 0 || c.Tau > 1e4 {
-		bad("tau must be a finite number in [0, 1e4], got %g", c.Tau)
+		bad("Tau must be a finite number in [0, 1e4], got %g", c.Tau)
 	}
 	if !isFinite(c.Alpha) || c.Alpha < 0 || c.Alpha > 1e6 {
-		bad("alpha must be a finite number in [0, 1e6], got %g", c.Alpha)
+		bad("Alpha must be a finite number in [0, 1e6], got %g", c.Alpha)
 	}
 	if c.Batch < 1 || c.Batch > 1<<16 {
-		bad("batch must be in 1..65536, got %d", c.Batch)
+		bad("Batch must be in 1..65536, got %d", c.Batch)
 	}
 	if c.RefreshEvery < 1 {
-		bad("refresh-every must be >= 1, got %d", c.RefreshEvery)
+		bad("RefreshEvery must be >= 1, got %d", c.RefreshEvery)
 	}
 	if c.StepsPerBatch < 1 {
-		bad("steps-per-batch must be >= 1, got %d", c.StepsPerBatch)
+		bad("StepsPerBatch must be >= 1, got %d", c.StepsPerBatch)
 	}
 	if !(c.KeepFraction > 0 && c.KeepFraction <= 1) {
-		bad("keep-fraction must be in (0, 1], got %g", c.KeepFraction)
+		bad("KeepFraction must be in (0, 1], got %g", c.KeepFraction)
 	}
 	if (c.Method == MethodRWCFM || c.Method == MethodReFT) && (c.PoolSize < c.Batch || c.PoolSize > 1<<22) {
-		bad("pool-size must be in batch..4194304 for %s, got %d", c.Method, c.PoolSize)
+		bad("PoolSize must be in batch..4194304 for %s, got %d", c.Method, c.PoolSize)
 	}
 	if c.Method == MethodReFT && int(math.Ceil(float64(c.PoolSize)*c.KeepFraction)) < 1 {
-		bad("reft keeps no samples: raise pool-size or keep-fraction")
+		bad("reft keeps no samples: raise PoolSize or KeepFraction")
 	}
 	if err := c.Coupling.Validate(); err != nil {
 		bad("%v", err)
@@ -220,16 +253,16 @@ func (c Config) Validate() error {
 		bad("%v", err)
 	}
 	if c.EvalEvery < 1 {
-		bad("eval-every must be >= 1, got %d", c.EvalEvery)
+		bad("EvalEvery must be >= 1, got %d", c.EvalEvery)
 	}
 	if c.EvalSamples < 2 || c.EvalSamples > 1<<14 {
-		bad("eval-samples must be in 2..16384, got %d", c.EvalSamples)
+		bad("EvalSamples must be in 2..16384, got %d", c.EvalSamples)
 	}
 	if c.W2Times < 1 || c.W2Times > 1000 {
-		bad("w2-times must be in 1..1000, got %d", c.W2Times)
+		bad("W2Times must be in 1..1000, got %d", c.W2Times)
 	}
 	if c.CheckpointEvery < 1 {
-		bad("checkpoint-every must be >= 1, got %d", c.CheckpointEvery)
+		bad("CheckpointEvery must be >= 1, got %d", c.CheckpointEvery)
 	}
 	if len(errs) > 0 {
 		return fmt.Errorf("invalid fine-tuning config: %s", strings.Join(errs, "; "))

@@ -12,14 +12,14 @@ import (
 func TestConfigValidation(t *testing.T) {
 	bad := map[string]func(*orw.Config){
 		"unknown method":   func(c *orw.Config) { c.Method = "ppo" },
-		"tau must be":      func(c *orw.Config) { c.Tau = -1 },
-		"alpha must be":    func(c *orw.Config) { c.Alpha = math.NaN() },
-		"batch must be":    func(c *orw.Config) { c.Batch = 0 },
-		"refresh-every":    func(c *orw.Config) { c.RefreshEvery = 0 },
-		"keep-fraction":    func(c *orw.Config) { c.KeepFraction = 1.5 },
+		"Tau must be":      func(c *orw.Config) { c.Tau = -1 },
+		"Alpha must be":    func(c *orw.Config) { c.Alpha = math.NaN() },
+		"Batch must be":    func(c *orw.Config) { c.Batch = 0 },
+		"RefreshEvery":     func(c *orw.Config) { c.RefreshEvery = 0 },
+		"KeepFraction":     func(c *orw.Config) { c.KeepFraction = 1.5 },
 		"unknown coupling": func(c *orw.Config) { c.Coupling = "sinkhorn" },
 		"learning rate":    func(c *orw.Config) { c.Optim.LR = 0 },
-		"pool-size":        func(c *orw.Config) { c.Method = orw.MethodReFT; c.PoolSize = 3 },
+		"PoolSize":         func(c *orw.Config) { c.Method = orw.MethodReFT; c.PoolSize = 3 },
 	}
 	for want, mutate := range bad {
 		c := orw.DefaultConfig()

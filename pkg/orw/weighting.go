@@ -65,7 +65,7 @@ func (e ExpWeighting) Weights(r []float64) ([]float64, error) {
 		}
 	}
 	if len(bad) == 0 && len(w) > 0 && allBelow(w, math.SmallestNonzeroFloat32) {
-		return nil, fmt.Errorf("every weight exp(tau*r) underflows float32 for tau=%g (rewards down to %g): use a smaller tau or normalised weights (--normalize-weights)", e.Tau, r[0])
+		return nil, fmt.Errorf("every weight exp(τ·r) underflows float32 (τ = %g, rewards down to %g): lower Tau or set NormalizeWeights", e.Tau, r[0])
 	}
 	if len(bad) > 0 {
 		hi := 0.0
@@ -73,8 +73,8 @@ func (e ExpWeighting) Weights(r []float64) ([]float64, error) {
 			hi = math.Max(hi, math.Abs(x))
 		}
 		fit := math.Log(maxFloat32Weight) / hi
-		return nil, fmt.Errorf("weight exp(tau*r) overflows float32 for tau=%g at samples %s (reward %g): use tau <= %.3g for rewards this large, or normalised weights (--normalize-weights)",
-			e.Tau, listInts(bad, 8), r[bad[0]], fit)
+		return nil, fmt.Errorf("weight exp(τ·r) overflows float32 at samples %s (τ = %g, reward %g): use Tau <= %.3g for rewards this large, or set NormalizeWeights",
+			listInts(bad, 8), e.Tau, r[bad[0]], fit)
 	}
 	return w, nil
 }

@@ -101,7 +101,7 @@ func rewardDefinition(name string) string {
 func latentConfig() orw.Config {
 	c := orw.DefaultConfig()
 	c.RefreshEvery = 100
-	c.Coupling = "ot"
+	c.Coupling = orw.CouplingOT
 	c.Batch = 128
 	c.Optim.LR = 2e-4
 	c.EvalEvery = 100
@@ -129,7 +129,7 @@ func TargetConfig() orw.Config {
 // across labels would hand each label the noise of other labels' samples).
 func PromptConfig() orw.Config {
 	c := latentConfig()
-	c.Coupling = "independent"
+	c.Coupling = orw.CouplingIndependent
 	c.Tau = 5
 	c.Alpha = 1
 	return c

@@ -42,7 +42,7 @@ func MNISTEvenConfig() orw.Config {
 	c.Tau = 5
 	c.Alpha = 5
 	c.RefreshEvery = 100
-	c.Coupling = "ot"
+	c.Coupling = orw.CouplingOT
 	c.Batch = 128
 	c.Optim.LR = 2e-4
 	c.EvalEvery = 200

@@ -21,8 +21,8 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 )
 
-// Config holds the optimiser's hyperparameters. Default returns the values of
-// the paper's reference script.
+// Config holds the optimiser's hyperparameters. DefaultConfig returns the
+// values of the paper's reference script.
 type Config struct {
 	// LR is Adam's learning rate after warm-up.
 	LR float64 `json:"lr"`
@@ -41,10 +41,11 @@ type Config struct {
 	EMADecay float64 `json:"ema_decay,omitempty"`
 }
 
-// Default is Adam with lr 2e-4, betas (0.9, 0.999), eps 1e-8, clipping at norm 1
-// and no warm-up, as in the paper's reference script (whose warm-up is 5,000 steps;
-// set WarmupSteps for that).
-func Default() Config {
+// DefaultConfig is Adam with lr 2e-4, betas (0.9, 0.999), eps 1e-8, clipping at
+// norm 1 and no warm-up, as in the paper's reference script (whose warm-up is
+// 5,000 steps; set WarmupSteps for that). Fine-tuning takes it through
+// orw.DefaultConfig.
+func DefaultConfig() Config {
 	return Config{LR: 2e-4, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, ClipNorm: 1}
 }
 

@@ -111,7 +111,7 @@ func TestAdamMatchesReference(t *testing.T) {
 
 // TestNonFiniteSkipsUpdate checks that a NaN loss leaves parameters and state alone.
 func TestNonFiniteSkipsUpdate(t *testing.T) {
-	cfg := optim.Default()
+	cfg := optim.DefaultConfig()
 	p := &nets.Params{Names: []string{"p"}, Tensors: []*tensors.Tensor{tensors.FromFlatDataAndDimensions([]float32{1, 2}, 2)}}
 	tr, err := optim.New(backend(t), cfg, 1, func(params, batch []*Node) (*Node, []*Node) {
 		return ReduceAllSum(Mul(params[0], batch[0])), nil
@@ -170,7 +170,7 @@ func TestValidate(t *testing.T) {
 			t.Errorf("config %+v accepted", c)
 		}
 	}
-	if err := optim.Default().Validate(); err != nil {
+	if err := optim.DefaultConfig().Validate(); err != nil {
 		t.Error(err)
 	}
 }

@@ -279,14 +279,30 @@ func (r *Run) Checkpoint() error {
 	return ckpt.Write(filepath.Join(r.Dir, stateFile), kindRun, meta, nets.Merge(parts...))
 }
 
+// sameConfig reports whether saved, the JSON of a Config kept in a state file,
+// is cfg. The JSON is decoded and encoded again before comparing, so that a name
+// an older build wrote in another spelling (the solver "RK4", which Config now
+// writes "rk4") still matches the run's config.json.
+func sameConfig(saved string, cfg orw.Config) bool {
+	want, _ := json.Marshal(cfg)
+	if saved == string(want) {
+		return true
+	}
+	var c orw.Config
+	if json.Unmarshal([]byte(saved), &c) != nil {
+		return false
+	}
+	got, _ := json.Marshal(c)
+	return string(got) == string(want)
+}
+
 func (r *Run) restore() error {
 	path := filepath.Join(r.Dir, stateFile)
 	c, meta, err := readState(path)
 	if err != nil {
 		return err
 	}
-	cfgJSON, _ := json.Marshal(r.Info.Config)
-	if meta.ConfigCheck != string(cfgJSON) {
+	if !sameConfig(meta.ConfigCheck, r.Info.Config) {
 		return fmt.Errorf("%s was written for another config than %s holds: the run directory is inconsistent", path, configFile)
 	}
 	st := r.tr.State()

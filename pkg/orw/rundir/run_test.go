@@ -191,7 +191,7 @@ func TestBadRewards(t *testing.T) {
 			r, _ := meanPixel(im)
 			r[7] = 100
 			return r, nil
-		}, 2, "use tau <= 0.887"},
+		}, 2, "use Tau <= 0.887"},
 		{"error", func(im *orw.Images) ([]float64, error) {
 			return nil, errors.New("classifier exploded")
 		}, 2, "classifier exploded"},
