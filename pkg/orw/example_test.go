@@ -62,5 +62,5 @@ func ExampleExpWeighting() {
 	// tau=1 normalize=false: 1.0000 1.6487 2.7183 7.3891
 	// tau=1 normalize=true: 0.3136 0.5170 0.8524 2.3170
 	// tau=0 normalize=false: 1.0000 1.0000 1.0000 1.0000
-	// weight exp(tau*r) overflows float32 for tau=100 at samples 2, 3 (reward 1): use tau <= 44.4 for rewards this large, or normalised weights (--normalize-weights)
+	// weight exp(τ·r) overflows float32 at samples 2, 3 (τ = 100, reward 1): use Tau <= 44.4 for rewards this large, or set NormalizeWeights
 }
