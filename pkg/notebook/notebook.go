@@ -20,7 +20,7 @@
 // so a run lives in a directory (RunDir) that each cell opens, steps and
 // closes. The notebooks run in two sizes: Quick (environment variable
 // ORW_QUICK, for tests and CI) and full.
-package notebook // import "github.com/orwcfm/orwcfm/pkg/vis/notebook"
+package notebook // import "github.com/orwcfm/orwcfm/pkg/notebook"
 
 import (
 	"bufio"
