@@ -165,8 +165,8 @@ func (r Run) blank() Result {
 }
 
 // fill sets the result's outcome from the run's history and step count.
-func (res *Result) fill(h *runplot.History, steps int64, evalSamples int) {
-	res.History, res.Steps = h, steps
+func (r *Result) fill(h *runplot.History, steps int64, evalSamples int) {
+	r.History, r.Steps = h, steps
 	var ms float64
 	for _, s := range h.Steps {
 		ms += s.SampleMS + s.TrainMS
@@ -174,15 +174,15 @@ func (res *Result) fill(h *runplot.History, steps int64, evalSamples int) {
 	for _, e := range h.Evals {
 		ms += e.EvalMS
 	}
-	res.WallSeconds = ms / 1000
+	r.WallSeconds = ms / 1000
 	e, ok := h.Final()
 	if !ok {
 		return
 	}
-	res.FinalReward, res.ClassEntropy, res.W2Velocity, res.EmpiricalW2 = e.Reward, e.ClassEntropy, e.W2Velocity, e.EmpiricalW2
-	res.ClassFractions = nil
+	r.FinalReward, r.ClassEntropy, r.W2Velocity, r.EmpiricalW2 = e.Reward, e.ClassEntropy, e.W2Velocity, e.EmpiricalW2
+	r.ClassFractions = nil
 	for _, c := range e.ClassCounts {
-		res.ClassFractions = append(res.ClassFractions, float64(c)/float64(evalSamples))
+		r.ClassFractions = append(r.ClassFractions, float64(c)/float64(evalSamples))
 	}
 }
 
