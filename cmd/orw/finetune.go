@@ -16,6 +16,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
+	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
 func init() {
@@ -123,78 +124,84 @@ func runFinetune(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	run, err := tasks.OpenOrCreateRunWith(be, *out, task.Name, opts, cfg)
-	if err != nil {
-		return err
-	}
-	defer run.Close()
-	v := newRunViews(run, *out)
-	if task.Points {
-		v.exact = func(step int64) ([][]float64, string, error) {
-			return toyExact(task, opts, cfg, step)
-		}
-	}
-	if err := v.grid("start.png"); err != nil {
-		return err
-	}
-	var w2avg, ravg float64
-	start := run.StepCount()
-	run.OnStep = func(r orw.StepRecord) {
-		ravg = smooth(ravg, r.RewardMean, r.Step-start)
-		w2avg = smooth(w2avg, r.W2, r.Step-start)
-		if r.Step%grid == 0 && r.Step < total {
-			if err := v.grid(fmt.Sprintf("step-%06d.png", r.Step)); err != nil {
-				fmt.Fprintln(os.Stderr, "warning:", err)
+	// One run of the experiment layer; the hooks draw its pictures from the
+	// open run (also when it had finished before: OpenFinished).
+	var v *runViews
+	var files []string
+	var toy *tasks.ToyComparison
+	hooks := experiment.Hooks{
+		Start: func(_ experiment.Run, run *rundir.Run) error {
+			v = newRunViews(run, *out)
+			if task.Points {
+				v.exact = func(step int64) ([][]float64, string, error) {
+					return toyExact(task, opts, cfg, step)
+				}
 			}
-		}
+			if err := v.grid("start.png"); err != nil {
+				return err
+			}
+			var w2avg, ravg float64
+			start := run.StepCount()
+			run.OnStep = func(r orw.StepRecord) {
+				ravg = smooth(ravg, r.RewardMean, r.Step-start)
+				w2avg = smooth(w2avg, r.W2, r.Step-start)
+				if r.Step%grid == 0 && r.Step < total {
+					if err := v.grid(fmt.Sprintf("step-%06d.png", r.Step)); err != nil {
+						fmt.Fprintln(os.Stderr, "warning:", err)
+					}
+				}
+			}
+			if !*quiet {
+				run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
+					train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
+						return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
+					})
+				}
+			}
+			return nil
+		},
+		// End runs after the final evaluation (FinalEval), when training succeeded.
+		End: func(_ experiment.Run, run *rundir.Run, err error) error {
+			if err != nil {
+				return nil
+			}
+			if err := v.grid("final.png"); err != nil {
+				return err
+			}
+			if files, err = v.plots(); err != nil {
+				return err
+			}
+			if task.Points {
+				toy, err = v.toyComparison(run.StepCount())
+			}
+			return err
+		},
 	}
-	if !*quiet {
-		run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-			train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
-				return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
-			})
-		}
-	}
-	if stepErr := run.StepTo(ctx, total); stepErr != nil {
-		if stepErr == context.Canceled { // Ctrl-C: StepTo saved the run
-			return &interrupted{fmt.Sprintf("interrupted at step %d of %d; the run is saved in %s: run the same command again to resume", run.StepCount(), total, *out)}
+	spec := experiment.Run{Trial: experiment.Trial{Name: filepath.Base(*out), Task: task.Name, Options: opts, Config: cfg}, Dir: *out, Steps: total}
+	res, stepErr := spec.Execute(ctx, experiment.Options{Backend: be, Hooks: hooks, FinalEval: true, OpenFinished: true})
+	if stepErr != nil {
+		if stepErr == context.Canceled { // Ctrl-C: the run is saved
+			return &interrupted{fmt.Sprintf("interrupted at step %d of %d; the run is saved in %s: run the same command again to resume", res.Steps, total, *out)}
 		}
 		if errors.Is(stepErr, context.Canceled) { // not wrapped: the run is not saved
-			return fmt.Errorf("interrupted at step %d, and the run could not be saved: %v", run.StepCount(), stepErr)
+			return fmt.Errorf("interrupted at step %d, and the run could not be saved: %v", res.Steps, stepErr)
 		}
 		return stepErr
 	}
-	final, err := run.Evaluate()
-	if err != nil {
-		return err
-	}
-	if err := v.grid("final.png"); err != nil {
-		return err
-	}
-	files, err := v.plots()
-	if err != nil {
-		return err
-	}
+	final, _ := res.History.Final()
 	sum := FinetuneSummary{
 		Task: task.Name, Method: string(cfg.Method), Model: opts.Model, Tau: cfg.Tau,
-		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: run.StepCount(),
+		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: res.Steps,
 		FinalReward: final.Reward, ClassEntropy: final.ClassEntropy, MeanPairwise: final.MeanPairwise,
 		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, EvalSamples: cfg.EvalSamples,
-		WallSeconds: time.Since(t0).Seconds(), RunDir: *out, Files: append(v.written, files...),
+		WallSeconds: time.Since(t0).Seconds(), RunDir: *out, Files: append(v.written, files...), Toy: toy,
 	}
-	if _, evals, err := run.History(); err == nil && len(evals) > 0 {
+	if evals := res.History.Evals; len(evals) > 0 {
 		sum.InitialReward = evals[0].Reward
-	}
-	if task.Points {
-		if sum.Toy, err = v.toyComparison(run.StepCount()); err != nil {
-			return err
-		}
 	}
 	if final.ClassCounts != nil {
 		sum.ClassNames = v.classNames
-		for _, c := range final.ClassCounts {
-			sum.ClassFractions = append(sum.ClassFractions, float64(c)/float64(cfg.EvalSamples))
-		}
+		sum.ClassFractions = res.ClassFractions
 	}
 	if *asJSON {
 		return printJSON(sum)
@@ -296,8 +303,10 @@ func (v *runViews) grid(name string) error {
 	if err != nil {
 		return err
 	}
-	tiles := vis.ImagesFromBatch(imgs.Pix, imgs.N, imgs.H, imgs.W, imgs.C, -1, 1)
-	g := vis.Grid(tiles, cols, vis.GridOptions{})
+	g, err := runplot.BatchGrid(imgs, cols, vis.GridOptions{})
+	if err != nil {
+		return err
+	}
 	if err := vis.SavePNG(path, g); err != nil {
 		return err
 	}
@@ -306,10 +315,16 @@ func (v *runViews) grid(name string) error {
 	return nil
 }
 
-// plots writes the reward and W2 curves, the class histogram over time and the
-// animation of the grids.
+// Labels of the curves of reward.png and w2.png.
+var (
+	rewardLabels = runplot.TrainingLabels{Title: "Reward", YLabel: "mean reward", Batch: "training batch (smoothed)", Eval: "evaluation batch"}
+	w2Labels     = runplot.TrainingLabels{Title: "W2 divergence from the reference", YLabel: "E‖v_ft − v_ref‖²", Batch: "training batch (smoothed)", Eval: "evaluation estimate"}
+)
+
+// plots writes the reward and W2 curves, the class make-up over time and
+// the animation of the grids; the pictures are package runplot's.
 func (v *runViews) plots() ([]string, error) {
-	steps, evals, err := v.run.History()
+	h, err := runplot.FromRun(v.run, "")
 	if err != nil {
 		return nil, err
 	}
@@ -325,39 +340,16 @@ func (v *runViews) plots() ([]string, error) {
 		files = append(files, path)
 		return nil
 	}
-	batchX, batchR, batchW2 := make([]float64, len(steps)), make([]float64, len(steps)), make([]float64, len(steps))
-	for i, s := range steps {
-		batchX[i], batchR[i], batchW2[i] = float64(s.Step), s.RewardMean, s.W2
-	}
-	evalX, evalR, evalW2 := make([]float64, len(evals)), make([]float64, len(evals)), make([]float64, len(evals))
-	for i, e := range evals {
-		evalX[i], evalR[i], evalW2[i] = float64(e.Step), e.Reward, e.W2Velocity
-	}
-	p, err := vis.Curves("Reward", "step", "mean reward",
-		vis.Series{Name: "training batch (smoothed)", X: batchX, Y: movingAverage(batchR, 25)},
-		vis.Series{Name: "evaluation batch", X: evalX, Y: evalR})
+	p, err := runplot.TrainingWith(runplot.Reward, h, rewardLabels)
 	if err := save("reward.png", p, err); err != nil {
 		return files, err
 	}
-	w2Series := []vis.Series{{Name: "training batch (smoothed)", X: batchX, Y: movingAverage(batchW2, 25)},
-		{Name: "evaluation estimate", X: evalX, Y: evalW2}}
-	if anyPositive(batchW2, evalW2) {
-		p, err = vis.CurvesLogY("W2 divergence from the reference", "step", "E‖v_ft − v_ref‖²", w2Series...)
-	} else { // the trainee has not moved (yet): no log axis to draw
-		p, err = vis.Curves("W2 divergence from the reference", "step", "E‖v_ft − v_ref‖²", w2Series...)
-	}
+	p, err = runplot.TrainingWith(runplot.W2, h, w2Labels)
 	if err := save("w2.png", p, err); err != nil {
 		return files, err
 	}
-	if len(v.classNames) > 0 && len(evals) > 0 && evals[0].ClassCounts != nil {
-		fr := make([][]float64, len(evals))
-		for i, e := range evals {
-			fr[i] = make([]float64, len(e.ClassCounts))
-			for k, c := range e.ClassCounts {
-				fr[i][k] = float64(c)
-			}
-		}
-		p, err = vis.ClassStack(evalX, fr, v.classNames)
+	if len(v.classNames) > 0 && len(h.Evals) > 0 && h.Evals[0].ClassCounts != nil {
+		p, err = runplot.Classes(h)
 		if err := save("classes.png", p, err); err != nil {
 			return files, err
 		}
@@ -370,30 +362,4 @@ func (v *runViews) plots() ([]string, error) {
 		files = append(files, path)
 	}
 	return files, nil
-}
-
-// anyPositive reports whether some value is > 0.
-func anyPositive(xs ...[]float64) bool {
-	for _, x := range xs {
-		for _, v := range x {
-			if v > 0 {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// movingAverage smooths a series over a trailing window.
-func movingAverage(x []float64, w int) []float64 {
-	out := make([]float64, len(x))
-	s := 0.0
-	for i, v := range x {
-		s += v
-		if i >= w {
-			s -= x[i-w]
-		}
-		out[i] = s / float64(min(i+1, w))
-	}
-	return out
 }

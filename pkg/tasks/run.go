@@ -30,3 +30,8 @@ func RunGenerator(dir string) (*orw.Generator, error) {
 	g.Sampler = info.Config.Sampler
 	return g, nil
 }
+
+// RunMetaWith is what a run directory of task t made with opts records of
+// them (config.json, "meta"): the metadata that OpenOrCreateRunWith compares
+// when it reopens a run. opts must be resolved (Task.Resolve).
+func RunMetaWith(t *Task, opts Options) map[string]string { return opts.meta(t) }

@@ -40,6 +40,16 @@ func SampleGrid(im *orw.Images, n, cols, scale int, captions []string) (*image.R
 	return vis.Grid(tiles, cols, vis.GridOptions{Scale: scale, Pad: 1, Captions: captions, Background: color.Gray{Y: 0xee}}), nil
 }
 
+// BatchGrid lays out every image of a batch in rows of cols tiles with
+// opts, pixel values in orw's range [−1, 1]: SampleGrid with the layout
+// left to the caller (orw finetune's sample grids use vis.GridOptions{}).
+func BatchGrid(im *orw.Images, cols int, opts vis.GridOptions) (*image.RGBA, error) {
+	if err := im.Validate(); err != nil {
+		return nil, err
+	}
+	return vis.Grid(vis.ImagesFromBatch(im.Pix, im.N, im.H, im.W, im.C, -1, 1), cols, opts), nil
+}
+
 // DashboardOptions adjusts Dashboard.
 type DashboardOptions struct {
 	// PlotW and PlotH are the size of each plot (3.6 × 2.5 inches,

@@ -220,6 +220,22 @@ const Smooth = 25
 // ("eval"). Other metrics exist only at evaluations
 // and are plotted as by Curves.
 func Training(m Metric, h *History) (*plot.Plot, error) {
+	return TrainingWith(m, h, TrainingLabels{})
+}
+
+// TrainingLabels names the parts of a Training plot; an empty field keeps
+// Training's name.
+type TrainingLabels struct {
+	// Title and YLabel title the plot and its y axis.
+	Title, YLabel string
+	// Batch and Eval name the curves of the training batches and of the
+	// evaluations in the legend.
+	Batch, Eval string
+}
+
+// TrainingWith is Training with other labels (orw finetune's reward.png
+// and w2.png spell them out in full).
+func TrainingWith(m Metric, h *History, l TrainingLabels) (*plot.Plot, error) {
 	var batch func(orw.StepRecord) float64
 	var title string
 	switch m.Label {
@@ -228,8 +244,23 @@ func Training(m Metric, h *History) (*plot.Plot, error) {
 	case W2.Label:
 		batch, title = func(s orw.StepRecord) float64 { return s.W2 }, "W2 divergence E|v_ft − v_ref|²"
 	default:
-		return Curves(m, h)
+		p, err := Curves(m, h)
+		if err == nil {
+			relabel(p, l)
+		}
+		return p, err
 	}
+	ylabel := m.Label
+	or := func(s *string, v string) {
+		if v != "" {
+			*s = v
+		}
+	}
+	or(&title, l.Title)
+	or(&ylabel, l.YLabel)
+	batchName, evalName := "batch", "eval"
+	or(&batchName, l.Batch)
+	or(&evalName, l.Eval)
 	var series []vis.Series
 	if len(h.Steps) > 0 {
 		x := make([]float64, len(h.Steps))
@@ -237,16 +268,26 @@ func Training(m Metric, h *History) (*plot.Plot, error) {
 		for i, s := range h.Steps {
 			x[i], y[i] = float64(s.Step), batch(s)
 		}
-		series = append(series, vis.Series{Name: "batch", X: x, Y: MovingAverage(y, Smooth)})
+		series = append(series, vis.Series{Name: batchName, X: x, Y: MovingAverage(y, Smooth)})
 	}
 	if len(h.Evals) > 0 {
-		s := evalSeries("eval", []*History{h}, m)
+		s := evalSeries(evalName, []*History{h}, m)
 		series = append(series, s)
 	}
 	if len(series) == 0 {
 		return nil, errors.New("runplot: Training: the run has no records yet")
 	}
-	return curves(title, "step", m.Label, m.Log, series...)
+	return curves(title, "step", ylabel, m.Log, series...)
+}
+
+// relabel sets a plot's title and y label from l where l gives them.
+func relabel(p *plot.Plot, l TrainingLabels) {
+	if l.Title != "" {
+		p.Title.Text = l.Title
+	}
+	if l.YLabel != "" {
+		p.Y.Label.Text = l.YLabel
+	}
 }
 
 // MovingAverage smooths x over a trailing window of w values (fewer at the

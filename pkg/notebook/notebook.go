@@ -4,11 +4,14 @@
 // In a notebook cell (a process started by the GoNB kernel, see
 // gonbui.IsNotebook) Show displays plots, images, sample grids, animations,
 // Markdown and tables inline; Progress draws a progress bar that updates in
-// place; Live attaches to a run and redraws its reward and W2 curves, class
-// make-up and samples while the cell trains it. Outside a notebook the same
-// calls print a short text summary to standard output and write the pictures
-// as PNG files (under OutDir), so notebook code also runs as a plain program
-// and in tests.
+// place (a train.Display, so that a training loop updates it); Live attaches
+// to a run and redraws its reward and W2 curves, class make-up and samples
+// while the cell trains it; RunTrials trains the trials of an experiment
+// through package experiment (which names their directories and runs them)
+// with a progress bar per trial and their curves redrawn as they train.
+// Outside a notebook the same calls print a short text summary to standard
+// output and write the pictures as PNG files (under OutDir), so notebook
+// code also runs as a plain program and in tests.
 //
 // Every notebook of the project opens a cell that displays with
 //
@@ -20,21 +23,19 @@
 // so a run lives in a directory (RunDir) that each cell opens, steps and
 // closes. The notebooks run in two sizes: Quick (environment variable
 // ORW_QUICK, for tests and CI) and full.
-package notebook // import "github.com/orwcfm/orwcfm/pkg/vis/notebook"
+package notebook // import "github.com/orwcfm/orwcfm/pkg/notebook"
 
 import (
 	"bufio"
 	"crypto/rand"
-	"crypto/sha256"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
-	"unicode"
 
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 )
 
@@ -140,56 +141,14 @@ func OutDir() string {
 }
 
 // RunDir returns the directory of a notebook's run: RunsDir()/name-HASH,
-// where HASH identifies cfg and the extra strings (a task, a base model).
-// Changing any setting therefore starts a new run in a new directory, while
-// running a cell again with the same settings reopens, and continues, the
-// same run. name may contain slashes to group runs ("02_tau_sweep/tau-0").
+// where HASH identifies cfg and the extra strings (a task, a base model);
+// see experiment.RunDir. Changing any setting therefore starts a new run in
+// a new directory, while running a cell again with the same settings
+// reopens, and continues, the same run. name may contain slashes to group
+// runs ("02_tau_sweep/tau-0").
 func RunDir(name string, cfg orw.Config, extra ...string) string {
-	b, err := json.Marshal(cfg)
-	if err != nil {
-		panic(fmt.Sprintf("notebook: RunDir: %v", err)) // a Config always marshals
-	}
-	h := sha256.New()
-	h.Write(b)
-	for _, e := range extra {
-		h.Write([]byte{0})
-		h.Write([]byte(e))
-	}
-	dir, leaf := filepath.Split(filepath.FromSlash(name))
-	return filepath.Join(RunsDir(), dir, Slug(leaf)+"-"+hex.EncodeToString(h.Sum(nil))[:8])
+	return experiment.RunDir(RunsDir(), name, cfg, extra...)
 }
-
-// Slug turns a display name such as "τ = 0.5, α = 1" into a file name:
-// letters, digits, '.', '-' and '_' are kept (Greek letters spelt out),
-// anything else becomes '-', runs of '-' collapse.
-func Slug(name string) string {
-	var b strings.Builder
-	dash := false
-	put := func(s string) {
-		b.WriteString(s)
-		dash = false
-	}
-	for _, r := range name {
-		switch {
-		case r < 128 && (unicode.IsLetter(r) || unicode.IsDigit(r) || r == '.' || r == '_'):
-			put(string(r))
-		case greek[r] != "":
-			put(greek[r])
-		default:
-			if !dash && b.Len() > 0 {
-				b.WriteByte('-')
-				dash = true
-			}
-		}
-	}
-	s := strings.Trim(b.String(), "-")
-	if s == "" {
-		s = "run"
-	}
-	return s
-}
-
-var greek = map[rune]string{'α': "alpha", 'β': "beta", 'τ': "tau", 'σ': "sigma", 'λ': "lambda", 'η': "eta"}
 
 // Fresh removes the run in dir so that the next open starts over. It
 // refuses to remove a directory that does not look like a run (one with

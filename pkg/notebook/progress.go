@@ -6,6 +6,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 )
 
 // Intervals between the updates of a progress bar: redrawing a notebook
@@ -17,7 +19,9 @@ const (
 
 // Progress is a progress bar. In a notebook it is one HTML output that is
 // updated in place (at most every NotebookUpdateEvery); elsewhere it prints
-// a line at most every TextUpdateEvery, and one when it finishes.
+// a line at most every TextUpdateEvery, and one when it finishes. It is a
+// train.Display: train.AttachProgress(loop, bar, 1, status) updates it
+// after every step of a training loop and finishes it when the loop ends.
 type Progress struct {
 	d          *Display
 	id         string
@@ -46,8 +50,8 @@ func (d *Display) NewProgress(title string, from, total int64) *Progress {
 	return p
 }
 
-// Update sets the work done and a short status ("reward 0.61").
-func (p *Progress) Update(done int64, status string) {
+// Set sets the work done and a short status ("reward 0.61").
+func (p *Progress) Set(done int64, status string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.finished {
@@ -57,11 +61,14 @@ func (p *Progress) Update(done int64, status string) {
 	p.show(false)
 }
 
-// Finish shows the final state with status; later updates are ignored.
-func (p *Progress) Finish(status string) {
+// Done shows the final state with status and closes the bar: later calls
+// of Set, Update and Finish are ignored. Called after a loop finished the
+// bar, Done replaces its status when it differs (an outcome the loop does
+// not know, such as an interrupt) and shows the bar once more.
+func (p *Progress) Done(status string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.finished {
+	if p.finished && (status == "" || status == p.status) {
 		return
 	}
 	p.finished = true
@@ -70,6 +77,29 @@ func (p *Progress) Finish(status string) {
 	}
 	p.show(true)
 }
+
+// Update shows a training loop's progress: its step and status. With
+// Finish it makes the bar a train.Display, which train.AttachProgress
+// attaches to a loop.
+func (p *Progress) Update(tp train.Progress) { p.Set(tp.Step, tp.Status) }
+
+// Finish shows a training loop's final progress and closes the bar (see
+// Done).
+func (p *Progress) Finish(tp train.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.finished {
+		return
+	}
+	p.finished = true
+	p.done = tp.Step
+	if tp.Status != "" {
+		p.status = tp.Status
+	}
+	p.show(true)
+}
+
+var _ train.Display = (*Progress)(nil)
 
 // ID is the display id of the bar's notebook output.
 func (p *Progress) ID() string { return p.id }

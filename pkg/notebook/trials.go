@@ -7,46 +7,32 @@ import (
 	"image"
 	"os"
 	"os/signal"
-	"path"
 
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
 // DefaultTask is the task of a Trial that names none.
-const DefaultTask = "mnist-even"
+const DefaultTask = experiment.DefaultTask
 
 // Trial is one setting of an experiment: a task with its options and a
-// fine-tuning configuration. Trials that share a Name are seeds of one
-// setting (give them different Config.Seed): the plots of package runplot
-// average them.
-type Trial struct {
-	// Name labels the trial in legends and names its directory.
-	Name string
-	// Task is the task's name (DefaultTask when empty).
-	Task string
-	// Options are the task's options (base model, reward...).
-	Options tasks.Options
-	// Config is the fine-tuning configuration.
-	Config orw.Config
-}
-
-func (t Trial) task() string {
-	if t.Task == "" {
-		return DefaultTask
-	}
-	return t.Task
-}
+// fine-tuning configuration (see experiment.Trial). Trials that share a
+// Name are seeds of one setting (give them different Config.Seed): the
+// plots of package runplot average them.
+type Trial = experiment.Trial
 
 // TrialDir is the run directory of a trial of an experiment called group:
-// RunDir(group/Name) with the task and its options in the hash, so that a
-// trial with other settings gets another directory.
+// experiment.TrialDir under RunsDir(), that is RunDir(group/Name) with the
+// task and its options in the hash, so that a trial with other settings
+// gets another directory.
 func TrialDir(group string, t Trial) string {
-	o := t.Options
-	return RunDir(path.Join(group, t.Name), t.Config, t.task(), o.Model, o.Reward, o.Prompt, fmt.Sprint(o.TwoSided), o.Target)
+	return experiment.TrialDir(RunsDir(), group, t)
 }
 
 // RunTrials trains every trial of the experiment group to steps steps, one
@@ -56,6 +42,9 @@ func TrialDir(group string, t Trial) string {
 // trial and the reward and W2 curves of all trials so far, redrawn at every
 // evaluation (in a notebook; elsewhere the curves are written once, at the
 // end). An interrupt stops the current trial after its step, saved.
+//
+// The runs are package experiment's (a Grid of one worker); this function
+// adds the display through its hooks.
 func RunTrials(group string, steps int64, trials ...Trial) ([]*runplot.History, error) {
 	return Default().RunTrials(group, steps, trials...)
 }
@@ -93,48 +82,81 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 		}
 		d.publish(map[string]any{"image/png": b, "text/plain": group + ": reward and W2 of the trials"}, cmp)
 	}
-	for _, t := range trials {
-		dir := TrialDir(group, t)
-		run, err := tasks.OpenOrCreateRunWith(backend, dir, t.task(), t.Options, t.Config)
-		if err != nil {
-			return hs, fmt.Errorf("trial %q: %w", t.Name, err)
-		}
-		h, err := runplot.FromRun(run, t.Name)
-		if err != nil {
-			run.Close()
-			return hs, fmt.Errorf("trial %q: %w", t.Name, err)
-		}
-		hs = append(hs, h)
-		redraw()
-		from := run.StepCount()
-		bar := d.NewProgress(t.Name, from, max(steps, from))
-		run.OnStep = func(s orw.StepRecord) {
-			h.Steps = append(h.Steps, s)
-			bar.Update(s.Step, fmt.Sprintf("batch reward %.3f", s.RewardMean))
-		}
-		run.OnEval = func(e orw.EvalRecord, _ *orw.Images) {
-			h.Evals = append(h.Evals, e)
-			redraw()
-		}
-		err = run.StepTo(ctx, steps)
-		status := "done"
+	// final is the status of a trial's bar at its end.
+	final := func(h *runplot.History) string {
 		if e, ok := h.Final(); ok {
-			status = fmt.Sprintf("eval reward %.3f · W2 %.3g", e.Reward, e.W2Velocity)
+			return fmt.Sprintf("eval reward %.3f · W2 %.3g", e.Reward, e.W2Velocity)
 		}
-		if from >= steps {
-			status += " (trained earlier)"
-		}
-		if errors.Is(err, context.Canceled) {
-			err = fmt.Errorf("interrupted at step %d of trial %q (saved; run the cell again to continue)", run.StepCount(), t.Name)
-			status = "interrupted"
-		}
-		bar.Finish(status)
-		if cerr := run.Close(); err == nil {
-			err = cerr
-		}
-		if err != nil {
-			return hs, fmt.Errorf("trial %q: %w", t.Name, err)
-		}
+		return "done"
+	}
+	names := classNameCache{}
+	// One trial at a time: the hooks share these.
+	var h *runplot.History
+	var bar *Progress
+	hooks := experiment.Hooks{
+		Start: func(r experiment.Run, run *rundir.Run) error {
+			var err error
+			if h, err = runplot.FromRun(run, r.Name); err != nil {
+				return err
+			}
+			hs = append(hs, h)
+			redraw()
+			from := run.StepCount()
+			bar = d.NewProgress(r.Name, from, max(r.Steps, from))
+			run.OnStep = func(s orw.StepRecord) { h.Steps = append(h.Steps, s) }
+			run.OnEval = func(e orw.EvalRecord, _ *orw.Images) {
+				h.Evals = append(h.Evals, e)
+				redraw()
+			}
+			run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
+				train.AttachProgress(l, bar, 1, func(s orw.StepRecord) string {
+					if s.Step >= r.Steps { // the last step's evaluation is in h by now
+						return final(h)
+					}
+					return fmt.Sprintf("batch reward %.3f", s.RewardMean)
+				})
+			}
+			return nil
+		},
+		End: func(_ experiment.Run, _ *rundir.Run, err error) error {
+			switch {
+			case errors.Is(err, context.Canceled):
+				bar.Done("interrupted")
+			default:
+				bar.Done(final(h))
+			}
+			return nil
+		},
+		Skip: func(r experiment.Run, res experiment.Result) error {
+			h = res.History
+			cn, err := names.get(r.Trial)
+			if err != nil {
+				return err
+			}
+			h.ClassNames = cn
+			hs = append(hs, h)
+			redraw()
+			bar = d.NewProgress(r.Name, res.Steps, res.Steps)
+			bar.Done(final(h) + " (trained earlier)")
+			return nil
+		},
+	}
+	grid := experiment.Grid{
+		Runs:    experiment.Runs(RunsDir(), group, steps, trials...),
+		Workers: 1,
+		Options: experiment.Options{Backend: backend, Hooks: hooks},
+	}
+	_, err = grid.Execute(ctx)
+	var re *experiment.Error
+	switch {
+	case errors.As(err, &re) && errors.Is(re.Err, context.Canceled):
+		return hs, fmt.Errorf("interrupted at step %d of trial %q (saved; run the cell again to continue)", re.Step, re.Run.Name)
+	case errors.As(err, &re):
+		return hs, fmt.Errorf("trial %q: %w", re.Run.Name, re.Err)
+	case errors.Is(err, context.Canceled):
+		return hs, errors.New("interrupted between trials (saved; run the cell again to continue)")
+	case err != nil:
+		return hs, err
 	}
 	redraw()
 	if !d.Notebook {
@@ -148,6 +170,23 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 		return hs, fmt.Errorf("notebook: RunTrials: drawing: %w", drawErr)
 	}
 	return hs, nil
+}
+
+// classNameCache holds the class names of the trials' tasks and base
+// models, which building an environment finds.
+type classNameCache map[string][]string
+
+func (c classNameCache) get(t Trial) ([]string, error) {
+	key := t.TaskName() + "\x00" + t.Options.Model
+	if cn, ok := c[key]; ok {
+		return cn, nil
+	}
+	cn, err := t.ClassNames()
+	if err != nil {
+		return nil, err
+	}
+	c[key] = cn
+	return cn, nil
 }
 
 // comparison draws the reward and the W2 curves of trials side by side.
@@ -172,7 +211,7 @@ func comparison(hs []*runplot.History) (image.Image, error) {
 // them), with the class names of their tasks. A trial that was never run is
 // an error that says to run the cell that trains it.
 func LoadTrials(group string, trials ...Trial) ([]*runplot.History, error) {
-	names := map[string][]string{}
+	names := classNameCache{}
 	var hs []*runplot.History
 	for _, t := range trials {
 		dir := TrialDir(group, t)
@@ -180,39 +219,12 @@ func LoadTrials(group string, trials ...Trial) ([]*runplot.History, error) {
 		if err != nil {
 			return hs, fmt.Errorf("trial %q has no run yet (%v): run the cell that trains it first", t.Name, err)
 		}
-		key := t.task() + "\x00" + t.Options.Model
-		cn, ok := names[key]
-		if !ok {
-			cn, err = classNames(t)
-			if err != nil {
-				return hs, err
-			}
-			names[key] = cn
+		if h.ClassNames, err = names.get(t); err != nil {
+			return hs, err
 		}
-		h.ClassNames = cn
 		hs = append(hs, h)
 	}
 	return hs, nil
-}
-
-// classNames returns the class names of a trial's judge (nil without one).
-func classNames(t Trial) ([]string, error) {
-	task, err := tasks.Lookup(t.task())
-	if err != nil {
-		return nil, err
-	}
-	be, err := backends.Default()
-	if err != nil {
-		return nil, err
-	}
-	env, err := task.BuildEnv(be, t.Options)
-	if err != nil {
-		return nil, err
-	}
-	if env.Judge == nil {
-		return nil, nil
-	}
-	return env.Judge.ClassNames(), nil
 }
 
 // TrialSamples draws n samples of the latest model of every trial of

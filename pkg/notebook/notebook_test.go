@@ -2,7 +2,9 @@ package notebook
 
 import (
 	"bytes"
+	"context"
 	"encoding/binary"
+	"fmt"
 	"image"
 	"image/png"
 	"os"
@@ -16,7 +18,9 @@ import (
 
 	"gonum.org/v1/plot"
 
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 )
 
@@ -37,7 +41,7 @@ func TestRepoRootAndDirs(t *testing.T) {
 	if root == "" {
 		t.Fatal("RepoRoot found no checkout from the package directory")
 	}
-	if _, err := os.Stat(filepath.Join(root, "pkg", "vis", "notebook")); err != nil {
+	if _, err := os.Stat(filepath.Join(root, "pkg", "notebook")); err != nil {
 		t.Errorf("RepoRoot %s does not hold this package: %v", root, err)
 	}
 	t.Setenv(EnvRuns, "")
@@ -90,16 +94,13 @@ func TestRunDir(t *testing.T) {
 	if RunDir("02_tau_sweep/τ = 0", cfg2) == a || RunDir("02_tau_sweep/τ = 0", cfg, "other-task") == a {
 		t.Error("RunDir ignores the config or the extras")
 	}
-	for in, want := range map[string]string{
-		"τ = 0.5, α = 1": "tau-0.5-alpha-1",
-		"ORW-CFM-W2":     "ORW-CFM-W2",
-		"  ":             "run",
-		"a/b":            "a-b",
-		"x_y (z)":        "x_y-z",
-	} {
-		if got := Slug(in); got != want {
-			t.Errorf("Slug(%q) = %q, want %q", in, got, want)
-		}
+	// The naming itself is package experiment's (see its tests).
+	if want := experiment.RunDir("/runs/full", "02_tau_sweep/τ = 0", cfg); a != want {
+		t.Errorf("RunDir = %s, experiment.RunDir = %s", a, want)
+	}
+	tr := Trial{Name: "τ = 0", Config: cfg}
+	if got, want := TrialDir("02_tau_sweep", tr), experiment.TrialDir("/runs/full", "02_tau_sweep", tr); got != want {
+		t.Errorf("TrialDir = %s, experiment.TrialDir = %s", got, want)
 	}
 }
 
@@ -364,10 +365,10 @@ func TestProgressNotebook(t *testing.T) {
 	d.Now = c.now
 	p := d.NewProgress("train <x>", 100, 200)
 	for s := int64(101); s <= 200; s++ {
-		p.Update(s, "reward 0.5")
+		p.Set(s, "reward 0.5")
 	}
-	p.Finish("done")
-	p.Update(300, "ignored")
+	p.Done("done")
+	p.Set(300, "ignored")
 	q := d.NewProgress("other", 0, 10)
 	if p.ID() == q.ID() || !strings.HasPrefix(p.ID(), "orwcfm-progress-") {
 		t.Errorf("ids %q and %q", p.ID(), q.ID())
@@ -406,9 +407,9 @@ func TestProgressText(t *testing.T) {
 	d.Now = c.now
 	p := d.NewProgress("run", 0, 100)
 	for s := int64(1); s <= 100; s++ {
-		p.Update(s, "")
+		p.Set(s, "")
 	}
-	p.Finish("")
+	p.Done("")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
 	// The start, one line every 10 s (of 100 s), and the end.
 	if len(lines) < 10 || len(lines) > 13 {
@@ -416,5 +417,36 @@ func TestProgressText(t *testing.T) {
 	}
 	if lines[0] != "run: 0/100 (0%)" || !strings.HasPrefix(lines[len(lines)-1], "run: 100/100 (100%) · 0.98/s · 1m") {
 		t.Errorf("first and last lines %q, %q", lines[0], lines[len(lines)-1])
+	}
+}
+
+// counter is a training loop's stepper that counts.
+type counter struct{ n int64 }
+
+func (c *counter) Step() (int64, error) { c.n++; return c.n, nil }
+func (c *counter) StepCount() int64     { return c.n }
+
+// TestProgressLoop attaches a bar to a training loop as its display.
+func TestProgressLoop(t *testing.T) {
+	d, buf := textDisplay(t)
+	c := &clock{t: time.Unix(0, 0), step: time.Second}
+	d.Now = c.now
+	p := d.NewProgress("loop", 2, 12)
+	l := train.New[int64](&counter{n: 2}, 12)
+	train.AttachProgress(l, p, 1, func(n int64) string { return fmt.Sprintf("record %d", n) })
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if last := lines[len(lines)-1]; lines[0] != "loop: 2/12 (16%)" || !strings.HasPrefix(last, "loop: 12/12 (100%) · record 12 · ") {
+		t.Errorf("bar of a loop:\n%s", buf.String())
+	}
+	n := len(lines)
+	p.Done("record 12") // the same status: nothing more to show
+	p.Set(20, "ignored")
+	p.Done("interrupted")
+	lines = strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != n+1 || !strings.HasPrefix(lines[n], "loop: 12/12 (100%) · interrupted") {
+		t.Errorf("after Done:\n%s", buf.String())
 	}
 }

@@ -73,7 +73,7 @@ func TrialRewardSamples(group string, n int, trials ...Trial) ([]RewardSamples, 
 	}
 	var out []RewardSamples
 	err = eachTrialSample(group, n, trials, func(t Trial, _ string, im *orw.Images) error {
-		task, err := tasks.Lookup(t.task())
+		task, err := tasks.Lookup(t.TaskName())
 		if err != nil {
 			return err
 		}

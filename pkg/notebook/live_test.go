@@ -206,6 +206,17 @@ func TestTrials(t *testing.T) {
 	if len(hs[0].Steps) != 4 || !strings.Contains(buf.String(), "α = 0: 4/4 (100%)") || !strings.Contains(buf.String(), "test-trials.png") {
 		t.Errorf("second session: %d steps; output:\n%s", len(hs[0].Steps), buf.String())
 	}
+	t.Logf("second session:\n%s", buf.String())
+	// A third session with the same steps only reads the finished trials.
+	td3, buf3 := textDisplay(t)
+	again, err := td3.RunTrials("test", 4, trials...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(again) != 2 || len(again[1].Steps) != 4 || len(again[0].ClassNames) != 10 || strings.Count(buf3.String(), "4/4 (100%) · eval reward") != 2 || strings.Count(buf3.String(), "(trained earlier)") != 2 {
+		t.Errorf("third session: %d histories; output:\n%s", len(again), buf3.String())
+	}
+	t.Logf("third session:\n%s", buf3.String())
 	loaded, err := LoadTrials("test", trials...)
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
@@ -338,7 +339,7 @@ func (d *Display) showPNG(b []byte, size image.Point, name, note string) error {
 		d.publish(map[string]any{"image/png": b, "text/plain": alt}, "")
 		return nil
 	}
-	path, err := d.writeFile(fmt.Sprintf("%03d-%s.png", n, Slug(name)), b)
+	path, err := d.writeFile(fmt.Sprintf("%03d-%s.png", n, experiment.Slug(name)), b)
 	if err != nil {
 		return err
 	}

@@ -75,7 +75,7 @@ type ExactTilt struct {
 // refreshes in refreshes. The exact density is what α = 0 reaches with a
 // perfect learner; for α > 0 it is the collapse that the W2 term prevents.
 func ExactTilts(t Trial, refreshes ...int64) ([]ExactTilt, error) {
-	task, err := tasks.Lookup(t.task())
+	task, err := tasks.Lookup(t.TaskName())
 	if err != nil {
 		return nil, err
 	}
@@ -172,7 +172,7 @@ func ToyStates(group string, n int, trials ...Trial) ([]ToyState, error) {
 		}
 		step := lastStep(h)
 		if !runplot.IsPoints(im) {
-			return fmt.Errorf("trial %q: its samples are not 2-D points (task %s)", t.Name, t.task())
+			return fmt.Errorf("trial %q: its samples are not 2-D points (task %s)", t.Name, t.TaskName())
 		}
 		nref := tasks.ToyRefreshes(step, t.Config.RefreshEvery)
 		ex, err := ExactTilts(t, nref)

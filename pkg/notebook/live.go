@@ -16,6 +16,7 @@ import (
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
@@ -35,7 +36,8 @@ const (
 // final dashboard as a PNG file.
 //
 // A LiveView hooks into the run's OnStep and OnEval callbacks (keeping any
-// that were set) until Close.
+// that were set) until Close, and, while StepTo trains the run, attaches
+// its progress bar to the run's training loop through OnLoop.
 type LiveView struct {
 	// Every is the number of steps between redraws of the dashboard.
 	Every int
@@ -92,7 +94,17 @@ func (v *LiveView) StepTo(total int64) error {
 	if v.d.Notebook {
 		v.draw()
 	}
+	// The bar is a hook of the run's training loop, after any the run had.
+	prevLoop := v.run.OnLoop
+	bar := v.bar
+	v.run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
+		if prevLoop != nil {
+			prevLoop(l)
+		}
+		train.AttachProgress(l, bar, 1, func(orw.StepRecord) string { return v.status() })
+	}
 	err := v.run.StepTo(ctx, total)
+	v.run.OnLoop = prevLoop
 	if v.d.Notebook {
 		v.draw()
 	}
@@ -104,7 +116,7 @@ func (v *LiveView) StepTo(total int64) error {
 		err = fmt.Errorf("interrupted at step %d (the run is saved; run the cell again to continue)", v.run.StepCount())
 		status = "interrupted, " + status
 	}
-	v.bar.Finish(status)
+	v.bar.Done(status) // the loop finished it; this adds an interrupt, or finishes a loop that never ran
 	if !v.d.Notebook {
 		v.writeDashboard()
 	}
@@ -132,9 +144,6 @@ func (v *LiveView) onStep(s orw.StepRecord) {
 		v.prevStep(s)
 	}
 	v.hist.Steps = append(v.hist.Steps, s)
-	if v.bar != nil {
-		v.bar.Update(s.Step, v.status())
-	}
 	if v.d.Notebook && v.Every > 0 && s.Step%int64(v.Every) == 0 {
 		v.draw()
 	}

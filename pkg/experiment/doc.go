@@ -1,0 +1,25 @@
+// Package experiment is the experiment layer: it turns settings into runs
+// on disk, trains them, and gathers their results.
+//
+// A Trial is one setting: a task (package tasks) with its options and a
+// fine-tuning configuration (orw.Config, whose Seed is the run's seed).
+// Trials that share a Name are seeds of one setting (see Seeds). A Run is
+// a trial with its run directory and the number of steps to train it to;
+// TrialDir and RunDir name directories so that the same settings always
+// find the same directory again, and other settings get another one.
+//
+// Run.Execute trains one run: it opens (or creates) the run directory,
+// steps it to its total and closes it. Runs are resumable: a run that was
+// interrupted continues from its last checkpoint, and a run that has
+// already reached its total is not opened at all, only read. A Grid
+// executes many runs with N workers and collects one Result per run into
+// a Table, which writes itself as CSV or JSON.
+//
+// The layer shows nothing itself: callers watch the runs through Hooks
+// (progress bars, live plots, sample grids), as orw finetune and the
+// notebooks' trials (package notebook) do.
+//
+// Layering: commands and notebooks call this package; it calls package
+// tasks (environments, rewards, base models), package vis/runplot (run
+// histories) and package orw and its sub-packages (run directories).
+package experiment // import "github.com/orwcfm/orwcfm/pkg/experiment"

@@ -1,0 +1,239 @@
+package experiment
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"math"
+	"path/filepath"
+
+	"github.com/gomlx/compute"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
+	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
+)
+
+// Run is one run of an experiment: a trial, the directory that holds it and
+// the number of gradient steps to train it to.
+type Run struct {
+	Trial
+	// Dir is the run directory (see TrialDir and RunDir).
+	Dir string
+	// Steps is the step count to train the run to.
+	Steps int64
+}
+
+// Runs returns the runs of trials of the experiment group, each in its
+// TrialDir under root, to be trained to steps steps.
+func Runs(root, group string, steps int64, trials ...Trial) []Run {
+	runs := make([]Run, len(trials))
+	for i, t := range trials {
+		runs[i] = Run{Trial: t, Dir: TrialDir(root, group, t), Steps: steps}
+	}
+	return runs
+}
+
+// Hooks let a caller watch the runs it executes (progress bars, redrawn
+// curves) or add its own outputs (sample grids). Every field may be nil.
+// A Grid with several workers calls them from several goroutines at once.
+type Hooks struct {
+	// Start is called with each run opened at its current step, before it
+	// trains. It may set the open run's OnStep, OnEval and OnLoop. An error
+	// stops the run before it trains, and is the run's error.
+	Start func(r Run, run *rundir.Run) error
+	// End is called after a run trained, with the error that training
+	// returned (nil when the run reached r.Steps and, with
+	// Options.FinalEval, was evaluated), before the run is closed. Its error
+	// becomes the run's when training succeeded, and is joined to it
+	// otherwise.
+	End func(r Run, run *rundir.Run, err error) error
+	// Skip is called instead of Start and End for a run that had already
+	// reached r.Steps and so was only read, with its result. An error is
+	// the run's error.
+	Skip func(r Run, res Result) error
+}
+
+// Options adjust how runs are executed.
+type Options struct {
+	// Backend computes the runs (backends.Default() when nil).
+	Backend compute.Backend
+	// Hooks watch the runs.
+	Hooks Hooks
+	// FinalEval evaluates each trained run at its last step, unless its
+	// last evaluation is already there (see rundir.Run.Evaluate), so that
+	// its result describes the model it ends with. Without it the result
+	// holds the run's last periodic evaluation.
+	FinalEval bool
+	// OpenFinished opens runs that have already reached their steps too,
+	// rather than only reading them, for hooks that draw from the open run
+	// (orw finetune redraws its pictures).
+	OpenFinished bool
+}
+
+// Execute trains the run to r.Steps and returns its result. The run
+// directory is created when it holds no run; a run in it must have been
+// made with the same task, options and Config (the error names the
+// differences). A run that has already reached r.Steps is only read
+// (unless opts.OpenFinished), and an interrupted one continues from its
+// last checkpoint.
+//
+// When ctx is cancelled the run stops after its current step, is saved,
+// and Execute returns ctx's error unwrapped (context.Canceled) with the
+// result at that step. Other errors are returned as the run directory, the
+// training loop or the hooks gave them. On an error the result holds what
+// is known (the step count reached, when the run was opened).
+func (r Run) Execute(ctx context.Context, opts Options) (Result, error) {
+	res := r.blank()
+	if r.Dir == "" {
+		return res, fmt.Errorf("experiment: run %q has no directory", r.Name)
+	}
+	if r.Steps < 0 {
+		return res, fmt.Errorf("experiment: run %q: steps must not be negative, got %d", r.Name, r.Steps)
+	}
+	if !opts.OpenFinished {
+		if h, step, ok := readFinished(r); ok {
+			res.fill(h, step, r.Config.EvalSamples)
+			res.Skipped = true
+			if opts.Hooks.Skip != nil {
+				if err := opts.Hooks.Skip(r, res); err != nil {
+					return res, err
+				}
+			}
+			return res, nil
+		}
+	}
+	be := opts.Backend
+	if be == nil {
+		var err error
+		if be, err = backends.Default(); err != nil {
+			return res, err
+		}
+	}
+	run, err := tasks.OpenOrCreateRunWith(be, r.Dir, r.TaskName(), r.Options, r.Config)
+	if err != nil {
+		return res, err
+	}
+	res.Steps = run.StepCount()
+	if opts.Hooks.Start != nil {
+		if err := opts.Hooks.Start(r, run); err != nil {
+			run.Close()
+			return res, err
+		}
+	}
+	err = run.StepTo(ctx, r.Steps)
+	if err == nil && opts.FinalEval {
+		_, err = run.Evaluate()
+	}
+	if opts.Hooks.End != nil {
+		err = join(err, opts.Hooks.End(r, run, err))
+	}
+	res.Steps = run.StepCount()
+	if h, herr := runplot.FromRun(run, r.Name); herr == nil {
+		res.fill(h, run.StepCount(), r.Config.EvalSamples)
+	} else {
+		err = join(err, herr)
+	}
+	return res, join(err, run.Close())
+}
+
+// join returns a when b is nil and b when a is nil (unwrapped, so that a
+// context.Canceled stays one), and both joined otherwise.
+func join(a, b error) error {
+	switch {
+	case b == nil:
+		return a
+	case a == nil:
+		return b
+	}
+	return errors.Join(a, b)
+}
+
+// blank is the result of r before anything is known of its directory.
+func (r Run) blank() Result {
+	c := r.Config
+	nan := math.NaN()
+	return Result{
+		Name: r.Name, Task: r.TaskName(), Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
+		RefreshEvery: c.RefreshEvery, NormalizeWeights: c.NormalizeWeights, Seed: c.Seed,
+		FinalReward: nan, ClassEntropy: nan, W2Velocity: nan, EmpiricalW2: nan, RunDir: r.Dir,
+	}
+}
+
+// fill sets the result's outcome from the run's history and step count.
+func (r *Result) fill(h *runplot.History, steps int64, evalSamples int) {
+	r.History, r.Steps = h, steps
+	var ms float64
+	for _, s := range h.Steps {
+		ms += s.SampleMS + s.TrainMS
+	}
+	for _, e := range h.Evals {
+		ms += e.EvalMS
+	}
+	r.WallSeconds = ms / 1000
+	e, ok := h.Final()
+	if !ok {
+		return
+	}
+	r.FinalReward, r.ClassEntropy, r.W2Velocity, r.EmpiricalW2 = e.Reward, e.ClassEntropy, e.W2Velocity, e.EmpiricalW2
+	r.ClassFractions = nil
+	for _, c := range e.ClassCounts {
+		r.ClassFractions = append(r.ClassFractions, float64(c)/float64(evalSamples))
+	}
+}
+
+// The files of a run directory that readFinished reads (see package rundir).
+const (
+	stateFile   = "state.ckpt"
+	historyFile = "history.jsonl"
+)
+
+// readFinished reads the run in r.Dir without opening it, if it was made
+// with r's settings and its last checkpoint has reached r.Steps: its
+// history up to that checkpoint and its step count. Anything else (no run,
+// other settings, a damaged file) is "not finished", and opening the run
+// then says what is wrong.
+func readFinished(r Run) (*runplot.History, int64, bool) {
+	info, err := rundir.ReadRunInfo(r.Dir)
+	if err != nil || len(info.Config.Diff(r.Config)) > 0 {
+		return nil, 0, false
+	}
+	task, err := tasks.Lookup(r.TaskName())
+	if err != nil {
+		return nil, 0, false
+	}
+	o, err := task.Resolve(r.Options)
+	if err != nil || !maps.Equal(info.Meta, tasks.RunMetaWith(task, o)) {
+		return nil, 0, false
+	}
+	step, histBytes, err := checkpointStep(r.Dir)
+	if err != nil || step < r.Steps {
+		return nil, 0, false
+	}
+	steps, evals, err := rundir.ReadHistory(filepath.Join(r.Dir, historyFile), histBytes)
+	if err != nil {
+		return nil, 0, false
+	}
+	return &runplot.History{Name: r.Name, Dir: r.Dir, Config: info.Config, Meta: info.Meta, Steps: steps, Evals: evals}, step, true
+}
+
+// checkpointStep reads the step count of a run directory's last checkpoint
+// and the length of the history that belongs to it.
+func checkpointStep(dir string) (step, historyBytes int64, err error) {
+	c, err := ckpt.Read(filepath.Join(dir, stateFile))
+	if err != nil {
+		return 0, 0, err
+	}
+	var meta struct {
+		Step         *int64 `json:"step"`
+		HistoryBytes *int64 `json:"history_bytes"`
+	}
+	if c.Kind != "run-state" || json.Unmarshal(c.Meta, &meta) != nil || meta.Step == nil || meta.HistoryBytes == nil {
+		return 0, 0, fmt.Errorf("%s is not a run state", filepath.Join(dir, stateFile))
+	}
+	return *meta.Step, *meta.HistoryBytes, nil
+}
