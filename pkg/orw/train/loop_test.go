@@ -1,0 +1,144 @@
+package train_test
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
+)
+
+// counter is a Stepper that counts; it fails (unchanged) at step failAt and
+// panics at step panicAt (0: never).
+type counter struct {
+	n               int64
+	failAt, panicAt int64
+}
+
+func (c *counter) Step() (int64, error) {
+	switch c.n + 1 {
+	case c.failAt:
+		return 0, errors.New("bad step")
+	case c.panicAt:
+		panic("reward exploded")
+	}
+	c.n++
+	return c.n * 10, nil
+}
+
+func (c *counter) StepCount() int64 { return c.n }
+
+func TestLoopHooksOrderAndEvery(t *testing.T) {
+	c := &counter{n: 2} // a resumed stepper
+	l := train.New[int64](c, 7)
+	var log []string
+	l.OnStep("show", 1, train.PriorityDisplay, func(l *train.Loop[int64], r int64) error {
+		log = append(log, fmt.Sprintf("show%d", l.Step()))
+		return nil
+	})
+	l.OnStep("record", 1, train.PriorityRecord, func(l *train.Loop[int64], r int64) error {
+		if r != l.Step()*10 {
+			t.Errorf("record hook got %d at step %d", r, l.Step())
+		}
+		log = append(log, fmt.Sprintf("rec%d", l.Step()))
+		return nil
+	})
+	l.OnStep("save", 3, train.PrioritySave, func(l *train.Loop[int64], _ int64) error {
+		log = append(log, fmt.Sprintf("save%d", l.Step()))
+		return nil
+	})
+	l.OnEnd("end", 0, func(l *train.Loop[int64], err error) error {
+		log = append(log, fmt.Sprintf("end%d:%v", l.Step(), err))
+		return nil
+	})
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	want := "rec3 save3 show3 rec4 show4 rec5 show5 rec6 save6 show6 rec7 show7 end7:<nil>"
+	if got := strings.Join(log, " "); got != want {
+		t.Errorf("hooks ran as\n%s\nwant\n%s", got, want)
+	}
+	if l.First() != 2 {
+		t.Errorf("First = %d, want 2", l.First())
+	}
+}
+
+func TestLoopStepErrorAndPanic(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		c    *counter
+		want string
+	}{
+		{"error", &counter{failAt: 3}, "bad step"},
+		{"panic", &counter{panicAt: 3}, "panic: reward exploded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := train.New[int64](tc.c, 10)
+			var endErr error
+			l.OnEnd("end", 0, func(_ *train.Loop[int64], err error) error { endErr = err; return nil })
+			err := l.Run(context.Background())
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err = %v, want %q", err, tc.want)
+			}
+			if tc.c.n != 2 {
+				t.Errorf("the stepper is at step %d, want 2 (the failed step left it as it was)", tc.c.n)
+			}
+			if endErr == nil {
+				t.Error("the end hook did not see the error")
+			}
+			var p *train.Panic
+			if tc.name == "panic" && (!errors.As(err, &p) || len(p.Stack) == 0) {
+				t.Errorf("a panic is not reported as *train.Panic with its stack: %#v", err)
+			}
+		})
+	}
+}
+
+func TestLoopHookPanicNamesTheHook(t *testing.T) {
+	c := &counter{}
+	l := train.New[int64](c, 10)
+	l.OnStep("live plot", 2, train.PriorityDisplay, func(l *train.Loop[int64], _ int64) error {
+		if l.Step() == 4 {
+			var m map[string]int
+			m["x"] = 1 //lint:ignore SA5000 the test needs a hook that panics
+		}
+		return nil
+	})
+	saved := int64(-1)
+	l.OnEnd("save", 0, func(l *train.Loop[int64], _ error) error { saved = l.Step(); return nil })
+	err := l.Run(context.Background())
+	var he *train.HookError
+	if !errors.As(err, &he) || he.Hook != "live plot" || he.Step != 4 || !strings.Contains(err.Error(), "panic") {
+		t.Fatalf("err = %v, want a HookError of \"live plot\" at step 4 holding the panic", err)
+	}
+	if saved != 4 {
+		t.Errorf("the end hook ran at step %d, want 4", saved)
+	}
+}
+
+func TestLoopCancel(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	c := &counter{}
+	l := train.New[int64](c, 100)
+	l.OnStep("cancel", 5, 0, func(*train.Loop[int64], int64) error { cancel(); return nil })
+	if err := l.Run(ctx); !errors.Is(err, context.Canceled) || c.n != 5 {
+		t.Fatalf("err = %v at step %d, want context.Canceled at 5", err, c.n)
+	}
+}
+
+func TestTextBar(t *testing.T) {
+	var b bytes.Buffer
+	c := &counter{}
+	l := train.New[int64](c, 4)
+	train.AttachProgress(l, train.NewTextBarTo(&b, "demo", false), 1, func(r int64) string { return fmt.Sprintf("r=%d", r) })
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	if !strings.Contains(out, "demo ") || !strings.Contains(out, "4/4 r=40") || !strings.Contains(out, "████████████████████████") {
+		t.Errorf("progress output:\n%s", out)
+	}
+}
