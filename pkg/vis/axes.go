@@ -46,13 +46,19 @@ func addGrid(p *plot.Plot, vertical bool) {
 // legendOutside moves the legend of p to the right of the data area.
 // It adds a plotter that draws nothing but reports a glyph box at the right
 // edge of the data as wide as the legend, which makes the plot narrow its
-// data area by that much; the legend, drawn right-aligned against the edge
-// of the canvas, then fills the freed strip.
+// data area by that much; the legend, drawn right-aligned legendMargin
+// inside the edge of the canvas, then fills the freed strip, so that no
+// thumbnail or text touches the edge of the picture.
 func legendOutside(p *plot.Plot) {
 	p.Legend.Top = true
 	p.Legend.Left = false
+	p.Legend.XOffs = -legendMargin
 	p.Add(legendSpace{})
 }
+
+// legendMargin is the space between a legend outside the data and the right
+// edge of the picture.
+const legendMargin = vg.Length(4)
 
 type legendSpace struct{}
 
@@ -65,7 +71,7 @@ func (legendSpace) GlyphBoxes(p *plot.Plot) []plot.GlyphBox {
 	if w <= 0 {
 		return nil
 	}
-	gap := p.Legend.TextStyle.Font.Size/2 + vg.Points(4)
+	gap := p.Legend.TextStyle.Font.Size/2 + vg.Points(4) + legendMargin
 	return []plot.GlyphBox{{X: 1, Y: 0.5, Rectangle: vg.Rectangle{Max: vg.Point{X: w + gap}}}}
 }
 
@@ -167,34 +173,79 @@ func logTicks(lo, hi float64) []plot.Tick {
 	return linearTicks(lo, hi)
 }
 
-// setLogY gives p a base-10 logarithmic y axis over [lo, hi].
-func setLogY(p *plot.Plot, lo, hi float64) {
+// logZero returns the level at which a log axis whose smallest positive
+// value is minPos draws the value 0: the power of ten a decade below the
+// one at or under minPos, so that 0 sits on its own labelled tick, apart
+// from every positive value.
+func logZero(minPos float64) float64 {
+	return math.Pow(10, math.Floor(math.Log10(minPos)+1e-9)-1)
+}
+
+// setLogY gives p a base-10 logarithmic y axis over [lo, hi]. With zero > 0
+// the axis starts at zero, which is labelled "0": the level at which the
+// plot draws values that are zero or negative (see logZero).
+func setLogY(p *plot.Plot, lo, hi, zero float64) {
 	p.Y.Scale = plot.LogScale{}
 	p.Y.Tick.Marker = plot.TickerFunc(logTicks)
+	if zero > 0 {
+		p.Y.Tick.Marker = zeroTicks(zero, 10*zero, nil)
+		lo = zero
+	}
 	p.Y.Min, p.Y.Max = lo, hi
 }
 
-// setLogX gives p a base-10 logarithmic x axis over [lo, hi].
-func setLogX(p *plot.Plot, lo, hi float64) {
+// setLogX is setLogY for the x axis.
+func setLogX(p *plot.Plot, lo, hi, zero float64) {
 	p.X.Scale = plot.LogScale{}
 	p.X.Tick.Marker = plot.TickerFunc(logTicks)
+	if zero > 0 {
+		p.X.Tick.Marker = zeroTicks(zero, 10*zero, nil)
+		lo = zero
+	}
 	p.X.Min, p.X.Max = lo, hi
 }
 
-// alphaTicks returns the ticks for an α axis on which α = 0 is drawn at
-// zero, one decade below the smallest positive α, minPos. The tick there is
-// labelled "0"; the log ticks start again at minPos, leaving the gap
-// between 0 and minPos without minor ticks.
-func alphaTicks(zero, minPos float64) plot.Ticker {
+// zeroTicks returns the ticks of a log axis on which the value 0 is drawn
+// at zero, below from: a tick labelled "0" at zero, then the log ticks from
+// from up, leaving the gap between zero and from without minor ticks (the
+// break in the axis). With marks, only the values of marks are labelled
+// (the swept values of an α axis) and the other log ticks are minor ones.
+func zeroTicks(zero, from float64, marks []float64) plot.Ticker {
 	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 		ticks := []plot.Tick{{Value: zero, Label: "0"}}
-		for _, t := range logTicks(minPos, hi) {
+		for _, t := range logTicks(from, hi) {
 			if t.Value > zero*(1+1e-9) {
+				if marks != nil {
+					t.Label = ""
+				}
 				ticks = append(ticks, t)
+			}
+		}
+		for _, m := range marks {
+			if m <= 0 {
+				continue
+			}
+			label := strconv.FormatFloat(m, 'g', 4, 64)
+			found := false
+			for i := range ticks {
+				if math.Abs(ticks[i].Value-m) <= 1e-9*m {
+					ticks[i].Label, found = label, true
+				}
+			}
+			if !found {
+				ticks = append(ticks, plot.Tick{Value: m, Label: label})
 			}
 		}
 		return ticks
 	})
+}
+
+// alphaTicks returns the ticks for an α axis on which α = 0 is drawn at
+// zero, one decade below the smallest positive α, minPos: "0" there, a
+// labelled tick at every α of the sweep (alphas), and unlabelled log ticks
+// from minPos up; the gap between 0 and minPos has no minor ticks.
+func alphaTicks(zero, minPos float64, alphas []float64) plot.Ticker {
+	return zeroTicks(zero, minPos, alphas)
 }
 
 // positiveRange returns the smallest and largest positive finite values in

@@ -18,11 +18,14 @@ type Bars struct {
 	Name string
 	// Values holds one value per category. NaN leaves the bar out.
 	Values []float64
+	// Color, when not nil, is the colour of the bars; otherwise bars[i] of
+	// a chart is drawn in Color(i).
+	Color color.Color
 }
 
 // BarChart returns a bar chart with one group of bars per category, labelled
 // below by labels, and one bar per member of bars within each group, in the
-// member's colour (Color(i) for bars[i]), for example the final reward of
+// member's colour (Bars.Color, or Color(i) for bars[i]), for example the final reward of
 // several methods side by side, or each term of a loss per sample. Bars
 // start at zero and may be negative; a legend to the right names the members
 // that have names. Every member must have one value per label; values must
@@ -54,7 +57,11 @@ func BarChart(title, ylabel string, labels []string, bars ...Bars) (*plot.Plot, 
 	w := group / float64(len(bars))
 	named := false
 	for i, b := range bars {
-		poly := &plotter.Polygon{Color: Color(i), LineStyle: draw.LineStyle{Color: color.Transparent}}
+		col := b.Color
+		if col == nil {
+			col = Color(i)
+		}
+		poly := &plotter.Polygon{Color: col, LineStyle: draw.LineStyle{Color: color.Transparent}}
 		for k, v := range b.Values {
 			if math.IsNaN(v) {
 				continue

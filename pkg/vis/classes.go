@@ -14,9 +14,10 @@ import (
 
 // ClassHistogram returns a bar chart of per-class counts (or fractions),
 // one bar per class in the class's colour (see Color), labelled below by
-// names, or by the class indices 0, 1, … when names is nil. Counts must be
-// finite and not negative.
-func ClassHistogram(counts []float64, names []string) (*plot.Plot, error) {
+// names, or by the class indices 0, 1, … when names is nil. The classes
+// listed in muted are drawn in grey instead (see ClassStack). Counts must
+// be finite and not negative.
+func ClassHistogram(counts []float64, names []string, muted ...int) (*plot.Plot, error) {
 	if len(counts) == 0 {
 		return nil, errors.New("vis: ClassHistogram: no classes")
 	}
@@ -38,7 +39,7 @@ func ClassHistogram(counts []float64, names []string) (*plot.Plot, error) {
 				{X: float64(k) - half, Y: 0}, {X: float64(k) + half, Y: 0},
 				{X: float64(k) + half, Y: c}, {X: float64(k) - half, Y: c},
 			}},
-			Color:     Color(k),
+			Color:     classColor(k, muted),
 			LineStyle: draw.LineStyle{Color: color.Transparent},
 		}
 		p.Add(bar)
@@ -61,9 +62,14 @@ func ClassHistogram(counts []float64, names []string) (*plot.Plot, error) {
 // right, lists names (class indices when names is nil) from the top of the
 // stack down.
 //
+// The classes listed in muted are drawn in two alternating greys instead of
+// their colours, so that the classes a reward favours stand out and the
+// shrinking of the others shows as a shrinking grey area (the odd digits of
+// an "even digits" reward).
+//
 // Steps must be finite and strictly increasing, at least two of them; every
 // row must have one value per class, finite and not negative.
-func ClassStack(steps []float64, fractions [][]float64, names []string) (*plot.Plot, error) {
+func ClassStack(steps []float64, fractions [][]float64, names []string, muted ...int) (*plot.Plot, error) {
 	switch {
 	case len(steps) < 2:
 		return nil, fmt.Errorf("vis: ClassStack: %d steps, need at least 2 (use ClassHistogram for one)", len(steps))
@@ -120,7 +126,7 @@ func ClassStack(steps []float64, fractions [][]float64, names []string) (*plot.P
 		ring = append(ring, plotter.XY{X: steps[len(steps)-1], Y: 0}, plotter.XY{X: steps[0], Y: 0})
 		bands[c] = &plotter.Polygon{
 			XYs:       []plotter.XYs{ring},
-			Color:     Color(c),
+			Color:     classColor(c, muted),
 			LineStyle: draw.LineStyle{Color: color.Transparent},
 		}
 		p.Add(bands[c])
@@ -146,4 +152,22 @@ func classNames(names []string, n int) ([]string, error) {
 		return nil, fmt.Errorf("%d names for %d classes", len(names), n)
 	}
 	return names, nil
+}
+
+// classColor is the colour of class k: Color(k), or one of two greys,
+// alternating from one muted class to the next, when k is in muted.
+func classColor(k int, muted []int) color.Color {
+	n := 0
+	for _, m := range muted {
+		if m == k {
+			if n%2 == 0 {
+				return color.Gray{Y: 0xb4}
+			}
+			return color.Gray{Y: 0xd2}
+		}
+		if m < k {
+			n++
+		}
+	}
+	return Color(k)
 }

@@ -9,7 +9,6 @@ import (
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
-	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
 )
@@ -31,6 +30,22 @@ type Series struct {
 
 	// Lo and Hi, when set, bound the band around the curve.
 	Lo, Hi []float64
+
+	// Color, when not nil, is the colour of the curve and its band;
+	// otherwise the i-th series of a plot is drawn in Color(i).
+	Color color.Color
+
+	// Dashed draws the line dashed, for example to tell a variant of a
+	// setting ("+ W2") from the setting drawn in the same colour.
+	Dashed bool
+}
+
+// colour is the colour of the i-th series s.
+func (s *Series) colour(i int) color.Color {
+	if s.Color != nil {
+		return s.Color
+	}
+	return Color(i)
 }
 
 func (s *Series) check() error {
@@ -61,8 +76,11 @@ func Curves(title, xlabel, ylabel string, series ...Series) (*plot.Plot, error) 
 // CurvesLogY is like Curves but with a base-10 logarithmic y axis, for
 // values such as W2 distances that span several decades. Values that are
 // zero or negative, such as a W2 of exactly 0 at the first step or the lower
-// edge of a wide band, are drawn at the bottom of the axis, which is placed
-// at the smallest positive value. It is an error if no value is positive.
+// edge of a wide band, are drawn at the bottom of the axis on a tick
+// labelled "0", a decade below the decade of the smallest positive value
+// (see logZero), with no minor ticks in between; the line segments that
+// join such a point to its neighbours are dotted, since their slope means
+// nothing on a log scale. It is an error if no value is positive.
 func CurvesLogY(title, xlabel, ylabel string, series ...Series) (*plot.Plot, error) {
 	p := newPlot(title, xlabel, ylabel)
 	if err := addSeries(p, series, seriesStyle{logY: true}); err != nil {
@@ -78,9 +96,10 @@ func CurvesLogY(title, xlabel, ylabel string, series ...Series) (*plot.Plot, err
 //
 // The α axis is logarithmic. So that α = 0 can be shown, it is drawn one
 // decade below the smallest positive α, at a tick labelled "0"; the gap
-// between that tick and the smallest positive α has no minor ticks. It is an
-// error if no α is positive. With logY the y axis is logarithmic too, with
-// non-positive values handled as by CurvesLogY.
+// between that tick and the smallest positive α has no minor ticks. Every α
+// of the series gets a labelled tick. It is an error if no α is positive.
+// With logY the y axis is logarithmic too, with non-positive values handled
+// as by CurvesLogY.
 func AlphaSweep(title, ylabel string, logY bool, series ...Series) (*plot.Plot, error) {
 	p := newPlot(title, "α", ylabel)
 	for i := range series {
@@ -111,8 +130,12 @@ func AlphaSweep(title, ylabel string, logY bool, series ...Series) (*plot.Plot, 
 	if err := addSeries(p, series, seriesStyle{logY: logY, markers: true, xmap: xmap}); err != nil {
 		return nil, fmt.Errorf("vis: AlphaSweep: %w", err)
 	}
+	var alphas []float64
+	for _, x := range xs {
+		alphas = append(alphas, x...)
+	}
 	p.X.Scale = plot.LogScale{}
-	p.X.Tick.Marker = alphaTicks(zero, minPos)
+	p.X.Tick.Marker = alphaTicks(zero, minPos, alphas)
 	p.X.Min, p.X.Max = zero, maxPos
 	return p, nil
 }
@@ -134,6 +157,7 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 		}
 	}
 	yclip := func(v float64) float64 { return v }
+	zero := 0.0 // the level of y = 0 on a log axis, if some value is not positive
 	if sty.logY {
 		var all [][]float64
 		for _, s := range series {
@@ -143,9 +167,16 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 		if !ok {
 			return errors.New("no positive value to place a log axis")
 		}
+		for _, vs := range all {
+			for _, v := range vs {
+				if v <= 0 {
+					zero = logZero(floor)
+				}
+			}
+		}
 		yclip = func(v float64) float64 {
 			if v <= 0 {
-				return floor
+				return zero
 			}
 			return v
 		}
@@ -176,7 +207,7 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 			continue
 		}
 		band := &plotter.Polygon{
-			Color:     translucent(Color(i), 0.25),
+			Color:     translucent(s.colour(i), 0.25),
 			LineStyle: draw.LineStyle{Color: color.Transparent},
 		}
 		for _, seg := range curves[i].segs {
@@ -200,8 +231,14 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 	}
 
 	for i, s := range series {
-		line := &plotter.Line{LineStyle: draw.LineStyle{Color: Color(i), Width: vg.Points(1.5)}}
-		dots := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: Color(i), Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}}
+		line := &plotter.Line{LineStyle: draw.LineStyle{Color: s.colour(i), Width: vg.Points(1.5)}}
+		if s.Dashed {
+			line.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		}
+		dotted := line.LineStyle
+		dotted.Width = vg.Points(1)
+		dotted.Dashes = []vg.Length{vg.Points(1), vg.Points(2.5)}
+		dots := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: s.colour(i), Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}}
 		for _, seg := range curves[i].segs {
 			xys := make(plotter.XYs, len(seg))
 			for k, j := range seg {
@@ -210,10 +247,14 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 			if len(seg) == 1 || sty.markers {
 				dots.XYs = append(dots.XYs, xys...)
 			}
-			if len(seg) > 1 {
-				// Each segment is its own line, so that gaps stay open.
+			// Each segment is its own line, so that gaps stay open; on a
+			// log axis the pieces that touch a zero are dotted lines.
+			for _, piece := range zeroPieces(seg, func(j int) bool { return zero > 0 && s.Y[j] <= 0 }) {
 				l := *line
-				l.XYs = xys
+				if piece.zero {
+					l.LineStyle = dotted
+				}
+				l.XYs = xys[piece.from : piece.to+1]
 				p.Add(&l)
 			}
 		}
@@ -241,9 +282,33 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 		if lo == hi {
 			lo, hi = lo/2, hi*2
 		}
-		setLogY(p, lo, hi)
+		setLogY(p, lo, hi, zero)
 	}
 	return nil
+}
+
+// piece is a run of points of a line, from index from to index to of its
+// segment, that is drawn in one style: zero when one of its two end points
+// is a zero on a log axis.
+type piece struct {
+	from, to int
+	zero     bool
+}
+
+// zeroPieces splits a segment of point indices into pieces of at least two
+// points: the joins between two points of which one isZero form pieces of
+// their own, the rest are joined up.
+func zeroPieces(seg []int, isZero func(j int) bool) []piece {
+	var out []piece
+	for k := 0; k+1 < len(seg); k++ {
+		z := isZero(seg[k]) || isZero(seg[k+1])
+		if n := len(out); n > 0 && out[n-1].zero == z && !z {
+			out[n-1].to = k + 1
+			continue
+		}
+		out = append(out, piece{from: k, to: k + 1, zero: z})
+	}
+	return out
 }
 
 // segments splits 0…n-1 into maximal runs of consecutive indices for which
@@ -272,9 +337,11 @@ func segments(n int, ok func(int) bool) [][]int {
 // labelled "α=…" from alpha when alpha is not nil. Points on the Pareto
 // front, those for which no other point has both a W2 at most as large and
 // a reward at least as large (see ParetoFront), are filled and joined by a
-// dashed line; dominated points are drawn as grey rings. With logW2 the W2
-// axis is logarithmic, with non-positive values handled as by CurvesLogY.
-// Points with a NaN or infinite coordinate are left out.
+// dashed line; dominated points are drawn as grey rings. Labels are placed
+// where they collide neither with the points nor with each other. With
+// logW2 the W2 axis is logarithmic, with non-positive values drawn at a
+// tick labelled "0" as by CurvesLogY. Points with a NaN or infinite
+// coordinate are left out.
 func RewardW2(title string, w2, reward, alpha []float64, logW2 bool) (*plot.Plot, error) {
 	if alpha != nil && len(alpha) != len(w2) {
 		return nil, fmt.Errorf("vis: RewardW2: len(alpha)=%d != len(w2)=%d", len(alpha), len(w2))
@@ -306,14 +373,20 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 		return nil, fmt.Errorf("vis: %s: len(labels)=%d != len(w2)=%d", fn, len(labels), len(w2))
 	}
 	xclip := func(v float64) float64 { return v }
+	zero := 0.0 // the level of W2 = 0 on a log axis, if some W2 is not positive
 	if logW2 {
 		floor, _, ok := positiveRange(w2)
 		if !ok {
 			return nil, fmt.Errorf("vis: %s: no positive W2 to place a log axis", fn)
 		}
+		for _, v := range w2 {
+			if v <= 0 {
+				zero = logZero(floor)
+			}
+		}
 		xclip = func(v float64) float64 {
 			if v <= 0 {
-				return floor
+				return zero
 			}
 			return v
 		}
@@ -324,7 +397,8 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 		onFront = make([]bool, len(w2))
 		front   plotter.XYs
 		others  plotter.XYs
-		marks   plotter.XYLabels
+		marks   [][2]float64
+		texts   []string
 	)
 	for _, i := range ParetoFront(w2, reward, false, true) {
 		onFront[i] = true
@@ -340,8 +414,8 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 			others = append(others, pt)
 		}
 		if labels != nil && labels[i] != "" {
-			marks.XYs = append(marks.XYs, pt)
-			marks.Labels = append(marks.Labels, labels[i])
+			marks = append(marks, [2]float64{pt.X, pt.Y})
+			texts = append(texts, labels[i])
 		}
 	}
 	if len(front) == 0 {
@@ -362,24 +436,15 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 	// Low W2 with high reward is the corner no trade-off reaches, so the
 	// legend rarely hides a point there.
 	p.Legend.Top, p.Legend.Left = true, true
-	if len(marks.XYs) > 0 {
-		l, err := plotter.NewLabels(marks)
-		if err != nil {
-			return nil, fmt.Errorf("vis: %s: %w", fn, err)
-		}
-		for i := range l.TextStyle {
-			l.TextStyle[i].Font.Size = vg.Points(8)
-			l.TextStyle[i].XAlign = text.XLeft
-		}
-		l.Offset = vg.Point{X: vg.Points(4), Y: vg.Points(2)}
-		p.Add(l)
+	if len(marks) > 0 {
+		p.Add(newPointLabels(marks, texts))
 	}
 	if logW2 {
 		lo, hi := p.X.Min, p.X.Max
 		if lo == hi {
 			lo, hi = lo/2, hi*2
 		}
-		setLogX(p, lo, hi)
+		setLogX(p, lo, hi, zero)
 	}
 	return p, nil
 }

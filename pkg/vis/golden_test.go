@@ -118,7 +118,11 @@ func TestGoldenCurves(t *testing.T) {
 		vis.Series{Name: "α=0.1", X: x, Y: m1, Lo: lo1, Hi: hi1},
 		vis.Series{Name: "α=1", X: x, Y: m2, Lo: lo2, Hi: hi2},
 		vis.Series{Name: "reference", X: []float64{0, 975}, Y: []float64{0.1, 0.1}},
+		vis.Series{Name: "α=1, other", X: x, Y: hi2, Color: vis.Color(1), Dashed: true},
 	)
+	if err == nil {
+		vis.Reference(p, 0.7, "a reference level")
+	}
 	checkPlot(t, "curves", p, err)
 }
 
@@ -207,6 +211,12 @@ func TestGoldenClassStack(t *testing.T) {
 		p.Title.Text = "class make-up"
 	}
 	checkPlot(t, "class_stack", p, err)
+	// The odd digits muted: two alternating greys that shrink.
+	p, err = vis.ClassStack(x, fr, nil, 1, 3, 5, 7, 9)
+	if err == nil {
+		p.Title.Text = "class make-up, odd digits in grey"
+	}
+	checkPlot(t, "class_stack_muted", p, err)
 }
 
 func TestGoldenScatter(t *testing.T) {

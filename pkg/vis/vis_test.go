@@ -344,9 +344,14 @@ func TestTicks(t *testing.T) {
 		{"log decades", logTicks(3e-4, 20), []string{"0.001", "0.01", "0.1", "1", "10"}},
 		{"log narrow", logTicks(0.15, 0.9), []string{"0.2", "0.5"}},
 		{"log wide", logTicks(1, 1e7), []string{"1", "10", "100", "1000", "10000", "100000", "1e+06", "1e+07"}},
-		{"alpha", alphaTicks(0.001, 0.01).Ticks(0.001, 10), []string{"0", "0.01", "0.1", "1", "10"}},
-		{"alpha decade", alphaTicks(0.01, 0.1).Ticks(0.01, 1), []string{"0", "0.1", "1"}},
-		{"alpha narrow", alphaTicks(0.02, 0.2).Ticks(0.02, 0.5), []string{"0", "0.2", "0.5"}},
+		{"alpha", alphaTicks(0.001, 0.01, []float64{0, 0.01, 0.1, 1, 10}).Ticks(0.001, 10), []string{"0", "0.01", "0.1", "1", "10"}},
+		{"alpha decade", alphaTicks(0.01, 0.1, []float64{0.1, 1}).Ticks(0.01, 1), []string{"0", "0.1", "1"}},
+		// Every swept α is labelled, and only those (0.3 is between the decades).
+		{"alpha swept", alphaTicks(0.03, 0.3, []float64{0, 0.3, 1}).Ticks(0.03, 1), []string{"0", "0.3", "1"}},
+		{"alpha grid", alphaTicks(0.01, 0.1, []float64{0, 0.1, 0.2, 0.5, 1, 10}).Ticks(0.01, 10), []string{"0", "0.1", "0.2", "0.5", "1", "10"}},
+		// W2 = 0 on a log axis: "0" a decade below the decade of the smallest
+		// positive value (3e-3 → 1e-3 → 1e-4), then log ticks from 1e-3.
+		{"log zero", zeroTicks(logZero(3e-3), 10*logZero(3e-3), nil).Ticks(1e-4, 0.5), []string{"0", "0.001", "0.01", "0.1"}},
 		{"linear empty", linearTicks(2, 2), []string{"2"}},
 		{"log point", logTicks(3, 3), []string{"3"}},
 	} {
@@ -355,9 +360,14 @@ func TestTicks(t *testing.T) {
 		}
 	}
 	// No minor ticks in the gap between α = 0 and the smallest positive α.
-	for _, tk := range alphaTicks(0.001, 0.01).Ticks(0.001, 10) {
+	for _, tk := range alphaTicks(0.001, 0.01, []float64{0.01, 10}).Ticks(0.001, 10) {
 		if tk.Value > 0.001 && tk.Value < 0.01 {
 			t.Errorf("tick %v in the gap below the smallest α", tk.Value)
+		}
+	}
+	for _, tc := range []struct{ minPos, zero float64 }{{3e-3, 1e-4}, {1e-3, 1e-4}, {0.58, 0.01}, {2, 0.1}, {0.099999, 1e-3}} {
+		if got := logZero(tc.minPos); math.Abs(got-tc.zero) > 1e-12*tc.zero {
+			t.Errorf("logZero(%g) = %g, want %g", tc.minPos, got, tc.zero)
 		}
 	}
 }

@@ -12,12 +12,14 @@ package runplot // import "github.com/orwcfm/orwcfm/pkg/vis/runplot"
 import (
 	"errors"
 	"fmt"
+	"image/color"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 
 	"gonum.org/v1/plot"
 
@@ -42,6 +44,10 @@ type History struct {
 	Meta map[string]string
 	// ClassNames are the judge's class names (nil: class indices).
 	ClassNames []string
+	// Rewarded lists the classes that the task's reward favours (the even
+	// digits of mnist-even), when it is known; Classes draws the other
+	// classes in grey, so that their shrinking shows.
+	Rewarded []int
 	// Steps and Evals are the run's per-step and per-evaluation records.
 	Steps []orw.StepRecord
 	Evals []orw.EvalRecord
@@ -98,6 +104,18 @@ type Metric struct {
 	Value func(orw.EvalRecord) float64
 	// Log asks for a logarithmic axis (used when some value is positive).
 	Log bool
+	// Range, when its two ends differ, fixes the value axis to
+	// [Range[0], Range[1]], so that small differences are not blown up
+	// into large-looking ones (the axis grows if a value falls outside).
+	Range [2]float64
+	// Refs are reference levels drawn across the plots of the metric.
+	Refs []Ref
+}
+
+// Ref is a reference level of a metric: a dashed line at Value, labelled.
+type Ref struct {
+	Value float64
+	Label string
 }
 
 // The metrics of an evaluation (see orw.EvalRecord).
@@ -111,8 +129,15 @@ var (
 	// reference samples of the evaluation noise.
 	EmpiricalW2 = Metric{Label: "empirical W2 to the reference", Value: func(e orw.EvalRecord) float64 { return e.EmpiricalW2 }}
 	// ClassEntropy is the normalised entropy of the class histogram:
-	// 1 when every class is equally common, 0 when one class has all.
-	ClassEntropy = Metric{Label: "class entropy (normalised)", Value: func(e orw.EvalRecord) float64 { return e.ClassEntropy }}
+	// 1 when every class is equally common, 0 when one class has all. Its
+	// axis is [0, 1], with a reference line at log 5 / log 10 ≈ 0.70, the
+	// value of five of ten classes equally common (the five even digits).
+	ClassEntropy = Metric{
+		Label: "class entropy (normalised)",
+		Value: func(e orw.EvalRecord) float64 { return e.ClassEntropy },
+		Range: [2]float64{0, 1},
+		Refs:  []Ref{{Value: math.Log(5) / math.Log(10), Label: "5 of 10 classes equally common (0.70)"}},
+	}
 	// Diversity is the mean pairwise distance between evaluation samples.
 	Diversity = Metric{Label: "mean pairwise distance", Value: func(e orw.EvalRecord) float64 { return e.MeanPairwise }}
 )
@@ -181,6 +206,57 @@ func curves(title, xlabel, ylabel string, logY bool, series ...vis.Series) (*plo
 	return vis.Curves(title, xlabel, ylabel, series...)
 }
 
+// decorate fixes the value axis of a plot of m to m.Range and draws m.Refs.
+func decorate(p *plot.Plot, m Metric) {
+	if m.Range[0] != m.Range[1] {
+		p.Y.Min = math.Min(p.Y.Min, m.Range[0])
+		p.Y.Max = math.Max(p.Y.Max, m.Range[1])
+	}
+	for _, r := range m.Refs {
+		vis.Reference(p, r.Value, r.Label)
+	}
+}
+
+// style is how a setting is drawn: its colour, and whether it is a variant
+// of another setting drawn in the same colour.
+type style struct {
+	color   color.Color
+	variant bool
+}
+
+// styles returns the style of each of the names, in order. A name that
+// extends an earlier one by a space and more ("ORW-CFM + W2" after
+// "ORW-CFM") is a variant of it: it gets that setting's colour, and is drawn
+// dashed (curves) or lighter (bars). The other names get vis.Color(0),
+// vis.Color(1), … in order, so that four methods with and without W2 use four
+// colours, not eight.
+func styles(names []string) []style {
+	out := make([]style, len(names))
+	next := 0
+	for i, n := range names {
+		base := -1
+		for j := range i {
+			if !out[j].variant && strings.HasPrefix(n, names[j]+" ") && (base < 0 || len(names[j]) > len(names[base])) {
+				base = j
+			}
+		}
+		if base >= 0 {
+			out[i] = style{color: out[base].color, variant: true}
+			continue
+		}
+		out[i] = style{color: vis.Color(next)}
+		next++
+	}
+	return out
+}
+
+// lighter mixes c half-way with white: the bars of a variant.
+func lighter(c color.Color) color.Color {
+	r, g, b, _ := c.RGBA()
+	mix := func(v uint32) uint8 { return uint8((v>>8 + 255) / 2) }
+	return color.RGBA{R: mix(r), G: mix(g), B: mix(b), A: 0xff}
+}
+
 func anyPositive(series []vis.Series) bool {
 	for _, s := range series {
 		for _, v := range s.Y {
@@ -194,12 +270,16 @@ func anyPositive(series []vis.Series) bool {
 
 // Curves plots a metric over training for each setting: one curve per name,
 // the mean over the histories of that name with a band of ± one standard
-// deviation when there are several seeds.
+// deviation when there are several seeds. A setting whose name extends
+// another's ("ORW-CFM + W2") is drawn dashed in that setting's colour. The
+// value axis follows the metric's Range and Refs.
 func Curves(m Metric, hs ...*History) (*plot.Plot, error) {
 	names, byName := groups(hs)
+	sty := styles(names)
 	var series []vis.Series
-	for _, n := range names {
+	for i, n := range names {
 		s := evalSeries(n, byName[n], m)
+		s.Color, s.Dashed = sty[i].color, sty[i].variant
 		if len(s.X) > 0 {
 			series = append(series, s)
 		}
@@ -207,7 +287,11 @@ func Curves(m Metric, hs ...*History) (*plot.Plot, error) {
 	if len(series) == 0 {
 		return nil, fmt.Errorf("runplot: Curves: no evaluations to plot (%d histories)", len(hs))
 	}
-	return curves(m.Label, "step", m.Label, m.Log, series...)
+	p, err := curves(m.Label, "step", m.Label, m.Log, series...)
+	if err == nil {
+		decorate(p, m)
+	}
+	return p, err
 }
 
 // Smooth is the trailing window, in steps, over which Training averages the
@@ -332,7 +416,9 @@ func classNames(k int, hs ...*History) []string {
 
 // Classes plots which classes a run's evaluation samples fall into over
 // training (a stacked area chart; a histogram when there is only one
-// evaluation). It is an error if the run has no judge, so no class counts.
+// evaluation). When the history says which classes the reward favours
+// (History.Rewarded), the others are drawn in grey. It is an error if the
+// run has no judge, so no class counts.
 func Classes(h *History) (*plot.Plot, error) {
 	var steps []float64
 	var rows [][]float64
@@ -350,19 +436,38 @@ func Classes(h *History) (*plot.Plot, error) {
 		return nil, fmt.Errorf("runplot: Classes: run %q has no class counts (its task has no judge)", h.Name)
 	}
 	names := classNames(len(rows[0]), h)
+	muted := unrewarded(len(rows[0]), h.Rewarded)
 	if len(rows) == 1 {
-		p, err := vis.ClassHistogram(fractions(rows[0]), names)
+		p, err := vis.ClassHistogram(fractions(rows[0]), names, muted...)
 		if err == nil {
 			p.Y.Label.Text = "fraction"
 			p.Title.Text = fmt.Sprintf("classes at step %d", int64(steps[0]))
 		}
 		return p, err
 	}
-	p, err := vis.ClassStack(steps, rows, names)
+	p, err := vis.ClassStack(steps, rows, names, muted...)
 	if err == nil {
 		p.Title.Text = "classes of the samples"
+		if len(muted) > 0 {
+			p.Title.Text = "classes of the samples (grey: not rewarded)"
+		}
 	}
 	return p, err
+}
+
+// unrewarded returns the classes 0…k-1 that are not in rewarded (none when
+// rewarded is empty: then nothing is known about the reward).
+func unrewarded(k int, rewarded []int) []int {
+	if len(rewarded) == 0 {
+		return nil
+	}
+	var out []int
+	for c := range k {
+		if !slices.Contains(rewarded, c) {
+			out = append(out, c)
+		}
+	}
+	return out
 }
 
 // fractions normalises counts to sum to one (all zeros stay zeros).
@@ -419,10 +524,26 @@ func FinalClasses(hs ...*History) (*plot.Plot, error) {
 		}
 		bars = append(bars, vis.Bars{Name: n, Values: sum})
 	}
+	barStyles(bars)
 	if len(bars) == 0 {
 		return nil, errors.New("runplot: FinalClasses: no run has class counts")
 	}
 	return vis.BarChart("classes at the last evaluation", "fraction of samples", classNames(k, hs...), bars...)
+}
+
+// barStyles colours bars by their names as Curves colours curves: a
+// variant in a lighter shade of its setting's colour.
+func barStyles(bars []vis.Bars) {
+	names := make([]string, len(bars))
+	for i, b := range bars {
+		names[i] = b.Name
+	}
+	for i, st := range styles(names) {
+		bars[i].Color = st.color
+		if st.variant {
+			bars[i].Color = lighter(st.color)
+		}
+	}
 }
 
 func intsToFloats(x []int) []float64 {
@@ -514,7 +635,7 @@ func AlphaSweep(m Metric, hs ...*History) (*plot.Plot, error) {
 	if len(fs) == 0 {
 		return nil, errors.New("runplot: AlphaSweep: no run has an evaluation")
 	}
-	s := vis.Series{Name: ""}
+	s := vis.Series{Name: "", Color: vis.Color(0)}
 	band := false
 	for _, f := range fs {
 		band = band || f.evals > 1
@@ -532,6 +653,7 @@ func AlphaSweep(m Metric, hs ...*History) (*plot.Plot, error) {
 	if err != nil {
 		return nil, fmt.Errorf("runplot: %w", err)
 	}
+	decorate(p, m)
 	return p, nil
 }
 
@@ -610,6 +732,7 @@ func FinalBars(m Metric, split func(name string) (category, member string), hs .
 	if err != nil {
 		return nil, fmt.Errorf("runplot: %w", err)
 	}
+	decorate(p, m)
 	return p, nil
 }
 
@@ -635,6 +758,7 @@ func finalBars(m Metric, split func(name string) (category, member string), hs [
 		value[[2]string{c, mem}] = f.mean
 	}
 	bars := make([]vis.Bars, len(mems))
+	defer barStyles(bars)
 	for i, mem := range mems {
 		bars[i] = vis.Bars{Name: mem, Values: make([]float64, len(cats))}
 		for k, c := range cats {
