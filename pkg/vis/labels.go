@@ -106,11 +106,11 @@ func labelOffsets(d, w, h vg.Length) []vg.Point {
 	for _, k := range []vg.Length{1, 2.5, 4.5} {
 		e := d * k
 		out = append(out,
-			vg.Point{X: e, Y: -h / 2},         // right
-			vg.Point{X: -e - w, Y: -h / 2},    // left
-			vg.Point{X: -w / 2, Y: e},         // above
-			vg.Point{X: -w / 2, Y: -e - h},    // below
-			vg.Point{X: e * 0.7, Y: e * 0.7},  // upper right
+			vg.Point{X: e, Y: -h / 2},        // right
+			vg.Point{X: -e - w, Y: -h / 2},   // left
+			vg.Point{X: -w / 2, Y: e},        // above
+			vg.Point{X: -w / 2, Y: -e - h},   // below
+			vg.Point{X: e * 0.7, Y: e * 0.7}, // upper right
 			vg.Point{X: e * 0.7, Y: -e*0.7 - h},
 			vg.Point{X: -e*0.7 - w, Y: e * 0.7},
 			vg.Point{X: -e*0.7 - w, Y: -e*0.7 - h},
