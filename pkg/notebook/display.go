@@ -52,6 +52,11 @@ type Display struct {
 	// Now is the clock of progress bars (time.Now when nil).
 	Now func() time.Time
 
+	// Sync, when not nil, waits until the kernel has taken every output
+	// published so far (gonbui.Sync in a notebook); the displaying
+	// functions of this package call it before they return.
+	Sync func()
+
 	mu      sync.Mutex
 	figures int
 }
@@ -66,7 +71,7 @@ var (
 // otherwise.
 func Default() *Display {
 	defaultOnce.Do(func() {
-		defaultDisplay = &Display{Notebook: gonbui.IsNotebook, Publish: gonbPublish}
+		defaultDisplay = &Display{Notebook: gonbui.IsNotebook, Publish: gonbPublish, Sync: gonbui.Sync}
 	})
 	return defaultDisplay
 }
@@ -83,6 +88,13 @@ func (d *Display) now() time.Time {
 		return time.Now()
 	}
 	return d.Now()
+}
+
+// sync waits for the kernel to take the outputs (see Display.Sync).
+func (d *Display) sync() {
+	if d.Notebook && d.Sync != nil {
+		d.Sync()
+	}
 }
 
 func (d *Display) publish(data map[string]any, id string) {
@@ -179,7 +191,10 @@ func Captions(c ...string) Option { return func(o *options) { o.captions = c } }
 //   - values made by Row and Titled;
 //   - []byte holding a PNG file;
 //   - Markdown, HTML, Table, and string (as Markdown).
-func Show(x any, opts ...Option) error { return Default().Show(x, opts...) }
+func Show(x any, opts ...Option) error {
+	defer Default().sync()
+	return Default().Show(x, opts...)
+}
 
 // Show displays x on d (see the function Show).
 func (d *Display) Show(x any, opts ...Option) error {

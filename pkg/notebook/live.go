@@ -66,6 +66,7 @@ func (d *Display) Live(run *rundir.Run, every int) *LiveView {
 	if v.hist == nil {
 		v.hist = &runplot.History{Name: v.Name, Config: run.Config(), ClassNames: run.ClassNames()}
 	}
+	v.hist.Rewarded = rewardedClasses(run.Trainer().Env().Reward)
 	v.prevStep, v.prevEval = run.OnStep, run.OnEval
 	run.OnStep, run.OnEval = v.onStep, v.onEval
 	return v

@@ -4,6 +4,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -182,6 +183,12 @@ func TestTrials(t *testing.T) {
 	}
 	if len(hs) != 2 || len(hs[1].Steps) != 2 || hs[1].Name != "α = 0" || len(hs[0].ClassNames) != 10 {
 		t.Fatalf("histories %+v", hs)
+	}
+	// mnist-even rewards the even digits: the class plots grey the others.
+	for _, h := range hs {
+		if !slices.Equal(h.Rewarded, []int{0, 2, 4, 6, 8}) {
+			t.Errorf("%s: rewarded classes %v, want the even digits", h.Name, h.Rewarded)
+		}
 	}
 	cmp := r.outs[0]
 	if !strings.HasPrefix(cmp.id, "orwcfm-trials-") || cmp.data["text/html"] == nil {

@@ -13,11 +13,12 @@
 // output and write the pictures as PNG files (under OutDir), so notebook
 // code also runs as a plain program and in tests.
 //
-// Every notebook of the project opens a cell that displays with
+// Every function of this package that displays (Show, RunTrials, Train,
+// Slider) waits, before it returns, until GoNB has taken its outputs
+// (gonbui.Sync), so that no output is lost when the cell's process ends; a
+// cell that displays with gonbui directly needs its own
 //
 //	defer gonbui.Sync()
-//
-// so that no output is lost when the cell's process ends.
 //
 // Each GoNB cell is a new process: values do not carry over between cells,
 // so a run lives in a directory (RunDir) that each cell opens, steps and
@@ -167,30 +168,6 @@ func Fresh(dir string) error {
 		}
 	}
 	return os.RemoveAll(dir)
-}
-
-// Must returns v, or panics with err: a short way to stop a notebook cell
-// at the first error (the deferred gonbui.Sync still runs).
-func Must[T any](v T, err error) T {
-	if err != nil {
-		panic(err)
-	}
-	return v
-}
-
-// Must2 is Must for functions with two results and an error.
-func Must2[A, B any](a A, b B, err error) (A, B) {
-	if err != nil {
-		panic(err)
-	}
-	return a, b
-}
-
-// Check panics with err when it is not nil.
-func Check(err error) {
-	if err != nil {
-		panic(err)
-	}
 }
 
 // uniqueID returns a fresh id for an output that is updated in place. GoNB

@@ -135,19 +135,86 @@ func TestFresh(t *testing.T) {
 	}
 }
 
-func TestMust(t *testing.T) {
-	if Must(3, nil) != 3 {
-		t.Error("Must changed the value")
+func TestSized(t *testing.T) {
+	cfg := orw.DefaultConfig()
+	cfg.RefreshEvery, cfg.PoolSize, cfg.Batch = 100, 4096, 128
+	t.Setenv(EnvQuick, "")
+	if got := Sized(cfg, 2000); got.Diff(cfg) != nil {
+		t.Errorf("full size changed the config: %v", got.Diff(cfg))
 	}
-	if a, b := Must2(1, "x", nil); a != 1 || b != "x" {
-		t.Error("Must2 changed the values")
+	t.Setenv(EnvQuick, "1")
+	got := Sized(cfg, 40)
+	if got.Batch != QuickBatch || got.EvalSamples != QuickEvalSamples || got.EvalEvery != 10 || got.CheckpointEvery != 10 ||
+		got.RefreshEvery != 10 || got.PoolSize != QuickPool {
+		t.Errorf("quick size of 40 steps: %+v", got)
 	}
-	defer func() {
-		if recover() == nil {
-			t.Error("Must did not panic on an error")
+	if err := got.Validate(); err != nil {
+		t.Errorf("quick config invalid: %v", err)
+	}
+	cfg.RefreshEvery = 5 // already more frequent than a quarter of the run: kept
+	if got := Sized(cfg, 2); got.RefreshEvery != 1 || got.EvalEvery != 1 {
+		t.Errorf("2 steps: refresh every %d, evaluate every %d, want 1 and 1", got.RefreshEvery, got.EvalEvery)
+	}
+	if got := Sized(cfg, 400); got.RefreshEvery != 5 {
+		t.Errorf("refresh every %d, want the config's 5", got.RefreshEvery)
+	}
+}
+
+// TestSliderWithoutBrowser checks the slider's path without a browser (the
+// notebook test's, with EnvNoWidgets): it draws the picture at Min, Value
+// and Max, shows the one at Value with a note that says why there is no
+// slider, and rejects bad ranges.
+func TestSliderWithoutBrowser(t *testing.T) {
+	t.Setenv(EnvNoWidgets, "1")
+	d, r := notebookDisplay()
+	var drawn []float64
+	s := Slider{Label: "β = τN", Min: 0, Max: 64, Step: 0.5, Value: 4, W: 3, H: 2, Draw: func(v float64) (any, error) {
+		drawn = append(drawn, v)
+		return vis.Curves(fmt.Sprintf("β = %g", v), "x", "y", vis.Series{X: []float64{0, 1}, Y: []float64{0, v}})
+	}}
+	if err := d.showSlider(s); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(drawn, []float64{0, 4, 64}) {
+		t.Errorf("drawn at %v, want 0, 4, 64", drawn)
+	}
+	if len(r.outs) != 2 {
+		t.Fatalf("%d outputs, want a note and a picture", len(r.outs))
+	}
+	note, _ := r.outs[0].data["text/markdown"].(string)
+	if !strings.Contains(note, EnvNoWidgets) || !strings.Contains(note, "β = τN = 4") {
+		t.Errorf("note %q does not say why there is no slider and where the picture is drawn", note)
+	}
+	if img := decode(t, r.outs[1].data["image/png"]); img.Bounds().Dx() != 3*96 {
+		t.Errorf("picture %v wide, want 3 inches at 96 dpi", img.Bounds())
+	}
+
+	// The slider's values are multiples of Step from Min, without rounding noise.
+	s3 := Slider{Min: 0, Max: 1, Step: 0.1}
+	if v := s3.at(3); v != 0.3 {
+		t.Errorf("position 3 is %v, want 0.3", v)
+	}
+
+	for _, bad := range []Slider{
+		{Label: "a", Min: 1, Max: 1, Step: 1, Draw: s.Draw},
+		{Label: "b", Min: 0, Max: 1, Step: 0, Draw: s.Draw},
+		{Label: "c", Min: 0, Max: 1, Step: 0.5, Value: 2, Draw: s.Draw},
+		{Label: "d", Min: 0, Max: 1, Step: 1e-6, Draw: s.Draw},
+		{Label: "e", Min: 0, Max: 1, Step: 0.5},
+	} {
+		if err := d.showSlider(bad); err == nil {
+			t.Errorf("slider %q: no error for %+v", bad.Label, bad)
 		}
-	}()
-	Must(0, os.ErrNotExist)
+	}
+	fail := Slider{Label: "f", Min: 0, Max: 1, Step: 0.5, Draw: func(v float64) (any, error) {
+		if v == 1 {
+			return nil, os.ErrInvalid
+		}
+		return testPlot(t), nil
+	}}
+	if err := d.showSlider(fail); err == nil || !strings.Contains(err.Error(), `"f" at 1`) {
+		t.Errorf("a failing Draw at the end of the range: %v", err)
+	}
 }
 
 // output is one thing a notebook Display published.

@@ -75,6 +75,33 @@ type ExactTilt struct {
 // refreshes in refreshes. The exact density is what α = 0 reaches with a
 // perfect learner; for α > 0 it is the collapse that the W2 term prevents.
 func ExactTilts(t Trial, refreshes ...int64) ([]ExactTilt, error) {
+	betas := make([]float64, len(refreshes))
+	for i, n := range refreshes {
+		if n < 0 {
+			return nil, fmt.Errorf("notebook: ExactTilts: negative number of refreshes %d", n)
+		}
+		betas[i] = t.Config.Tau * float64(n)
+	}
+	return exactTilts(t, betas, refreshes)
+}
+
+// ExactTiltAt is the exact tilted density exp(β·r)·p_ref/Z of a toy2d
+// trial's reward for any β ≥ 0 (Refreshes is 0 in the result): only β = τ·N
+// matters, so this is q_N for every τ and N with τ·N = β.
+func ExactTiltAt(t Trial, beta float64) (ExactTilt, error) {
+	if !(beta >= 0) || math.IsInf(beta, 0) {
+		return ExactTilt{}, fmt.Errorf("notebook: ExactTiltAt: β = %g, want a finite β ≥ 0", beta)
+	}
+	ex, err := exactTilts(t, []float64{beta}, []int64{0})
+	if err != nil {
+		return ExactTilt{}, err
+	}
+	return ex[0], nil
+}
+
+// exactTilts computes the tilts of t's reward at betas; refreshes are the
+// N recorded with them.
+func exactTilts(t Trial, betas []float64, refreshes []int64) ([]ExactTilt, error) {
 	task, err := tasks.Lookup(t.TaskName())
 	if err != nil {
 		return nil, err
@@ -92,11 +119,8 @@ func ExactTilts(t Trial, refreshes ...int64) ([]ExactTilt, error) {
 		return nil, err
 	}
 	var out []ExactTilt
-	for _, n := range refreshes {
-		if n < 0 {
-			return nil, fmt.Errorf("notebook: ExactTilts: negative number of refreshes %d", n)
-		}
-		beta := t.Config.Tau * float64(n)
+	for i, n := range refreshes {
+		beta := betas[i]
 		d, err := tasks.TiltedGrid(tasks.ToyMixture, r, beta, g)
 		if err != nil {
 			return nil, err
@@ -149,12 +173,13 @@ type ToyState struct {
 	Comparison tasks.ToyComparison
 }
 
-// Plot draws the state's samples over its exact density, titled with the
+// Plot draws the state's samples over its exact density, titled (on two
+// lines, so that pictures side by side keep their titles apart) with the
 // step, N and the total-variation distance between the two.
 func (s ToyState) Plot() (*plot.Plot, error) {
-	title := fmt.Sprintf("%s, step %d: samples over q_N, N=%d (TV %.2f)", s.Name, s.Step, s.Refreshes, s.Comparison.TV)
+	title := fmt.Sprintf("%s, step %d\nsamples over q_N, N=%d (TV %.2f)", s.Name, s.Step, s.Refreshes, s.Comparison.TV)
 	if s.Alpha > 0 {
-		title = fmt.Sprintf("%s, step %d: samples over the α=0 limit q_N, N=%d", s.Name, s.Step, s.Refreshes)
+		title = fmt.Sprintf("%s, step %d\nsamples over α=0's q_N, N=%d", s.Name, s.Step, s.Refreshes)
 	}
 	return ToyPicture(s.Exact.Density, s.Points, title)
 }

@@ -59,6 +59,19 @@ func TestExactTilts(t *testing.T) {
 	if _, err := ExactTilts(quad, -1); err == nil {
 		t.Error("negative N accepted")
 	}
+	// Only β = τ·N matters: β = 2 for any τ is q_N at τ = 0.5, N = 4.
+	at, err := ExactTiltAt(quad, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if at.Beta != 2 || math.Abs(at.Reward-qs[1].Reward) > 1e-12 || math.Abs(at.Spread-qs[1].Spread) > 1e-12 {
+		t.Errorf("ExactTiltAt(2): β %v reward %.6f spread %.6f, want q_4's %.6f %.6f", at.Beta, at.Reward, at.Spread, qs[1].Reward, qs[1].Spread)
+	}
+	for _, bad := range []float64{-1, math.NaN(), math.Inf(1)} {
+		if _, err := ExactTiltAt(quad, bad); err == nil {
+			t.Errorf("ExactTiltAt(%v) accepted", bad)
+		}
+	}
 	if _, err := ExactTilts(Trial{Name: "mnist", Config: cfg}, 1); err == nil || !strings.Contains(err.Error(), "no exact density") {
 		t.Errorf("mnist-even trial: %v", err)
 	}

@@ -46,6 +46,7 @@ func TrialDir(group string, t Trial) string {
 // The runs are package experiment's (a Grid of one worker); this function
 // adds the display through its hooks.
 func RunTrials(group string, steps int64, trials ...Trial) ([]*runplot.History, error) {
+	defer Default().sync()
 	return Default().RunTrials(group, steps, trials...)
 }
 
@@ -99,6 +100,7 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 			if h, err = runplot.FromRun(run, r.Name); err != nil {
 				return err
 			}
+			h.Rewarded = rewardedClasses(run.Trainer().Env().Reward)
 			hs = append(hs, h)
 			redraw()
 			from := run.StepCount()
@@ -133,7 +135,7 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 			if err != nil {
 				return err
 			}
-			h.ClassNames = cn
+			h.ClassNames, h.Rewarded = cn.names, cn.rewarded
 			hs = append(hs, h)
 			redraw()
 			bar = d.NewProgress(r.Name, res.Steps, res.Steps)
@@ -173,20 +175,55 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 }
 
 // classNameCache holds the class names of the trials' tasks and base
-// models, which building an environment finds.
-type classNameCache map[string][]string
+// models, and the classes their rewards favour, which building an
+// environment finds.
+type classNameCache map[string]classInfo
 
-func (c classNameCache) get(t Trial) ([]string, error) {
-	key := t.TaskName() + "\x00" + t.Options.Model
-	if cn, ok := c[key]; ok {
-		return cn, nil
+type classInfo struct {
+	names    []string
+	rewarded []int
+}
+
+func (c classNameCache) get(t Trial) (classInfo, error) {
+	key := t.TaskName() + "\x00" + t.Options.Model + "\x00" + t.Options.Reward + "\x00" + t.Options.Prompt
+	if ci, ok := c[key]; ok {
+		return ci, nil
 	}
-	cn, err := t.ClassNames()
+	task, err := tasks.Lookup(t.TaskName())
 	if err != nil {
-		return nil, err
+		return classInfo{}, err
 	}
-	c[key] = cn
-	return cn, nil
+	be, err := backends.Default()
+	if err != nil {
+		return classInfo{}, err
+	}
+	env, err := task.BuildEnv(be, t.Options)
+	if err != nil {
+		return classInfo{}, err
+	}
+	var ci classInfo
+	if env.Judge != nil {
+		ci = classInfo{names: env.Judge.ClassNames(), rewarded: rewardedClasses(env.Reward)}
+	}
+	c[key] = ci
+	return ci, nil
+}
+
+// rewardedClasses returns the classes that a reward favours when it is the
+// classifier's probability of a set of classes (mnist-even's even digits, a
+// prompt's classes), and nil for any other reward.
+func rewardedClasses(r orw.Reward) []int {
+	switch v := r.(type) {
+	case tasks.ClassSetReward:
+		return v.Classes
+	case *tasks.ClassSetReward:
+		return v.Classes
+	case tasks.PromptReward:
+		return v.Classes
+	case *tasks.PromptReward:
+		return v.Classes
+	}
+	return nil
 }
 
 // comparison draws the reward and the W2 curves of trials side by side.
@@ -219,9 +256,11 @@ func LoadTrials(group string, trials ...Trial) ([]*runplot.History, error) {
 		if err != nil {
 			return hs, fmt.Errorf("trial %q has no run yet (%v): run the cell that trains it first", t.Name, err)
 		}
-		if h.ClassNames, err = names.get(t); err != nil {
+		ci, err := names.get(t)
+		if err != nil {
 			return hs, err
 		}
+		h.ClassNames, h.Rewarded = ci.names, ci.rewarded
 		hs = append(hs, h)
 	}
 	return hs, nil
