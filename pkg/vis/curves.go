@@ -413,9 +413,13 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 		} else {
 			others = append(others, pt)
 		}
-		if labels != nil && labels[i] != "" {
-			marks = append(marks, [2]float64{pt.X, pt.Y})
+		// Every point goes to the labeller, labelled or not: the labels keep
+		// off them all.
+		marks = append(marks, [2]float64{pt.X, pt.Y})
+		if labels != nil {
 			texts = append(texts, labels[i])
+		} else {
+			texts = append(texts, "")
 		}
 	}
 	if len(front) == 0 {
@@ -436,8 +440,12 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 	// Low W2 with high reward is the corner no trade-off reaches, so the
 	// legend rarely hides a point there.
 	p.Legend.Top, p.Legend.Left = true, true
-	if len(marks) > 0 {
-		p.Add(newPointLabels(marks, texts))
+	if labels != nil {
+		pl := newPointLabels(marks, texts)
+		for _, f := range front {
+			pl.line = append(pl.line, [2]float64{f.X, f.Y})
+		}
+		p.Add(pl)
 	}
 	if logW2 {
 		lo, hi := p.X.Min, p.X.Max

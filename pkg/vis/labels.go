@@ -17,12 +17,14 @@ import (
 // plot of several methods puts points close together). The placement is
 // made when the plot is drawn, in canvas units: for each label it tries
 // the positions right, left, above and below its point, then the diagonals,
-// then the same farther out, and takes the first that is free and inside
-// the data area; when none is, the one with the least overlap. A label
+// then the same farther out, and takes the first that is free (of points,
+// earlier labels and the line, if any) and inside the data area; when none
+// is, the one with the least overlap. A label
 // that ends up away from its point is joined to it by a thin grey line.
 type pointLabels struct {
 	xys    [][2]float64 // data coordinates
 	labels []string
+	line   [][2]float64 // a polyline the labels also keep off (data coordinates)
 	style  text.Style
 	radius vg.Length // the size of the point markers
 }
@@ -50,6 +52,18 @@ func (l *pointLabels) Plot(c draw.Canvas, p *plot.Plot) {
 		r := l.radius
 		taken = append(taken, vg.Rectangle{Min: vg.Point{X: pts[i].X - r, Y: pts[i].Y - r}, Max: vg.Point{X: pts[i].X + r, Y: pts[i].Y + r}})
 	}
+	// The line, as small boxes every few points along it.
+	for k := 0; k+1 < len(l.line); k++ {
+		a := vg.Point{X: trX(l.line[k][0]), Y: trY(l.line[k][1])}
+		b := vg.Point{X: trX(l.line[k+1][0]), Y: trY(l.line[k+1][1])}
+		n := int(math.Hypot(float64(b.X-a.X), float64(b.Y-a.Y))/3) + 1
+		for j := 0; j <= n; j++ {
+			f := vg.Length(j) / vg.Length(n)
+			p := vg.Point{X: a.X + f*(b.X-a.X), Y: a.Y + f*(b.Y-a.Y)}
+			const h = vg.Length(1)
+			taken = append(taken, vg.Rectangle{Min: vg.Point{X: p.X - h, Y: p.Y - h}, Max: vg.Point{X: p.X + h, Y: p.Y + h}})
+		}
+	}
 	for i, lab := range l.labels {
 		if lab == "" {
 			continue
@@ -60,9 +74,22 @@ func (l *pointLabels) Plot(c draw.Canvas, p *plot.Plot) {
 		for k, off := range labelOffsets(l.radius+vg.Points(1.5), w, h) {
 			min := vg.Point{X: pts[i].X + off.X, Y: pts[i].Y + off.Y}
 			r := vg.Rectangle{Min: min, Max: vg.Point{X: min.X + w, Y: min.Y + h}}
-			ov := outside(r, c.Rectangle)
+			area := c.Rectangle
+			if k == 0 { // GlyphBoxes made room for this one right of the data
+				area.Max.X = r.Max.X
+			}
+			ov := outside(r, area)
 			for _, t := range taken {
 				ov += overlap(r, t)
+			}
+			// A label nearer to another point than to its own would name
+			// the wrong point.
+			own := dist(nearest(r, pts[i]), pts[i])
+			for j, q := range pts {
+				if j != i && dist(nearest(r, q), q) < own {
+					ov += 3 * w * h
+					break
+				}
 			}
 			if ov < bestOverlap {
 				best, bestOverlap, bestK = min, ov, k
@@ -175,4 +202,9 @@ func (r reference) Plot(c draw.Canvas, p *plot.Plot) {
 // DataRange implements plot.DataRanger: the line spans no x, only its y.
 func (r reference) DataRange() (xmin, xmax, ymin, ymax float64) {
 	return math.Inf(1), math.Inf(-1), r.y, r.y
+}
+
+// dist is the distance between two points.
+func dist(a, b vg.Point) vg.Length {
+	return vg.Length(math.Hypot(float64(a.X-b.X), float64(a.Y-b.Y)))
 }

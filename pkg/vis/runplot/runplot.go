@@ -449,7 +449,7 @@ func Classes(h *History) (*plot.Plot, error) {
 	if err == nil {
 		p.Title.Text = "classes of the samples"
 		if len(muted) > 0 {
-			p.Title.Text = "classes of the samples (grey: not rewarded)"
+			p.Title.Text = "classes (grey: not rewarded)"
 		}
 	}
 	return p, err
