@@ -124,12 +124,16 @@ func notebookFiles(t *testing.T) []string {
 // setupLine is the first code cell's command: build against this checkout.
 var setupLine = regexp.MustCompile(`(?m)^!\*go mod edit -require=github\.com/orwcfm/orwcfm@v0\.0\.0-00010101000000-000000000000 -replace=github\.com/orwcfm/orwcfm=\$\{GONB_DIR\}/\.\.$`)
 
-// displays matches code that sends rich output to the notebook.
-var displays = regexp.MustCompile(`notebook\.(Show|Live|RunTrials|NewProgress)\(|gonbui\.Display`)
+// gonbDisplays matches code that sends output to the notebook through GoNB
+// directly; package notebook's functions wait for GoNB themselves.
+var gonbDisplays = regexp.MustCompile(`gonbui\.(Display|Update|SendData)|dom\.|widgets\.`)
 
 // TestNotebookStructure checks every notebook without running it: the GoNB
-// kernel, an opening explanation, the offline set-up cell first, a closing
-// "what to try next", and defer gonbui.Sync() in every cell that displays.
+// kernel, an opening explanation, the offline set-up cell first and one
+// parameters cell after it (the only place that picks between the two
+// sizes), a closing "what to try next", janpfeifer/must rather than
+// hand-made helpers, and defer gonbui.Sync() in every cell that displays
+// through GoNB directly.
 func TestNotebookStructure(t *testing.T) {
 	want := []string{"01_quickstart", "02_tau_sweep", "03_alpha_sweep", "04_compression_tradeoff", "05_theory_toy2d", "06_how_it_works", "07_baselines"}
 	var have []string
@@ -169,10 +173,19 @@ func TestNotebookStructure(t *testing.T) {
 			images := 0
 			for i, c := range code {
 				src := c.source()
-				if displays.MatchString(src) && !strings.Contains(src, "defer gonbui.Sync()") {
-					t.Errorf("code cell %d displays but has no defer gonbui.Sync()", i)
+				if gonbDisplays.MatchString(src) && !strings.Contains(src, "defer gonbui.Sync()") {
+					t.Errorf("code cell %d displays through GoNB but has no defer gonbui.Sync()", i)
+				}
+				if i > 1 && strings.Contains(src, "notebook.Pick(") || i > 1 && strings.Contains(src, "notebook.Quick()") {
+					t.Errorf("code cell %d picks a size: only the parameters cell (code cell 1) may", i)
+				}
+				if strings.Contains(src, "notebook.Must") || strings.Contains(src, "notebook.Check(") {
+					t.Errorf("code cell %d uses notebook.Must/Check: use github.com/janpfeifer/must", i)
 				}
 				images += c.Metadata.Orwcfm.MinImages
+			}
+			if len(code) < 2 || strings.HasPrefix(strings.TrimSpace(code[1].source()), "%%") {
+				t.Error("the second code cell is not a parameters cell (imports and declarations, no %%)")
 			}
 			if images == 0 {
 				t.Error("no cell expects an image (metadata orwcfm.min_images)")
@@ -317,6 +330,10 @@ func TestNotebooks(t *testing.T) {
 		"JUPYTER_DATA_DIR="+jdata,
 		"PATH="+path,
 		"ORW_QUICK=1",
+		// nbconvert runs no browser, so the sliders (GoNB widgets) would wait
+		// for one forever: notebook.Slider draws its picture at the start,
+		// the minimum and the maximum instead, and says so in the output.
+		"ORW_NO_WIDGETS=1",
 		"ORW_NOTEBOOK_RUNS="+filepath.Join(tmp, "runs"),
 		"ORW_NOTEBOOK_OUT="+filepath.Join(tmp, "out"),
 	)
