@@ -195,7 +195,15 @@ func (r reference) Plot(c draw.Canvas, p *plot.Plot) {
 			XAlign:  draw.XRight,
 			Handler: plot.DefaultTextHandler,
 		}
-		c.FillText(sty, vg.Point{X: c.Max.X - vg.Points(3), Y: y + vg.Points(2)}, r.label)
+		// On a white ground, so that the label stays readable over bars.
+		box := sty.Rectangle(r.label)
+		at := vg.Point{X: c.Max.X - vg.Points(3), Y: y + vg.Points(2)}
+		pad := vg.Points(1.5)
+		c.FillPolygon(color.White, []vg.Point{
+			{X: at.X + box.Min.X - pad, Y: at.Y + box.Min.Y - pad}, {X: at.X + box.Max.X + pad, Y: at.Y + box.Min.Y - pad},
+			{X: at.X + box.Max.X + pad, Y: at.Y + box.Max.Y + pad}, {X: at.X + box.Min.X - pad, Y: at.Y + box.Max.Y + pad},
+		})
+		c.FillText(sty, at, r.label)
 	}
 }
 

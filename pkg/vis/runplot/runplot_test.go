@@ -349,3 +349,53 @@ func TestFinalBars(t *testing.T) {
 		t.Error("FinalBars without evaluations gave no error")
 	}
 }
+
+// TestStyles checks that a setting's variant ("X + W2") takes X's colour,
+// dashed, while the other settings take the palette in order.
+func TestStyles(t *testing.T) {
+	st := styles([]string{"ORW-CFM", "ORW-CFM + W2", "RAFT", "RAFT + W2", "α=0", "α=0.3", "ORW-CFM τ=1", "ORW-CFM τ=20"})
+	want := []struct {
+		color   int
+		variant bool
+	}{{0, false}, {0, true}, {1, false}, {1, true}, {2, false}, {3, false}, {0, true}, {0, true}}
+	for i, w := range want {
+		if st[i].color != vis.Color(w.color) || st[i].variant != w.variant {
+			t.Errorf("style %d: %v, want colour %d variant %v", i, st[i], w.color, w.variant)
+		}
+	}
+	// "α=0" is not a prefix of "α=0.3" in this sense: no space follows it.
+	if s := styles([]string{"α=0", "α=0.3"}); s[1].variant {
+		t.Error("α=0.3 taken for a variant of α=0")
+	}
+}
+
+// TestEntropyAxisAndRewarded checks that class-entropy plots span [0, 1]
+// however close the values are, and that Classes greys what the reward
+// does not favour.
+func TestEntropyAxisAndRewarded(t *testing.T) {
+	h := fakeRun("a", 1, 10, 40, 10) // α = 10: the entropy barely moves
+	for name, f := range map[string]func() (*plot.Plot, error){
+		"curves": func() (*plot.Plot, error) { return Curves(ClassEntropy, h) },
+		"alpha":  func() (*plot.Plot, error) { return AlphaSweep(ClassEntropy, h, fakeRun("b", 2, 0, 40, 10)) },
+		"bars":   func() (*plot.Plot, error) { return FinalBars(ClassEntropy, nil, h) },
+	} {
+		p, err := f()
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if p.Y.Min > 0 || p.Y.Max < 1 {
+			t.Errorf("%s: entropy axis [%g, %g], want [0, 1]", name, p.Y.Min, p.Y.Max)
+		}
+	}
+	if got := unrewarded(10, []int{0, 2, 4, 6, 8}); !slices.Equal(got, []int{1, 3, 5, 7, 9}) {
+		t.Errorf("unrewarded %v", got)
+	}
+	if got := unrewarded(10, nil); got != nil {
+		t.Errorf("unrewarded without a known reward: %v", got)
+	}
+	h.Rewarded = []int{0, 2, 4, 6, 8}
+	p, err := Classes(h)
+	if err != nil || !strings.Contains(p.Title.Text, "grey") {
+		t.Errorf("Classes with rewarded classes: %v, title %q", err, p.Title.Text)
+	}
+}
