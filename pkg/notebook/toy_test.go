@@ -128,8 +128,12 @@ func TestToyStatesAndRewardSamples(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if want := "α=0 limit"; (s.Alpha > 0) != strings.Contains(p.Title.Text, want) {
+		// α > 0 is drawn over the density α = 0 would reach; α = 0 with its TV.
+		if want := "α=0's q_N"; (s.Alpha > 0) != strings.Contains(p.Title.Text, want) || (s.Alpha == 0) != strings.Contains(p.Title.Text, "TV") {
 			t.Errorf("%s: title %q", s.Name, p.Title.Text)
+		}
+		if !strings.Contains(p.Title.Text, "\n") {
+			t.Errorf("%s: title %q on one line; side by side, titles need two", s.Name, p.Title.Text)
 		}
 	}
 
