@@ -30,7 +30,11 @@ import (
 // notebook file must be an <img> with a data:image/png source that the
 // browser has decoded (naturalWidth > 0), and the screenshot must show the
 // plots' colours. The screenshot is written to out/browser-check/ in the
-// checkout (and kept as a test artifact) for a person to look at.
+// checkout (and kept as a test artifact) for a person to look at. Then it
+// drives a slider in a live kernel: it runs the slider cell of
+// 05_theory_toy2d from the browser, moves the slider, waits for the
+// picture to be redrawn and ends the cell with its Done button (the
+// notebook test, which has no browser, cannot).
 //
 // It needs Debian's chromium (the script installs it) and what make
 // notebook installs; without chromium it fails with the install command.
@@ -48,6 +52,22 @@ func TestBrowser(t *testing.T) {
 	}
 	if chromium == "" {
 		t.Fatal("no chromium on PATH: install it with apt-get install -y chromium (scripts/browser-check.sh does), or name it in ORW_CHROMIUM")
+	}
+	// Opening a notebook starts its kernel, which updates the notebook's
+	// metadata, and Jupyter may save that: the files are put back as they
+	// were when the test ends.
+	for _, f := range []string{name, "05_theory_toy2d.ipynb"} {
+		orig, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer func() {
+			if now, err := os.ReadFile(f); err == nil && !bytes.Equal(now, orig) {
+				if err := os.WriteFile(f, orig, 0o644); err != nil {
+					t.Errorf("putting %s back: %v", f, err)
+				}
+			}
+		}()
 	}
 	want := countStoredPNGs(t, name)
 	if want == 0 {
@@ -117,6 +137,9 @@ func TestBrowser(t *testing.T) {
 	opened := time.Now()
 	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
 		t.Fatalf("opening %s: %v", url, err)
+	}
+	if _, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`(() => { try { Jupyter.notebook.set_autosave_interval(0) } catch (e) {} return true })()`)); err != nil {
+		t.Fatalf("turning autosave off: %v", err)
 	}
 	// Wait until every stored picture is in the page and decoded.
 	const count = `Array.from(document.images).filter(i => i.src.startsWith("data:image/png") && i.complete && i.naturalWidth > 0).length`
@@ -189,6 +212,75 @@ func TestBrowser(t *testing.T) {
 		t.Errorf("the screenshot shows %d pixels of the plots' blue and %d black ones: the pictures do not look rendered (see %s)", blue, black, path)
 	}
 	t.Logf("browser check: %s from the server's start", time.Since(start).Round(time.Second))
+
+	t.Run("slider", func(t *testing.T) { driveSlider(t, ctx, base, token) })
+}
+
+// driveSlider runs the slider cell of 05_theory_toy2d in a live kernel, from
+// the browser, moves the slider and checks that the picture is redrawn and
+// that the Done button ends the cell. Autosave is turned off first and the
+// notebook is never saved, so the file keeps its stored outputs.
+func driveSlider(t *testing.T, ctx context.Context, base, token string) {
+	const name = "05_theory_toy2d.ipynb"
+	nb := readNotebook(t, name)
+	var cells []int // the set-up cell, the parameters cell and the slider's cell
+	slider := -1
+	code := 0
+	for i, c := range nb.Cells {
+		if c.Type != "code" {
+			continue
+		}
+		if code < 2 {
+			cells = append(cells, i)
+		}
+		if strings.Contains(c.source(), "notebook.Slider{") {
+			slider = i
+		}
+		code++
+	}
+	if slider < 0 {
+		t.Fatalf("%s has no slider cell", name)
+	}
+	cells = append(cells, slider)
+	if _, err := chromedp.Run(ctx, chromedp.Navigate(fmt.Sprintf("%s/notebooks/%s?token=%s", base, name, token))); err != nil {
+		t.Fatal(err)
+	}
+	eval := func(js string) any {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[any](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	wait := func(what, js string, limit time.Duration) {
+		t.Helper()
+		deadline := time.Now().Add(limit)
+		for {
+			if v, _ := chromedp.Run(ctx, chromedp.Evaluate[bool](js)); v {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: not after %s", what, limit)
+			}
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+	wait("the notebook and its kernel", `typeof Jupyter !== "undefined" && Jupyter.notebook && Jupyter.notebook.kernel && Jupyter.notebook.kernel.is_connected()`, time.Minute)
+	eval(`Jupyter.notebook.set_autosave_interval(0), true`)
+	started := time.Now()
+	eval(fmt.Sprintf(`Jupyter.notebook.execute_cells(%s), true`, strings.ReplaceAll(fmt.Sprint(cells), " ", ",")))
+	out := fmt.Sprintf(`Jupyter.notebook.get_cell(%d).output_area.element[0]`, slider)
+	wait("the slider", out+`.querySelector("input[type=range]") !== null && `+out+`.querySelector("img") !== null`, 4*time.Minute)
+	src := func() string { return fmt.Sprint(eval(out + `.querySelector("img").src`)) }
+	before := src()
+	t.Logf("slider up after %s", time.Since(started).Round(time.Second))
+	eval(`(() => { const s = ` + out + `.querySelector("input[type=range]"); s.value = String(Number(s.max)); s.dispatchEvent(new Event("change")); return true })()`)
+	wait("a redrawn picture", out+`.querySelector("img").src !== `+fmt.Sprintf("%q", before), time.Minute)
+	t.Logf("picture redrawn after the slider moved to its end")
+	eval(`(() => { ` + out + `.querySelector("button").click(); return true })()`)
+	wait("the cell to end", `!Jupyter.notebook.get_cell(`+fmt.Sprint(slider)+`).element[0].classList.contains("running") && `+out+`.innerText.includes("Slider stopped")`, time.Minute)
+	t.Logf("the Done button ended the cell: %q", strings.TrimSpace(fmt.Sprint(eval(out+`.innerText`))))
 }
 
 func near(v, want uint32) bool { return v+6 >= want && v <= want+6 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # The real-browser check: starts the notebook server (make notebook) on 127.0.0.1
 # with a random token, opens notebooks/01_quickstart.ipynb in headless Chromium
-# and checks that its stored output pictures are rendered (TestBrowser in
-# notebooks/browser_test.go). The screenshot is left in out/browser-check/.
+# and checks that its stored output pictures are rendered, then moves the slider of
+# 05_theory_toy2d in a live kernel (TestBrowser in notebooks/browser_test.go). The
+# screenshot is left in out/browser-check/.
 # As root it installs Debian's chromium first; make notebook installs the
 # notebook server and the GoNB kernel.
 set -euo pipefail
