@@ -213,6 +213,20 @@ func setLogX(p *plot.Plot, lo, hi, zero float64) {
 func zeroTicks(zero, from float64, marks []float64) plot.Ticker {
 	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 		ticks := []plot.Tick{{Value: zero, Label: "0"}}
+		if marks == nil && hi < 3*from {
+			// Too little above the break for log ticks (a W2 that has just
+			// left 0): label the power of ten there and the top, rounded
+			// down to two digits.
+			top, _ := strconv.ParseFloat(strconv.FormatFloat(hi, 'g', 2, 64), 64)
+			if top > hi {
+				top -= math.Pow(10, math.Floor(math.Log10(hi))-1)
+			}
+			ticks = append(ticks, plot.Tick{Value: from, Label: strconv.FormatFloat(from, 'g', 4, 64)})
+			if top >= 1.6*from { // else too close to from to label apart
+				ticks = append(ticks, plot.Tick{Value: top, Label: strconv.FormatFloat(top, 'g', 2, 64)})
+			}
+			return ticks
+		}
 		for _, t := range logTicks(from, hi) {
 			if t.Value > zero*(1+1e-9) {
 				if marks != nil {

@@ -352,6 +352,9 @@ func TestTicks(t *testing.T) {
 		// W2 = 0 on a log axis: "0" a decade below the decade of the smallest
 		// positive value (3e-3 → 1e-3 → 1e-4), then log ticks from 1e-3.
 		{"log zero", zeroTicks(logZero(3e-3), 10*logZero(3e-3), nil).Ticks(1e-4, 0.5), []string{"0", "0.001", "0.01", "0.1"}},
+		// Just above the break: the decade and the top, not a crowd of linear ticks.
+		{"log zero narrow", zeroTicks(1e-3, 1e-2, nil).Ticks(1e-3, 0.0115), []string{"0", "0.01"}},
+		{"log zero half decade", zeroTicks(1e-3, 1e-2, nil).Ticks(1e-3, 0.0249), []string{"0", "0.01", "0.024"}},
 		{"linear empty", linearTicks(2, 2), []string{"2"}},
 		{"log point", logTicks(3, 3), []string{"3"}},
 	} {
