@@ -386,10 +386,17 @@ func (s *Sweep) Points() ([]Point, error) {
 		if err != nil {
 			return nil, err
 		}
-		if j, dup := dirs[p.Run.Dir]; dup {
-			return nil, fmt.Errorf("points %d and %d are the same run (%s): a setting lists values that mean the same", j, i, p.Run.Dir)
+		// The same settings under another name ("1" and "1.0") are the
+		// same run too.
+		same := p.Run.Trial
+		same.Name = ""
+		key := TrialDir("", "", same) + "\x00" + strconv.FormatInt(p.Run.Steps, 10)
+		for _, k := range []string{p.Run.Dir, key} {
+			if j, dup := dirs[k]; dup {
+				return nil, fmt.Errorf("points %d (%s) and %d (%s) are the same run: a setting lists values that mean the same", j, points[j].Text(), i, p.Text())
+			}
+			dirs[k] = i
 		}
-		dirs[p.Run.Dir] = i
 		points[i] = p
 	}
 	return points, nil

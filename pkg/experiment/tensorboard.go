@@ -49,7 +49,8 @@ const tensorBoardSeed = 20250211
 type tbRun struct {
 	run     *rundir.Run
 	w       *tbevents.Writer
-	resumed bool // the directory had event files already
+	resumed bool  // the directory had event files already
+	first   int64 // the first step this session trains
 	classes []string
 	// scatter bounds of 2-D tasks, grown to hold every picture so far.
 	bounds *[4]float64
@@ -74,7 +75,7 @@ func tensorBoardHooks(h Hooks) Hooks {
 		if err != nil {
 			return err
 		}
-		tb := &tbRun{run: run, resumed: len(prev) > 0, classes: run.ClassNames()}
+		tb := &tbRun{run: run, resumed: len(prev) > 0, first: run.StepCount() + 1, classes: run.ClassNames()}
 		if !tb.resumed {
 			if err := tb.backfill(); err != nil {
 				return err
@@ -134,7 +135,7 @@ func (tb *tbRun) writer() (*tbevents.Writer, error) {
 	}
 	tb.w = w
 	if tb.resumed {
-		if err := w.SessionStart(tb.run.StepCount() + 1); err != nil {
+		if err := w.SessionStart(tb.first); err != nil {
 			return nil, err
 		}
 	}

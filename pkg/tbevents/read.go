@@ -165,7 +165,7 @@ func DecodeEvent(b []byte) (Event, error) {
 			})
 			return n, err
 		case num <= 6 && num != 4:
-			return 0, fmt.Errorf("Event field %d: %w", num, errType)
+			return 0, fmt.Errorf("field %d of Event: %w", num, errType)
 		}
 		return 0, nil
 	})
@@ -179,7 +179,7 @@ func decodeSummary(b []byte) ([]Value, error) {
 			return 0, nil
 		}
 		if typ != protowire.BytesType {
-			return 0, fmt.Errorf("Summary field 1: %w", errType)
+			return 0, fmt.Errorf("field 1 of Summary: %w", errType)
 		}
 		v, n := protowire.ConsumeBytes(b)
 		if n < 0 {
@@ -233,7 +233,7 @@ func decodeValue(b []byte) (Value, error) {
 			val.Image = im
 			return n, err
 		case num == 1 || num == 2 || num == 4:
-			return 0, fmt.Errorf("Value field %d: %w", num, errType)
+			return 0, fmt.Errorf("field %d of Value: %w", num, errType)
 		}
 		return 0, nil
 	})
