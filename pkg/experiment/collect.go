@@ -230,6 +230,9 @@ func AlphaPlot(t *Table, m runplot.Metric) (*plot.Plot, error) {
 	if len(rows) == 0 {
 		return nil, errors.New("no run has an evaluation")
 	}
+	if !slices.ContainsFunc(rows, func(r Result) bool { return r.Alpha > 0 }) {
+		return nil, errors.New("every run has α = 0: nothing to plot against α")
+	}
 	groups, names := settingGroups(rows, func(c *orw.Config) { c.Alpha, c.Seed = 0, 0 })
 	var series []vis.Series
 	band := false

@@ -30,9 +30,11 @@ import (
 // The first session of a run also writes what the run recorded before its
 // hooks ran (the evaluation at step 0, or the history of a run trained
 // without event files). A later session (a resumed run) starts its file
-// with a SessionLog START at its first new step, so that TensorBoard drops
-// the steps that an interrupted process wrote after its last checkpoint and
-// shows the recomputed ones.
+// with a SessionLog START at its first new step. The steps that an
+// interrupted process wrote after its last checkpoint are then written
+// again; TensorBoard keeps the new ones (its loaders drop a curve's points
+// from a step that comes again onward, or, in the older loader, from a
+// SessionLog START's step onward).
 
 // TensorBoardSamples is the number of images of the sample grids of the
 // event files (points of 2-D tasks: TensorBoardPoints).

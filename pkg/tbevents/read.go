@@ -150,7 +150,7 @@ func DecodeEvent(b []byte) (Event, error) {
 			vals, err := decodeSummary(v)
 			ev.Values = vals
 			return n, err
-		case num == 6 && typ == protowire.BytesType:
+		case num == 7 && typ == protowire.BytesType:
 			v, n := protowire.ConsumeBytes(b)
 			if n < 0 {
 				return n, nil
@@ -164,7 +164,7 @@ func DecodeEvent(b []byte) (Event, error) {
 				return 0, nil
 			})
 			return n, err
-		case num <= 6 && num != 4:
+		case num == 1 || num == 2 || num == 3 || num == 5 || num == 7:
 			return 0, fmt.Errorf("field %d of Event: %w", num, errType)
 		}
 		return 0, nil

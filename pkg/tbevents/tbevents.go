@@ -15,7 +15,7 @@
 // fields it needs by hand, with protowire:
 //
 //	Event      wall_time double = 1, step int64 = 2, file_version string = 3,
-//	           summary Summary = 5, session_log SessionLog = 6
+//	           summary Summary = 5, session_log SessionLog = 7
 //	Summary    repeated Value value = 1
 //	Value      tag string = 1, simple_value float = 2, image Image = 4
 //	Image      height int32 = 1, width int32 = 2, colorspace int32 = 3,
@@ -240,7 +240,7 @@ func (w *Writer) SessionStart(step int64) error {
 	sl = protowire.AppendTag(sl, 1, protowire.VarintType)
 	sl = protowire.AppendVarint(sl, 1) // START
 	var b []byte
-	b = protowire.AppendTag(b, 6, protowire.BytesType)
+	b = protowire.AppendTag(b, 7, protowire.BytesType)
 	b = protowire.AppendBytes(b, sl)
 	return w.write(w.event(step, b))
 }

@@ -59,6 +59,27 @@ func TestScalarEncoding(t *testing.T) {
 	}
 }
 
+// A SessionLog START event, byte by byte: session_log is field 7 of Event
+// (6 is the deprecated log message), status field 1 of SessionLog.
+func TestSessionStartEncoding(t *testing.T) {
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.Now = func() time.Time { return time.Unix(2, 0) }
+	start := buf.Len()
+	if err := w.SessionStart(5); err != nil {
+		t.Fatal(err)
+	}
+	data := []byte{0x09}
+	data = binary.LittleEndian.AppendUint64(data, math.Float64bits(2))
+	data = append(data, 0x10, 0x05, 0x3a, 0x02, 0x08, 0x01)
+	if got := buf.Bytes()[start+12 : buf.Len()-4]; !bytes.Equal(got, data) {
+		t.Fatalf("event data\n got % x\nwant % x", got, data)
+	}
+}
+
 func TestWriteRead(t *testing.T) {
 	dir := t.TempDir()
 	w, err := Create(dir)
