@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -176,7 +177,7 @@ func ReadSweep(path string) (*Sweep, error) {
 	var b []byte
 	var err error
 	if path == "-" {
-		b, err = readAll(os.Stdin)
+		b, err = io.ReadAll(os.Stdin)
 	} else {
 		b, err = os.ReadFile(path)
 	}
@@ -188,12 +189,6 @@ func ReadSweep(path string) (*Sweep, error) {
 		return nil, fmt.Errorf("%s: %w", path, err)
 	}
 	return s, nil
-}
-
-func readAll(f *os.File) ([]byte, error) {
-	var buf bytes.Buffer
-	_, err := buf.ReadFrom(f)
-	return buf.Bytes(), err
 }
 
 // ParseSweep reads a sweep from YAML or JSON (see Sweep). A key that is no
