@@ -82,6 +82,7 @@ func runFinetune(ctx context.Context, args []string) error {
 	gridEvery := fs.Int64("grid-every", 0, "write a sample grid every N steps (default: steps/5)")
 	asJSON := fs.Bool("json", false, "end by printing one JSON summary on stdout")
 	quiet := fs.Bool("quiet", false, "no progress bar")
+	tensorboard := fs.Bool("tensorboard", true, "write TensorBoard event files into the run directory (docs/sweeps.md)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -178,7 +179,7 @@ func runFinetune(ctx context.Context, args []string) error {
 		},
 	}
 	spec := experiment.Run{Trial: experiment.Trial{Name: filepath.Base(*out), Task: task.Name, Options: opts, Config: cfg}, Dir: *out, Steps: total}
-	res, stepErr := spec.Execute(ctx, experiment.Options{Backend: be, Hooks: hooks, FinalEval: true, OpenFinished: true})
+	res, stepErr := spec.Execute(ctx, experiment.Options{Backend: be, Hooks: hooks, FinalEval: true, OpenFinished: true, TensorBoard: *tensorboard})
 	if stepErr != nil {
 		if stepErr == context.Canceled { // Ctrl-C: the run is saved
 			return &interrupted{fmt.Sprintf("interrupted at step %d of %d; the run is saved in %s: run the same command again to resume", res.Steps, total, *out)}

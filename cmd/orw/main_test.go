@@ -94,7 +94,7 @@ func TestBadInvocations(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"frobnicate"}, 2, "valid commands: bench, eval"},
+		{[]string{"frobnicate"}, 2, "valid commands: bench, collect, eval"},
 		{[]string{"finetune", "--task", "mnist-odd"}, 1, "valid tasks: cifar10-jpeg, fashion-jpeg"},
 		{[]string{"finetune", "--tau", "-1"}, 1, "tau must be"},
 		{[]string{"finetune", "--method", "dpo"}, 1, "unknown method \"dpo\" (valid: orw, rwcfm, raft, reft)"},

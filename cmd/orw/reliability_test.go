@@ -159,7 +159,7 @@ func TestBadInputsCLI(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"; valid commands: bench, eval, finetune, info, pretrain, sample, tasks, train-classifier`},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"; valid commands: bench, collect, eval, finetune, info, pretrain, sample, sweep, tasks, train-classifier`},
 		{"unknown task", []string{"finetune", "--task", "mnist-odd"}, 1, `unknown task "mnist-odd"; valid tasks: cifar10-jpeg, fashion-jpeg`},
 		{"unknown method", toy("--method", "ppo"), 1, `unknown method "ppo" (valid: orw, rwcfm, raft, reft)`},
 		{"unknown model", toy("--model", "vae"), 1, `unknown model "vae": use one of latent, latent-cond, unet, mlp, or a generator checkpoint file`},

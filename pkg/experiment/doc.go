@@ -15,6 +15,14 @@
 // executes many runs with N workers and collects one Result per run into
 // a Table, which writes itself as CSV or JSON.
 //
+// A Sweep is a grid of runs read from a YAML or JSON file or built from
+// flags (orw sweep): its points are Runs, executed together as a Grid or
+// one at a time by index, as cluster engines do (package cluster writes
+// their job files). Collect gathers run directories, finished or under
+// way, into a Table, and WriteCollected writes it with the trade-off plots.
+// With Options.TensorBoard each run also writes TensorBoard event files
+// (package tbevents).
+//
 // The layer shows nothing itself: callers watch the runs through Hooks
 // (progress bars, live plots, sample grids), as orw finetune and the
 // notebooks' trials (package notebook) do.

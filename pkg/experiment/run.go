@@ -73,6 +73,11 @@ type Options struct {
 	// rather than only reading them, for hooks that draw from the open run
 	// (orw finetune redraws its pictures).
 	OpenFinished bool
+	// TensorBoard writes TensorBoard event files into each run directory
+	// that trains: scalars per step and evaluation, and sample grids at the
+	// evaluations (see package tbevents and tensorboard.go). Runs that are
+	// only read write nothing.
+	TensorBoard bool
 }
 
 // Execute trains the run to r.Steps and returns its result. The run
@@ -117,6 +122,9 @@ func (r Run) Execute(ctx context.Context, opts Options) (Result, error) {
 	run, err := tasks.OpenOrCreateRunWith(be, r.Dir, r.TaskName(), r.Options, r.Config)
 	if err != nil {
 		return res, err
+	}
+	if opts.TensorBoard {
+		opts.Hooks = tensorBoardHooks(opts.Hooks)
 	}
 	res.Steps = run.StepCount()
 	if opts.Hooks.Start != nil {
