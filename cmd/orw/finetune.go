@@ -50,11 +50,11 @@ type FinetuneSummary struct {
 	// Frechet is the Fréchet distance of the final evaluation samples to the
 	// real test images in the task's classifier's feature space (absent
 	// when the task has no classifier).
-	Frechet float64 `json:"frechet,omitempty"`
-	EvalSamples    int       `json:"eval_samples"`
-	WallSeconds    float64   `json:"wall_seconds"`
-	RunDir         string    `json:"run_dir"`
-	Files          []string  `json:"files"`
+	Frechet     float64  `json:"frechet,omitempty"`
+	EvalSamples int      `json:"eval_samples"`
+	WallSeconds float64  `json:"wall_seconds"`
+	RunDir      string   `json:"run_dir"`
+	Files       []string `json:"files"`
 	// Toy compares the samples with the exact tilted density (2-D toy tasks only).
 	Toy *tasks.ToyComparison `json:"toy,omitempty"`
 }

@@ -83,7 +83,7 @@ type EvalRecord struct {
 	// Frechet is the Fréchet distance between the evaluation images and real
 	// data in a classifier's feature space (absent when the judge has none).
 	Frechet float64 `json:"frechet,omitempty"`
-	EvalMS      float64 `json:"eval_ms"`
+	EvalMS  float64 `json:"eval_ms"`
 }
 
 // Trainer is a fine-tuning run in memory: the trainee, its optimiser, the policy
