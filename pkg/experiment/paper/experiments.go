@@ -200,9 +200,9 @@ func init() {
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelGrids},
 	})
 	register(&Experiment{
-		Name:  "alpha-ablation",
-		Title: "α ablation on MNIST (the paper's MNIST α figure)",
-		Paper: "At a large τ, α = 0 collapses onto one digit; growing α keeps more digits at some cost in reward.",
+		Name:        "alpha-ablation",
+		Title:       "α ablation on MNIST (the paper's MNIST α figure)",
+		Paper:       "At a large τ, α = 0 collapses onto one digit; growing α keeps more digits at some cost in reward.",
 		PaperValues: map[string]any{"alpha_zero": "collapse", "alpha_positive": "diversity kept, reward slightly lower"},
 		Differences: "The MNIST family (K = 25, τ = 10, normalised weights, 2,000 steps); α in {0, 0.03, 0.1, 0.3, 1}. " +
 			"The frontier is also compared with the cheap alternative: the α = 0 run stopped early at the same reward.",

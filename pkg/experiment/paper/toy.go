@@ -177,4 +177,3 @@ func isPoints(task string) bool {
 	t, err := tasks.Lookup(task)
 	return err == nil && t.Points
 }
-
