@@ -152,45 +152,29 @@ func frontierPlot(res *Results, hs []*runplot.History) (*plot.Plot, error) {
 	return vis.Frontier("reward against diversity: W2 or stopping early?", "final reward (mean over seeds)", "class entropy (normalised)", path, x, y, labels)
 }
 
-// toySharesPlot draws, for each mixture component, the samples' share (mean ±
-// std over seeds) against N beside the exact tilted density's.
+// toySharesPlot draws each component's share of the samples (mean over
+// seeds) against its share under the exact tilted density, for N = 1..4
+// without W2: on the diagonal where the theorem holds.
 func toySharesPlot(res *Results) (*plot.Plot, error) {
-	var series []vis.Series
-	var exact [][]float64
-	var ns []float64
-	var got [][][]float64 // [setting][component][seed]
+	var x, y []float64
+	var labels []string
 	for _, s := range res.Settings {
 		if s.Alpha != 0 || len(s.Runs) == 0 || s.Runs[0].Toy == nil {
 			continue
 		}
-		ns = append(ns, float64(s.Runs[0].Toy.Refreshes))
-		_, ex := meanShares(s)
-		exact = append(exact, ex)
-		per := make([][]float64, len(ex))
-		for _, r := range s.Runs {
-			for k, v := range r.Toy.Shares {
-				per[k] = append(per[k], v)
-			}
+		got, exact := meanShares(s)
+		for k := range got {
+			x, y = append(x, exact[k]), append(y, got[k])
+			labels = append(labels, fmt.Sprintf("N=%d c%d", s.Runs[0].Toy.Refreshes, k))
 		}
-		got = append(got, per)
 	}
-	if len(ns) == 0 {
+	if len(x) == 0 {
 		return nil, fmt.Errorf("no toy comparisons")
 	}
-	for k := range exact[0] {
-		var ye, ym, lo, hi []float64
-		for i := range ns {
-			ye = append(ye, exact[i][k])
-			m, sd := mean(got[i][k]), std(got[i][k])
-			ym, lo, hi = append(ym, m), append(lo, m-sd), append(hi, m+sd)
-		}
-		series = append(series,
-			vis.Series{Name: fmt.Sprintf("component %d: exact", k), X: ns, Y: ye},
-			vis.Series{Name: fmt.Sprintf("component %d: samples", k), X: ns, Y: ym, Lo: lo, Hi: hi})
-	}
-	p, err := vis.Curves("component shares after N refreshes (α = 0)", "refreshes N", "share of the samples", series...)
+	diag := vis.Series{Name: "samples = exact (the theorem)", X: []float64{0, 1}, Y: []float64{0, 1}}
+	p, err := vis.Frontier("component shares after N refreshes (α = 0)", "share under exp(τNr)·p_ref/Z", "share of the samples (mean over seeds)", diag, x, y, labels)
 	if err == nil {
-		p.Y.Min, p.Y.Max = 0, 1
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
 	}
 	return p, err
 }
