@@ -47,10 +47,14 @@ type FinetuneSummary struct {
 	MeanPairwise   float64   `json:"mean_pairwise"`
 	W2Velocity     float64   `json:"w2_velocity"`
 	EmpiricalW2    float64   `json:"empirical_w2"`
-	EvalSamples    int       `json:"eval_samples"`
-	WallSeconds    float64   `json:"wall_seconds"`
-	RunDir         string    `json:"run_dir"`
-	Files          []string  `json:"files"`
+	// Frechet is the Fréchet distance of the final evaluation samples to the
+	// real test images in the task's classifier's feature space (absent
+	// when the task has no classifier).
+	Frechet     float64  `json:"frechet,omitempty"`
+	EvalSamples int      `json:"eval_samples"`
+	WallSeconds float64  `json:"wall_seconds"`
+	RunDir      string   `json:"run_dir"`
+	Files       []string `json:"files"`
 	// Toy compares the samples with the exact tilted density (2-D toy tasks only).
 	Toy *tasks.ToyComparison `json:"toy,omitempty"`
 }
@@ -194,7 +198,7 @@ func runFinetune(ctx context.Context, args []string) error {
 		Task: task.Name, Method: string(cfg.Method), Model: opts.Model, Tau: cfg.Tau,
 		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: res.Steps,
 		FinalReward: final.Reward, ClassEntropy: final.ClassEntropy, MeanPairwise: final.MeanPairwise,
-		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, EvalSamples: cfg.EvalSamples,
+		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, Frechet: final.Frechet, EvalSamples: cfg.EvalSamples,
 		WallSeconds: time.Since(t0).Seconds(), RunDir: *out, Files: append(v.written, files...), Toy: toy,
 	}
 	if evals := res.History.Evals; len(evals) > 0 {
@@ -222,6 +226,9 @@ func runFinetune(ctx context.Context, args []string) error {
 		fmt.Printf("classes: %s (entropy %.2f)\n", strings.Join(parts, " "), sum.ClassEntropy)
 	}
 	fmt.Printf("W2: velocity estimate %.4g, empirical %.4g\n", sum.W2Velocity, sum.EmpiricalW2)
+	if sum.Frechet > 0 {
+		fmt.Printf("Fréchet distance to the real test images: %.4g\n", sum.Frechet)
+	}
 	fmt.Printf("wrote %s: %s\n", *out, strings.Join(relative(*out, sum.Files), ", "))
 	return nil
 }

@@ -323,7 +323,7 @@ func TestTableMissingValues(t *testing.T) {
 	if err := tab.WriteCSV(&buf); err != nil {
 		t.Fatal(err)
 	}
-	if line := strings.Split(buf.String(), "\n")[1]; line != "toy2d,orw,0.5,0,2,0,false,1,,,,,,0,/d" {
+	if line := strings.Split(buf.String(), "\n")[1]; line != "toy2d,orw,0.5,0,2,0,false,1,,,,,,,0,/d" {
 		t.Errorf("CSV row %q", line)
 	}
 	buf.Reset()

@@ -168,7 +168,7 @@ func (r Run) blank() Result {
 	return Result{
 		Name: r.Name, Task: r.TaskName(), Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
 		RefreshEvery: c.RefreshEvery, NormalizeWeights: c.NormalizeWeights, Seed: c.Seed,
-		FinalReward: nan, ClassEntropy: nan, W2Velocity: nan, EmpiricalW2: nan, RunDir: r.Dir,
+		FinalReward: nan, ClassEntropy: nan, W2Velocity: nan, EmpiricalW2: nan, Frechet: nan, RunDir: r.Dir,
 	}
 }
 
@@ -188,6 +188,9 @@ func (r *Result) fill(h *runplot.History, steps int64, evalSamples int) {
 		return
 	}
 	r.FinalReward, r.ClassEntropy, r.W2Velocity, r.EmpiricalW2 = e.Reward, e.ClassEntropy, e.W2Velocity, e.EmpiricalW2
+	if e.Frechet != 0 {
+		r.Frechet = e.Frechet
+	}
 	r.ClassFractions = nil
 	for _, c := range e.ClassCounts {
 		r.ClassFractions = append(r.ClassFractions, float64(c)/float64(evalSamples))

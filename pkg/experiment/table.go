@@ -41,6 +41,9 @@ type Result struct {
 	// distance between fine-tuned and reference samples.
 	W2Velocity  float64 `json:"w2_velocity"`
 	EmpiricalW2 float64 `json:"empirical_w2"`
+	// Frechet is the Fréchet distance of the evaluation samples to real data
+	// in the judge's feature space (NaN when the task has none).
+	Frechet float64 `json:"frechet"`
 	// WallSeconds is the time the run's history records: its steps'
 	// sampling and update times and its evaluations' times, summed over
 	// every session that trained it (checkpoints and hooks not included).
@@ -60,7 +63,7 @@ type Result struct {
 // the objects of its JSON file.
 var Columns = []string{
 	"task", "method", "tau", "alpha", "refresh_every", "steps", "normalize_weights", "seed",
-	"final_reward", "class_fractions", "class_entropy", "w2_velocity", "empirical_w2", "wall_seconds", "run_dir",
+	"final_reward", "class_fractions", "class_entropy", "w2_velocity", "empirical_w2", "frechet", "wall_seconds", "run_dir",
 }
 
 // Table holds the results of runs, one row per run.
@@ -96,7 +99,7 @@ func (t *Table) WriteCSV(w io.Writer) error {
 		rec := []string{
 			r.Task, r.Method, num(r.Tau), num(r.Alpha), strconv.Itoa(r.RefreshEvery), strconv.FormatInt(r.Steps, 10),
 			strconv.FormatBool(r.NormalizeWeights), strconv.FormatUint(r.Seed, 10), num(r.FinalReward), strings.Join(fr, ";"),
-			num(r.ClassEntropy), num(r.W2Velocity), num(r.EmpiricalW2), num(r.WallSeconds), r.RunDir,
+			num(r.ClassEntropy), num(r.W2Velocity), num(r.EmpiricalW2), num(r.Frechet), num(r.WallSeconds), r.RunDir,
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -161,6 +164,7 @@ type resultJSON struct {
 	ClassEntropy     jsonFloat `json:"class_entropy"`
 	W2Velocity       jsonFloat `json:"w2_velocity"`
 	EmpiricalW2      jsonFloat `json:"empirical_w2"`
+	Frechet          jsonFloat `json:"frechet"`
 	WallSeconds      float64   `json:"wall_seconds"`
 	RunDir           string    `json:"run_dir"`
 }
@@ -170,7 +174,7 @@ func (r Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(resultJSON{
 		Task: r.Task, Method: r.Method, Tau: r.Tau, Alpha: r.Alpha, RefreshEvery: r.RefreshEvery, Steps: r.Steps,
 		NormalizeWeights: r.NormalizeWeights, Seed: r.Seed, FinalReward: jsonFloat(r.FinalReward), ClassFractions: r.ClassFractions,
-		ClassEntropy: jsonFloat(r.ClassEntropy), W2Velocity: jsonFloat(r.W2Velocity), EmpiricalW2: jsonFloat(r.EmpiricalW2),
+		ClassEntropy: jsonFloat(r.ClassEntropy), W2Velocity: jsonFloat(r.W2Velocity), EmpiricalW2: jsonFloat(r.EmpiricalW2), Frechet: jsonFloat(r.Frechet),
 		WallSeconds: r.WallSeconds, RunDir: r.RunDir,
 	})
 }
@@ -184,7 +188,7 @@ func (r *Result) UnmarshalJSON(b []byte) error {
 	*r = Result{
 		Task: j.Task, Method: j.Method, Tau: j.Tau, Alpha: j.Alpha, RefreshEvery: j.RefreshEvery, Steps: j.Steps,
 		NormalizeWeights: j.NormalizeWeights, Seed: j.Seed, FinalReward: float64(j.FinalReward), ClassFractions: j.ClassFractions,
-		ClassEntropy: float64(j.ClassEntropy), W2Velocity: float64(j.W2Velocity), EmpiricalW2: float64(j.EmpiricalW2),
+		ClassEntropy: float64(j.ClassEntropy), W2Velocity: float64(j.W2Velocity), EmpiricalW2: float64(j.EmpiricalW2), Frechet: float64(j.Frechet),
 		WallSeconds: j.WallSeconds, RunDir: j.RunDir,
 	}
 	return nil

@@ -20,6 +20,11 @@ const (
 	poolSeedOffset = 0x9001
 )
 
+// frechetJudge is a Judge that measures the Fréchet distance of images to real data.
+type frechetJudge interface {
+	Frechet(images *Images) (float64, error)
+}
+
 // evalCache holds what every evaluation of a run reuses: the fixed evaluation
 // noise and labels, the compiled W2 estimate and the reference model's images.
 type evalCache struct {
@@ -166,6 +171,15 @@ func (tr *Trainer) Evaluate() (EvalRecord, *Images, error) {
 			}
 		}
 		rec.ClassEntropy = metrics.NormalizedEntropy(counts)
+		if f, ok := tr.env.Judge.(frechetJudge); ok {
+			d, err := f.Frechet(imgs)
+			if err != nil {
+				return rec, nil, fmt.Errorf("judge: %w", err)
+			}
+			if !math.IsNaN(d) {
+				rec.Frechet = d
+			}
+		}
 	}
 	pts := imageRows(imgs, min(n, 256))
 	rec.MeanPairwise = metrics.MeanPairwiseDistance(pts) / math.Sqrt(float64(imgs.Size()))

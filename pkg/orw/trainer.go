@@ -18,7 +18,9 @@ import (
 )
 
 // Judge sorts images into classes, for diversity metrics (which digits does the
-// model draw?). Tasks provide one; a run works without.
+// model draw?). Tasks provide one; a run works without. A judge that also has
+// a method Frechet(*Images) (float64, error) gets the Fréchet distance of the
+// evaluation images to real data reported at every evaluation (NaN: none).
 type Judge interface {
 	ClassNames() []string
 	Classify(images *Images) ([]int, error)
@@ -78,7 +80,10 @@ type EvalRecord struct {
 	// EmpiricalW2 is the exact W2 distance between the fine-tuned and the reference
 	// evaluation images (per-pixel RMS units).
 	EmpiricalW2 float64 `json:"empirical_w2"`
-	EvalMS      float64 `json:"eval_ms"`
+	// Frechet is the Fréchet distance between the evaluation images and real
+	// data in a classifier's feature space (absent when the judge has none).
+	Frechet float64 `json:"frechet,omitempty"`
+	EvalMS  float64 `json:"eval_ms"`
 }
 
 // Trainer is a fine-tuning run in memory: the trainee, its optimiser, the policy

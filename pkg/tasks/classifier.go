@@ -27,8 +27,9 @@ type Classifier struct {
 	// Info is provenance stored with the weights (data set, test accuracy, training).
 	Info map[string]any
 
-	mu   sync.Mutex
-	exec *Exec
+	mu       sync.Mutex
+	exec     *Exec // probabilities
+	featExec *Exec // hidden-layer features
 }
 
 // KindClassifier is the checkpoint kind of classifiers.
@@ -89,6 +90,17 @@ func (c *Classifier) NumClasses() int { return c.Net.Config().NumClasses }
 
 // Probs returns the class probabilities of each image: [N][NumClasses].
 func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]float64, error) {
+	return c.run(backend, images, &c.exec, func(w *nets.Weights, x *Node) *Node { return Softmax(c.Net.Logits(w, x), -1) })
+}
+
+// Features returns the activations of the classifier's last hidden layer for
+// each image: [N][Hidden], the feature space of the Fréchet distance.
+func (c *Classifier) Features(backend compute.Backend, images *orw.Images) ([][]float64, error) {
+	return c.run(backend, images, &c.featExec, c.Net.Features)
+}
+
+// run applies the graph f to images, 256 at a time, compiling it once into *exec.
+func (c *Classifier) run(backend compute.Backend, images *orw.Images, exec **Exec, f func(w *nets.Weights, x *Node) *Node) ([][]float64, error) {
 	if err := images.Validate(); err != nil {
 		return nil, err
 	}
@@ -97,20 +109,17 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 		return nil, fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
 	}
 	c.mu.Lock()
-	if c.exec == nil {
+	if *exec == nil {
 		specs := c.Net.Specs()
-		e, err := NewExec(backend, func(in []*Node) *Node {
-			return Softmax(c.Net.Logits(nets.Bind(specs, in[:len(specs)]), in[len(specs)]), -1)
-		})
+		e, err := NewExec(backend, func(in []*Node) *Node { return f(nets.Bind(specs, in[:len(specs)]), in[len(specs)]) })
 		if err != nil {
 			c.mu.Unlock()
 			return nil, err
 		}
-		c.exec = e
+		*exec = e
 	}
-	exec := c.exec
+	e := *exec
 	c.mu.Unlock()
-	k := c.NumClasses()
 	out := make([][]float64, 0, images.N)
 	const chunk = 256
 	for i0 := 0; i0 < images.N; i0 += chunk {
@@ -121,11 +130,12 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 			args = append(args, t)
 		}
 		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
-		res, err := exec.Call(args...)
+		res, err := e.Call(args...)
 		if err != nil {
 			return nil, fmt.Errorf("classifier: %w", err)
 		}
 		p := nets.Float32s(res[0])
+		k := len(p) / part.N
 		for i := 0; i < part.N; i++ {
 			row := make([]float64, k)
 			for j := range row {

@@ -65,6 +65,6 @@ func mnistEnv(backend compute.Backend, model string, classes []int) (orw.Env, er
 		Backend: backend,
 		Base:    g,
 		Reward:  ClassSetReward{Backend: backend, Classifier: clf, Classes: classes},
-		Judge:   ClassifierJudge{Backend: backend, Classifier: clf},
+		Judge:   ClassifierJudge{Backend: backend, Classifier: clf, Data: "mnist"},
 	}, nil
 }

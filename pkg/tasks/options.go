@@ -154,7 +154,7 @@ func StandardEnv(t *Task) func(backend compute.Backend, opts Options) (orw.Env, 
 			if err != nil {
 				return orw.Env{}, err
 			}
-			env.Judge = ClassifierJudge{Backend: backend, Classifier: clf}
+			env.Judge = ClassifierJudge{Backend: backend, Classifier: clf, Data: t.Data, DataDir: opts.DataDir}
 		default:
 			// No classifier is shipped for CIFAR-10; use one if the user made it.
 			if clf, err := renv.classifier(); err == nil {

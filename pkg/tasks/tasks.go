@@ -73,10 +73,15 @@ func Lookup(name string) (*Task, error) {
 	return t, nil
 }
 
-// ClassifierJudge sorts images by a classifier's most probable class.
+// ClassifierJudge sorts images by a classifier's most probable class, and
+// measures their Fréchet distance to the real test images in the
+// classifier's feature space (Frechet).
 type ClassifierJudge struct {
 	Backend    compute.Backend
 	Classifier *Classifier
+	// Data and DataDir name the data set whose test split is the reference of
+	// the Fréchet distance (Data empty: none).
+	Data, DataDir string
 }
 
 // ClassNames are the classifier's class names.

@@ -86,13 +86,18 @@ func (c *Classifier) Specs() []ParamSpec {
 
 // Logits maps images x [B, H, W, C] (values in [-1, 1]) to logits [B, NumClasses].
 func (c *Classifier) Logits(w *Weights, x *Node) *Node {
+	return Dense(w, "logits", c.Features(w, x), activation.TypeNone)
+}
+
+// Features maps images x [B, H, W, C] to the activations of the last hidden
+// layer [B, Hidden]: the feature space of the Fréchet distance.
+func (c *Classifier) Features(w *Weights, x *Node) *Node {
 	h := x
 	for l := range c.cfg.Channels {
 		h = conv2DNamed(w, fmt.Sprintf("conv%d", l), h, 1, activation.TypeRelu)
 		h = conv2DNamed(w, fmt.Sprintf("down%d", l), h, 2, activation.TypeRelu)
 	}
-	h = Dense(w, "hidden", Reshape(h, x.Shape().Dimensions[0], -1), activation.TypeRelu)
-	return Dense(w, "logits", h, activation.TypeNone)
+	return Dense(w, "hidden", Reshape(h, x.Shape().Dimensions[0], -1), activation.TypeRelu)
 }
 
 // conv2DNamed is the 3x3 Conv2D named prefix followed by act, fused into the product.

@@ -1,0 +1,239 @@
+package paper
+
+import (
+	"fmt"
+	"image"
+	"path/filepath"
+
+	"gonum.org/v1/plot"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/orwcfm/orwcfm/pkg/experiment"
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
+	"github.com/orwcfm/orwcfm/pkg/vis"
+	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
+)
+
+// Panel is a figure panel an experiment writes (NAME/<panel>.png).
+type Panel string
+
+// The panels.
+const (
+	// PanelReward: the evaluation reward over training, mean ± std over seeds, per setting.
+	PanelReward Panel = "reward"
+	// PanelEntropy: the class entropy over training.
+	PanelEntropy Panel = "entropy"
+	// PanelW2: the W2 estimate over training.
+	PanelW2 Panel = "w2"
+	// PanelClasses: the final class histogram of each setting.
+	PanelClasses Panel = "classes"
+	// PanelAlpha: the final reward and W2 against α.
+	PanelAlpha Panel = "alpha"
+	// PanelFrontier: final reward and class entropy of each α > 0 beside the
+	// α = 0 run's path during training (the α ablation).
+	PanelFrontier Panel = "frontier"
+	// PanelPareto: final reward against the W2 estimate, with the Pareto front.
+	PanelPareto Panel = "pareto"
+	// PanelGrids: samples of each setting's final model (seed 1), one row each.
+	PanelGrids Panel = "samples"
+	// PanelToyShares: the toy's component shares against the exact ones over N.
+	PanelToyShares Panel = "shares"
+)
+
+// Panel sizes, in inches at vis.PNGDPI.
+const (
+	panelW = 7 * vg.Inch
+	panelH = 4.2 * vg.Inch
+)
+
+// writePanels draws the experiment's panels into dir.
+func writePanels(e *Experiment, settings []Setting, runs []experiment.Run, hs []*runplot.History, res *Results, dir string) error {
+	var live []*runplot.History
+	for _, h := range hs {
+		if h != nil {
+			live = append(live, h)
+		}
+	}
+	save := func(name, title string, p *plot.Plot, err error) error {
+		if err != nil {
+			return fmt.Errorf("%s panel %s: %w", e.Name, name, err)
+		}
+		if title != "" {
+			p.Title.Text = title
+		}
+		return vis.SavePlot(p, filepath.Join(dir, name+".png"), panelW, panelH)
+	}
+	for _, panel := range e.Panels {
+		var p *plot.Plot
+		var err error
+		name, title := string(panel), ""
+		switch panel {
+		case PanelReward:
+			p, err = runplot.Curves(runplot.Reward, live...)
+			title = e.Title + ": reward"
+		case PanelEntropy:
+			p, err = runplot.Curves(runplot.ClassEntropy, live...)
+			title = e.Title + ": diversity"
+		case PanelW2:
+			p, err = runplot.Curves(runplot.W2, live...)
+			title = e.Title + ": W2 estimate"
+		case PanelClasses:
+			p, err = runplot.FinalClasses(live...)
+			title = e.Title + ": classes at the end"
+		case PanelAlpha:
+			p, err = runplot.AlphaSweep(runplot.W2, live...)
+			if err = save("alpha-w2", "final W2 estimate against α", p, err); err != nil {
+				return err
+			}
+			p, err = runplot.AlphaSweep(runplot.Reward, live...)
+			name, title = "alpha-reward", "final reward against α"
+		case PanelPareto:
+			p, err = runplot.Pareto(live...)
+			title = e.Title + ": reward against W2"
+		case PanelFrontier:
+			p, err = frontierPlot(res, live)
+		case PanelToyShares:
+			p, err = toySharesPlot(res)
+		case PanelGrids:
+			if err := sampleGrids(settings, runs, filepath.Join(dir, name+".png")); err != nil {
+				return err
+			}
+			continue
+		}
+		if err := save(name, title, p, err); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// frontierPlot draws the α > 0 settings' final reward and class entropy beside
+// the α = 0 runs' mean path during training.
+func frontierPlot(res *Results, hs []*runplot.History) (*plot.Plot, error) {
+	var path vis.Series
+	if len(res.Frontier) > 0 {
+		// The α = 0 setting's label is the first one of the α ablation.
+		var zero []*runplot.History
+		for _, h := range hs {
+			if h.Config.Alpha == 0 {
+				zero = append(zero, h)
+			}
+		}
+		at := map[int64][][2]float64{}
+		var order []int64
+		for _, h := range zero {
+			for _, ev := range h.Evals {
+				if _, ok := at[ev.Step]; !ok {
+					order = append(order, ev.Step)
+				}
+				at[ev.Step] = append(at[ev.Step], [2]float64{ev.Reward, ev.ClassEntropy})
+			}
+		}
+		path.Name = "α = 0 during training (mean over seeds)"
+		for _, s := range order {
+			if len(at[s]) != len(zero) {
+				continue
+			}
+			var r, e []float64
+			for _, p := range at[s] {
+				r, e = append(r, p[0]), append(e, p[1])
+			}
+			path.X, path.Y = append(path.X, mean(r)), append(path.Y, mean(e))
+		}
+	}
+	var x, y []float64
+	var labels []string
+	for _, f := range res.Frontier {
+		x, y = append(x, f.Reward), append(y, f.ClassEntropy)
+		labels = append(labels, fmt.Sprintf("α = %g", f.Alpha))
+	}
+	return vis.Frontier("reward against diversity: W2 or stopping early?", "final reward (mean over seeds)", "class entropy (normalised)", path, x, y, labels)
+}
+
+// toySharesPlot draws each component's share of the samples (mean over
+// seeds) against its share under the exact tilted density, for N = 1..4
+// without W2: on the diagonal where the theorem holds.
+func toySharesPlot(res *Results) (*plot.Plot, error) {
+	var x, y []float64
+	var labels []string
+	for _, s := range res.Settings {
+		if s.Alpha != 0 || len(s.Runs) == 0 || s.Runs[0].Toy == nil {
+			continue
+		}
+		got, exact := meanShares(s)
+		for k := range got {
+			x, y = append(x, exact[k]), append(y, got[k])
+			labels = append(labels, fmt.Sprintf("N=%d c%d", s.Runs[0].Toy.Refreshes, k))
+		}
+	}
+	if len(x) == 0 {
+		return nil, fmt.Errorf("no toy comparisons")
+	}
+	diag := vis.Series{Name: "samples = exact (the theorem)", X: []float64{0, 1}, Y: []float64{0, 1}}
+	p, err := vis.Frontier("component shares after N refreshes (α = 0)", "share under exp(τNr)·p_ref/Z", "share of the samples (mean over seeds)", diag, x, y, labels)
+	if err == nil {
+		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+	}
+	return p, err
+}
+
+// sampleGrids draws 32 samples of each image setting's final model (its seed 1
+// run, fixed noise), a titled row per setting, into path.
+func sampleGrids(settings []Setting, runs []experiment.Run, path string) error {
+	var rows []image.Image
+	for _, st := range settings {
+		if isPoints(st.Task) {
+			continue
+		}
+		dir := ""
+		for _, r := range runs {
+			if r.Trial.Name == trialOf(st, 1).Name && r.Config.Seed == 1 {
+				dir = r.Dir
+			}
+		}
+		if dir == "" {
+			continue
+		}
+		g, err := tasks.RunGenerator(dir)
+		if err != nil {
+			return err
+		}
+		im, err := sampleFixed(g, 32)
+		if err != nil {
+			return err
+		}
+		grid, err := runplot.SampleGrid(im, 32, 16, 2, nil)
+		if err != nil {
+			return err
+		}
+		rows = append(rows, vis.Titled(grid, st.Label))
+	}
+	if len(rows) == 0 {
+		return nil
+	}
+	return vis.SavePNG(path, vis.Grid(rows, 1, vis.GridOptions{Scale: 1, Pad: 4}))
+}
+
+// sampleSeed fixes the noise of the sample grids, so that the settings' rows
+// show the same noise through different models.
+const sampleSeed = 20250211
+
+// sampleFixed draws n samples of g with the noise of sampleSeed.
+func sampleFixed(g *orw.Generator, n int) (*orw.Images, error) {
+	be, err := backends.Default()
+	if err != nil {
+		return nil, err
+	}
+	noise := orw.SampleNoise(orw.NewRNG(sampleSeed).Rand, n*g.SampleSize())
+	var labels []int32
+	if k := g.NumClasses(); k > 0 {
+		labels = make([]int32, n)
+		for i := range labels {
+			labels[i] = int32(i % k)
+		}
+	}
+	_, im, err := g.Sample(be, g.Sampler, nil, noise, n, labels)
+	return im, err
+}

@@ -1,0 +1,151 @@
+package paper
+
+import (
+	"bytes"
+	"context"
+	"math"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestSpearman(t *testing.T) {
+	for _, tc := range []struct {
+		x, y []float64
+		want float64
+	}{
+		{[]float64{0, 1, 2, 3}, []float64{10, 5, 2, 1}, -1},             // strictly decreasing
+		{[]float64{0, 1, 2, 3}, []float64{1, 4, 9, 16}, 1},              // monotone, not linear
+		{[]float64{1, 2, 3, 4, 5}, []float64{2, 1, 4, 3, 5}, 0.8},       // 1 − 6·Σd²/(n(n²−1)) = 1 − 6·4/120
+		{[]float64{0, 0.01, 0.1, 1}, []float64{5, 5, 4, 3}, -0.9486833}, // a tie: mean ranks 3.5, 3.5, 2, 1
+	} {
+		if got := Spearman(tc.x, tc.y); math.Abs(got-tc.want) > 1e-6 {
+			t.Errorf("Spearman(%v, %v) = %.7f, want %.7f", tc.x, tc.y, got, tc.want)
+		}
+	}
+	if !math.IsNaN(Spearman([]float64{1, 2}, []float64{3, 3})) {
+		t.Error("a constant variable has no rank correlation")
+	}
+}
+
+// results builds a results file with the given settings (label, α, final rewards per seed, class fractions).
+func results(settings ...SettingResult) *Results {
+	return &Results{Experiment: "x", Title: "X", Settings: settings}
+}
+
+func runs(rewards []float64, fractions []float64) []RunResult {
+	var out []RunResult
+	for i, r := range rewards {
+		out = append(out, RunResult{Seed: uint64(i + 1), FinalReward: r, InitialReward: 0.5, ClassFractions: fractions})
+	}
+	return out
+}
+
+func TestChecks(t *testing.T) {
+	collapsed := []float64{0.75, 0, 0.05, 0, 0.05, 0, 0.05, 0, 0.1, 0}
+	diverse := []float64{0.2, 0, 0.19, 0, 0.11, 0, 0.2, 0, 0.25, 0.05}
+	r := results(
+		SettingResult{Label: "τ = 0", Method: "orw", Runs: runs([]float64{0.51, 0.52}, nil)},
+		SettingResult{Label: "τ = 10", Method: "orw", Runs: runs([]float64{0.99, 0.985}, collapsed)},
+		SettingResult{Label: "α = 0.1", Method: "orw", Alpha: 0.1, Runs: runs([]float64{0.96, 0.95}, diverse)},
+		SettingResult{Label: "off", Method: "rwcfm", Runs: runs([]float64{0.93, 0.94}, nil)},
+	)
+	if v, ok := checkTauZero(r); !ok {
+		t.Errorf("τ = 0 at +0.015 failed: %s", v)
+	}
+	if v, ok := checkCollapse("τ = 10")(r); !ok {
+		t.Errorf("collapse failed: %s", v)
+	}
+	if v, ok := checkCollapse("α = 0.1")(r); ok {
+		t.Errorf("a diverse setting passed as collapsed: %s", v)
+	}
+	if v, ok := checkDiverse("α = 0.1")(r); !ok {
+		t.Errorf("diverse setting failed: %s", v)
+	}
+	if v, ok := checkDiverse("τ = 10")(r); ok {
+		t.Errorf("collapsed setting passed as diverse: %s", v)
+	}
+	if v, ok := checkOnlineAbove(r); ok || !strings.Contains(v, "offline 0.935") {
+		// The first "orw" setting is the last one found: α = 0.1 at 0.955, 0.02 above.
+		t.Errorf("online 0.955 against offline 0.935 passed the 0.03 margin: %s", v)
+	}
+	if _, ok := checkCollapse("missing")(r); ok {
+		t.Error("a missing setting passed")
+	}
+}
+
+// TestReport writes the page from a results file and checks its tables.
+func TestReport(t *testing.T) {
+	dir := t.TempDir()
+	f := 12.5
+	r := &Results{Experiment: "alpha-ablation", Title: "α ablation", PaperText: "the paper", Differences: "ours", Command: "orw reproduce alpha-ablation",
+		WallSeconds: 125, Machine: "m", Date: "2026-12-01",
+		Settings: []SettingResult{{Label: "α = 0", Method: "orw", Tau: 10, RefreshEvery: 25, Steps: 2000, ClassNames: []string{"0", "1"},
+			Runs: []RunResult{{Seed: 1, FinalReward: 0.9, ClassFractions: []float64{0.8, 0.2}, Frechet: &f}, {Seed: 2, FinalReward: 1.0, ClassFractions: []float64{0.6, 0.4}}}}},
+		Checks:   []CheckResult{{Claim: "c1", Value: "v1", OK: true}, {Claim: "c2", Value: "v2"}},
+		Frontier: []FrontierPoint{{Alpha: 0.1, Reward: 0.95, ClassEntropy: 0.8, EarlyStep: 400, EarlyEntropy: 0.9}, {Alpha: 1, Reward: 0.99, ClassEntropy: 0.9, EarlyStep: -1, EarlyEntropy: -1}},
+	}
+	if err := WriteResults(filepath.Join(dir, "alpha-ablation.json"), r); err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := Report(&b, dir, "results"); err != nil {
+		t.Fatal(err)
+	}
+	page := b.String()
+	for _, want := range []string{
+		"| [alpha-ablation](#α-ablation) | 1 of 2 | full | 2 min 5 s | 2026-12-01 |",
+		"| α = 0 | orw | 10 | 0 | 25 | 2000 | 2 | 0.95 ± 0.05 |",
+		"| 12.5 ± 0 |", // one seed has a Fréchet distance
+		"| 0: 70% |",   // the largest class of the mean fractions
+		"| 0.1 | 0.950 | 0.800 | 400 | 0.900 |",
+		"| 1 | 0.990 | 0.900 | never | – |",
+		"| c2 | v2 | **no** |",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("the page lacks %q:\n%s", want, page)
+		}
+	}
+}
+
+// TestToyQuick runs the toy experiment at the quick size end to end: runs,
+// comparisons with the exact density, panel and results file; a second call
+// only reads the runs and gives the same numbers.
+func TestToyQuick(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 10 small toy runs (about 20 s); run without -short")
+	}
+	dir := t.TempDir()
+	e, err := Lookup("toy2d-theory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Size: Size{Quick: true}, Seeds: 2, Workers: 2, RunsDir: filepath.Join(dir, "runs"), Out: filepath.Join(dir, "results"), Command: "test"}
+	r, err := Reproduce(context.Background(), e, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Settings) != 5 || len(r.Settings[0].Runs) != 2 || r.Settings[3].Runs[0].Toy == nil || r.Settings[3].Runs[0].Toy.Refreshes != 4 {
+		t.Fatalf("results: %+v", r.Settings)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "results", "toy2d-theory", "shares.png")); err != nil {
+		t.Fatal(err)
+	}
+	back, err := ReadResults(filepath.Join(dir, "results", "toy2d-theory.json"))
+	if err != nil || len(back.Checks) != 2 {
+		t.Fatalf("results file: %v, %+v", err, back)
+	}
+	again, err := Reproduce(context.Background(), e, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range r.Settings {
+		for j := range r.Settings[i].Runs {
+			a, b := r.Settings[i].Runs[j], again.Settings[i].Runs[j]
+			if a.FinalReward != b.FinalReward || a.Toy.MaxShareError != b.Toy.MaxShareError {
+				t.Fatalf("%s seed %d: a second reproduction differs", r.Settings[i].Label, a.Seed)
+			}
+		}
+	}
+}

@@ -1,0 +1,348 @@
+package paper
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gomlx/compute"
+
+	"github.com/orwcfm/orwcfm/pkg/experiment"
+	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
+)
+
+// Results is the results file of an experiment (docs/results/NAME.json):
+// what the paper reports and, per setting, the final metrics of each seed.
+type Results struct {
+	Experiment string `json:"experiment"`
+	Title      string `json:"title"`
+	// Paper holds the paper's values we compare with; PaperText says them in words.
+	Paper     map[string]any `json:"paper"`
+	PaperText string         `json:"paper_text"`
+	// Differences says where this reproduction differs from the paper.
+	Differences string          `json:"differences"`
+	Settings    []SettingResult `json:"settings"`
+	// Checks are what must come out, with what came out.
+	Checks []CheckResult `json:"checks,omitempty"`
+	// Frontier compares α > 0 with the α = 0 run stopped early at the same
+	// reward (α ablation only).
+	Frontier []FrontierPoint `json:"frontier,omitempty"`
+	// Quick tells that this is the quick size (checks are not meaningful).
+	Quick bool `json:"quick"`
+	// Command is the command that made the file; WallSeconds its wall time
+	// (runs trained earlier and only read count as their own training time in
+	// the runs' wall_seconds, not here); Machine describes the computer.
+	Command     string  `json:"command"`
+	WallSeconds float64 `json:"wall_seconds"`
+	Machine     string  `json:"machine"`
+	Date        string  `json:"date"`
+}
+
+// SettingResult is one setting of an experiment with its runs, one per seed.
+type SettingResult struct {
+	Label            string      `json:"label"`
+	Task             string      `json:"task"`
+	Method           string      `json:"method"`
+	Tau              float64     `json:"tau"`
+	Alpha            float64     `json:"alpha"`
+	RefreshEvery     int         `json:"refresh_every"`
+	Steps            int64       `json:"steps"`
+	NormalizeWeights bool        `json:"normalize_weights"`
+	ClassNames       []string    `json:"class_names,omitempty"`
+	Runs             []RunResult `json:"runs"`
+}
+
+// RunResult is where one seed of a setting ended (its final evaluation).
+type RunResult struct {
+	Seed           uint64     `json:"seed"`
+	InitialReward  float64    `json:"initial_reward"`
+	FinalReward    float64    `json:"final_reward"`
+	ClassFractions []float64  `json:"class_fractions,omitempty"`
+	ClassEntropy   float64    `json:"class_entropy"`
+	W2Velocity     float64    `json:"w2_velocity"`
+	EmpiricalW2    float64    `json:"empirical_w2"`
+	Frechet        *float64   `json:"frechet"`
+	WallSeconds    float64    `json:"wall_seconds"`
+	Toy            *ToyResult `json:"toy,omitempty"`
+}
+
+// CheckResult is a check with what came out.
+type CheckResult struct {
+	Claim string `json:"claim"`
+	Value string `json:"value"`
+	OK    bool   `json:"ok"`
+}
+
+// FrontierPoint compares an α > 0 setting with the α = 0 run stopped early:
+// the α = 0 runs' mean class entropy at their first evaluation whose mean
+// reward reaches the α > 0 setting's final reward.
+type FrontierPoint struct {
+	Alpha        float64 `json:"alpha"`
+	Reward       float64 `json:"reward"`
+	ClassEntropy float64 `json:"class_entropy"`
+	// EarlyStep is the step at which the α = 0 runs reach that reward, and
+	// EarlyEntropy their class entropy there (both −1: never).
+	EarlyStep    int64   `json:"early_step"`
+	EarlyEntropy float64 `json:"early_entropy"`
+}
+
+// Options choose how an experiment is reproduced.
+type Options struct {
+	// Size is the full or the quick size.
+	Size Size
+	// Seeds is the number of seeds (1..Seeds; 3 when 0).
+	Seeds int
+	// Workers is the number of runs trained at once (1 when below 1).
+	Workers int
+	// RunsDir holds the run directories, shared by every experiment so that
+	// a setting used twice is trained once.
+	RunsDir string
+	// Out receives the results file (NAME.json) and the figure panels (NAME/*.png).
+	Out string
+	// Command is recorded in the results file.
+	Command string
+	// Progress, when set, receives a line per run started, evaluated and finished.
+	Progress io.Writer
+	// Backend computes the runs (the default backend when nil).
+	Backend compute.Backend
+}
+
+// Reproduce runs the experiment's settings over the seeds (resuming or only
+// reading runs that exist), then writes its results file and figure panels to
+// o.Out and returns the results.
+func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) {
+	start := time.Now()
+	if o.Seeds <= 0 {
+		o.Seeds = 3
+	}
+	settings, err := e.Settings(o.Size)
+	if err != nil {
+		return nil, err
+	}
+	type slot struct {
+		setting int
+		seed    uint64
+	}
+	var runs []experiment.Run
+	var slots []slot
+	for i, st := range settings {
+		for seed := uint64(1); seed <= uint64(o.Seeds); seed++ {
+			tr := trialOf(st, seed)
+			runs = append(runs, experiment.Run{Trial: tr, Dir: experiment.TrialDir(o.RunsDir, "", tr), Steps: st.Steps})
+			slots = append(slots, slot{i, seed})
+		}
+	}
+	var mu sync.Mutex
+	toys := map[string]*ToyResult{}
+	say := func(format string, args ...any) {
+		if o.Progress == nil {
+			return
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		fmt.Fprintf(o.Progress, "%s %s: ", time.Now().Format("15:04:05"), e.Name)
+		fmt.Fprintf(o.Progress, format+"\n", args...)
+	}
+	labelOf := map[string]string{}
+	for i, r := range runs {
+		labelOf[r.Dir] = fmt.Sprintf("%s, seed %d", settings[slots[i].setting].Label, slots[i].seed)
+	}
+	points := false
+	for _, st := range settings {
+		points = points || isPoints(st.Task)
+	}
+	hooks := experiment.Hooks{
+		Start: func(r experiment.Run, run *rundir.Run) error {
+			say("%s: from step %d to %d", labelOf[r.Dir], run.StepCount(), r.Steps)
+			run.OnEval = func(ev orw.EvalRecord, _ *orw.Images) {
+				say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", labelOf[r.Dir], ev.Step, ev.Reward, ev.ClassEntropy, ev.W2Velocity)
+			}
+			return nil
+		},
+		End: func(r experiment.Run, run *rundir.Run, err error) error {
+			if err != nil || !points {
+				return nil
+			}
+			for i, rr := range runs {
+				if rr.Dir == r.Dir {
+					tr, terr := toyCompare(run, settings[slots[i].setting], slots[i].seed)
+					if terr != nil {
+						return terr
+					}
+					mu.Lock()
+					toys[r.Dir] = tr
+					mu.Unlock()
+				}
+			}
+			return nil
+		},
+		Skip: func(r experiment.Run, res experiment.Result) error {
+			say("%s: trained earlier (step %d), read", labelOf[r.Dir], res.Steps)
+			return nil
+		},
+	}
+	say("%d settings x %d seeds = %d runs on %d workers (run directories in %s)", len(settings), o.Seeds, len(runs), max(o.Workers, 1), o.RunsDir)
+	table, err := experiment.Grid{Runs: runs, Workers: o.Workers,
+		Options: experiment.Options{Backend: o.Backend, Hooks: hooks, FinalEval: true, OpenFinished: points}}.Execute(ctx)
+	if err != nil {
+		return nil, err
+	}
+	res := &Results{Experiment: e.Name, Title: e.Title, Paper: e.PaperValues, PaperText: e.Paper, Differences: e.Differences,
+		Quick: o.Size.Quick, Command: o.Command, Machine: machine(), Date: time.Now().UTC().Format("2006-01-02")}
+	hs := make([]*runplot.History, len(table.Rows))
+	for i, st := range settings {
+		c := st.Config
+		sr := SettingResult{Label: st.Label, Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
+			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}
+		for j, row := range table.Rows {
+			if slots[j].setting != i {
+				continue
+			}
+			rr := RunResult{Seed: slots[j].seed, FinalReward: row.FinalReward, ClassFractions: row.ClassFractions,
+				ClassEntropy: row.ClassEntropy, W2Velocity: row.W2Velocity, EmpiricalW2: row.EmpiricalW2, WallSeconds: row.WallSeconds,
+				Toy: toys[runs[j].Dir]}
+			if !math.IsNaN(row.Frechet) {
+				f := row.Frechet
+				rr.Frechet = &f
+			}
+			if h := row.History; h != nil {
+				if len(h.Evals) > 0 {
+					rr.InitialReward = h.Evals[0].Reward
+				}
+				if sr.ClassNames == nil {
+					sr.ClassNames = h.ClassNames
+				}
+				g := *h
+				g.Name = st.Label
+				hs[j] = &g
+			}
+			sr.Runs = append(sr.Runs, rr)
+		}
+		res.Settings = append(res.Settings, sr)
+	}
+	if e.Name == "alpha-ablation" {
+		res.Frontier = frontier(settings, hs)
+	}
+	for _, c := range e.Checks {
+		v, ok := c.Eval(res)
+		res.Checks = append(res.Checks, CheckResult{Claim: c.Claim, Value: v, OK: ok})
+	}
+	if err := os.MkdirAll(filepath.Join(o.Out, e.Name), 0o755); err != nil {
+		return nil, err
+	}
+	if err := writePanels(e, settings, runs, hs, res, filepath.Join(o.Out, e.Name)); err != nil {
+		return nil, err
+	}
+	res.WallSeconds = time.Since(start).Seconds()
+	if err := WriteResults(filepath.Join(o.Out, e.Name+".json"), res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// WriteResults writes a results file atomically, indented.
+func WriteResults(path string, r *Results) error {
+	return ckpt.WriteFileAtomic(path, func(w io.Writer) error {
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(r)
+	})
+}
+
+// ReadResults reads a results file.
+func ReadResults(path string) (*Results, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	var r Results
+	if err := json.Unmarshal(b, &r); err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return &r, nil
+}
+
+// machine describes this computer: CPU model, cores, OS and architecture.
+func machine() string {
+	model := ""
+	if b, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(b), "\n") {
+			if k, v, ok := strings.Cut(line, ":"); ok && strings.TrimSpace(k) == "model name" {
+				model = strings.TrimSpace(v)
+				break
+			}
+		}
+	}
+	if model == "" {
+		model = runtime.GOARCH
+	}
+	return fmt.Sprintf("%s, %d cores, %s/%s, Go backend", model, runtime.NumCPU(), runtime.GOOS, runtime.GOARCH)
+}
+
+// frontier compares each α > 0 setting with the α = 0 runs stopped early.
+func frontier(settings []Setting, hs []*runplot.History) []FrontierPoint {
+	byLabel := map[string][]*runplot.History{}
+	for _, h := range hs {
+		if h != nil {
+			byLabel[h.Name] = append(byLabel[h.Name], h)
+		}
+	}
+	var zero []*runplot.History
+	for _, st := range settings {
+		if st.Config.Alpha == 0 {
+			zero = byLabel[st.Label]
+		}
+	}
+	// The α = 0 runs' mean reward and entropy at each evaluation step.
+	type point struct{ reward, entropy float64 }
+	at := map[int64][]point{}
+	for _, h := range zero {
+		for _, ev := range h.Evals {
+			at[ev.Step] = append(at[ev.Step], point{ev.Reward, ev.ClassEntropy})
+		}
+	}
+	var steps []int64
+	for s, p := range at {
+		if len(p) == len(zero) {
+			steps = append(steps, s)
+		}
+	}
+	sort.Slice(steps, func(i, j int) bool { return steps[i] < steps[j] })
+	var out []FrontierPoint
+	for _, st := range settings {
+		if st.Config.Alpha == 0 {
+			continue
+		}
+		var rw, en []float64
+		for _, h := range byLabel[st.Label] {
+			if ev, ok := h.Final(); ok {
+				rw, en = append(rw, ev.Reward), append(en, ev.ClassEntropy)
+			}
+		}
+		fp := FrontierPoint{Alpha: st.Config.Alpha, Reward: mean(rw), ClassEntropy: mean(en), EarlyStep: -1, EarlyEntropy: -1}
+		for _, s := range steps {
+			var r, e []float64
+			for _, p := range at[s] {
+				r, e = append(r, p.reward), append(e, p.entropy)
+			}
+			if mean(r) >= fp.Reward {
+				fp.EarlyStep, fp.EarlyEntropy = s, mean(e)
+				break
+			}
+		}
+		out = append(out, fp)
+	}
+	return out
+}
