@@ -31,7 +31,7 @@ func Frontier(title, xlabel, ylabel string, path Series, x, y []float64, labels 
 			continue
 		}
 		pts = append(pts, plotter.XY{X: x[i], Y: y[i]})
-		if labels != nil {
+		if labels != nil && labels[i] != "" {
 			marks.XYs = append(marks.XYs, plotter.XY{X: x[i], Y: y[i]})
 			marks.Labels = append(marks.Labels, labels[i])
 		}

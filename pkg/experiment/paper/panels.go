@@ -165,7 +165,11 @@ func toySharesPlot(res *Results) (*plot.Plot, error) {
 		got, exact := meanShares(s)
 		for k := range got {
 			x, y = append(x, exact[k]), append(y, got[k])
-			labels = append(labels, fmt.Sprintf("N=%d c%d", s.Runs[0].Toy.Refreshes, k))
+			label := ""
+			if max(exact[k], got[k]) > 0.08 { // the shares near 0 would only crowd each other
+				label = fmt.Sprintf("N=%d c%d", s.Runs[0].Toy.Refreshes, k)
+			}
+			labels = append(labels, label)
 		}
 	}
 	if len(x) == 0 {
@@ -175,6 +179,8 @@ func toySharesPlot(res *Results) (*plot.Plot, error) {
 	p, err := vis.Frontier("component shares after N refreshes (α = 0)", "share under exp(τNr)·p_ref/Z", "share of the samples (mean over seeds)", diag, x, y, labels)
 	if err == nil {
 		p.X.Min, p.X.Max, p.Y.Min, p.Y.Max = 0, 1, 0, 1
+		// Above the diagonal on the left the plot is empty: the legend goes there.
+		p.Legend.Top, p.Legend.Left, p.Legend.XOffs, p.Legend.YOffs = true, true, vg.Points(8), -vg.Points(4)
 	}
 	return p, err
 }

@@ -80,7 +80,7 @@ func TestReport(t *testing.T) {
 	dir := t.TempDir()
 	f := 12.5
 	r := &Results{Experiment: "alpha-ablation", Title: "α ablation", PaperText: "the paper", Differences: "ours", Command: "orw reproduce alpha-ablation",
-		WallSeconds: 125, Machine: "m", Date: "2026-12-01",
+		WallSeconds: 3, RunSeconds: 125, Machine: "m", Date: "2026-12-01",
 		Settings: []SettingResult{{Label: "α = 0", Method: "orw", Tau: 10, RefreshEvery: 25, Steps: 2000, ClassNames: []string{"0", "1"},
 			Runs: []RunResult{{Seed: 1, FinalReward: 0.9, ClassFractions: []float64{0.8, 0.2}, Frechet: &f}, {Seed: 2, FinalReward: 1.0, ClassFractions: []float64{0.6, 0.4}}}}},
 		Checks:   []CheckResult{{Claim: "c1", Value: "v1", OK: true}, {Claim: "c2", Value: "v2"}},

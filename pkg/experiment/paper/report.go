@@ -35,7 +35,7 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 		p("No results file yet: run `orw reproduce NAME` for one of %s.\n", strings.Join(Names(), ", "))
 		return nil
 	}
-	p("| experiment | checks passed | size | wall time | date |\n|---|---|---|---|---|\n")
+	p("| experiment | checks passed | size | training time of its runs | date |\n|---|---|---|---|---|\n")
 	for _, r := range found {
 		ok := 0
 		for _, c := range r.Checks {
@@ -47,14 +47,15 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 		if r.Quick {
 			size = "quick (checks not meaningful)"
 		}
-		p("| [%s](#%s) | %d of %d | %s | %s | %s |\n", r.Experiment, anchor(r.Title), ok, len(r.Checks), size, duration(r.WallSeconds), r.Date)
+		p("| [%s](#%s) | %d of %d | %s | %s | %s |\n", r.Experiment, anchor(r.Title), ok, len(r.Checks), size, duration(r.RunSeconds), r.Date)
 	}
 	p("\n")
 	for _, r := range found {
 		p("## %s\n\n", r.Title)
 		p("**The paper.** %s\n\n", r.PaperText)
 		p("**Here.** %s\n\n", r.Differences)
-		p("Command: `%s` (%s on %s).\n\n", r.Command, duration(r.WallSeconds), r.Machine)
+		p("Command: `%s`, on %s. Its runs trained for %s in all (summed over runs; runs trained at once overlap);\n", r.Command, r.Machine, duration(r.RunSeconds))
+		p("the command that wrote this file took %s (runs trained before are only read).\n\n", duration(r.WallSeconds))
 		if r.Quick {
 			p("*These numbers are from the quick size, which checks that the pipeline runs; they say nothing about the paper's findings.*\n\n")
 		}

@@ -46,6 +46,9 @@ type Results struct {
 	// the runs' wall_seconds, not here); Machine describes the computer.
 	Command     string  `json:"command"`
 	WallSeconds float64 `json:"wall_seconds"`
+	// RunSeconds is the training time of all its runs, summed (each run's
+	// wall_seconds, over every session that trained it).
+	RunSeconds float64 `json:"run_seconds"`
 	Machine     string  `json:"machine"`
 	Date        string  `json:"date"`
 }
@@ -229,6 +232,9 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 				hs[j] = &g
 			}
 			sr.Runs = append(sr.Runs, rr)
+			if !math.IsNaN(row.WallSeconds) {
+				res.RunSeconds += row.WallSeconds
+			}
 		}
 		res.Settings = append(res.Settings, sr)
 	}
