@@ -49,8 +49,8 @@ type Results struct {
 	// RunSeconds is the training time of all its runs, summed (each run's
 	// wall_seconds, over every session that trained it).
 	RunSeconds float64 `json:"run_seconds"`
-	Machine     string  `json:"machine"`
-	Date        string  `json:"date"`
+	Machine    string  `json:"machine"`
+	Date       string  `json:"date"`
 }
 
 // SettingResult is one setting of an experiment with its runs, one per seed.
