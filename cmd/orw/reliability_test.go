@@ -159,13 +159,16 @@ func TestBadInputsCLI(t *testing.T) {
 		code int
 		want string
 	}{
-		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"; valid commands: bench, collect, eval, finetune, info, pretrain, sample, sweep, tasks, train-classifier`},
+		{"unknown command", []string{"frobnicate"}, 2, `unknown command "frobnicate"; valid commands: bench, collect, eval, finetune, info, pretrain, reproduce, sample, sweep, tasks, train-classifier`},
 		{"unknown task", []string{"finetune", "--task", "mnist-odd"}, 1, `unknown task "mnist-odd"; valid tasks: cifar10-jpeg, fashion-jpeg`},
 		{"unknown method", toy("--method", "ppo"), 1, `unknown method "ppo" (valid: orw, rwcfm, raft, reft)`},
 		{"unknown model", toy("--model", "vae"), 1, `unknown model "vae": use one of latent, latent-cond, unet, mlp, or a generator checkpoint file`},
 		{"unknown reward", toy("--reward", "beauty"), 1, `unknown reward "beauty"; valid rewards: even, jpeg`},
 		{"unknown solver", toy("--solver", "heun"), 1, `unknown ODE solver "heun": valid solvers are euler, midpoint, rk4`},
 		{"unknown coupling", toy("--coupling", "sinkhorn"), 1, `unknown coupling "sinkhorn"; valid: independent, ot`},
+		{"unknown experiment", []string{"reproduce", "mnist-odd"}, 1, `unknown experiment "mnist-odd"; valid: tau-ablation, online-vs-offline, alpha-ablation, compression-tradeoff, prompt-alignment, baselines, toy2d-theory`},
+		{"reproduce without a name", []string{"reproduce", "--quick"}, 1, "name an experiment: orw reproduce NAME"},
+		{"reproduce seeds", []string{"reproduce", "tau-ablation", "--seeds", "0"}, 1, "--seeds must be in 1..100, got 0"},
 		{"unknown eval task", []string{"eval", "--task", "imagenet"}, 1, `unknown --task "imagenet" for this command; valid: mnist, fashion, cifar10`},
 		{"negative tau", toy("--tau", "-3"), 1, "tau must be a finite number in [0, 1e4], got -3"},
 		{"absurd tau", toy("--tau", "1e9"), 1, "tau must be a finite number in [0, 1e4], got 1e+09"},
