@@ -22,7 +22,8 @@ import (
 //	train/...  every step: reward_mean, reward_std, loss, fm, weighted_fm,
 //	           w2, ess, weight_max_mean, grad_norm, lr
 //	eval/...   every evaluation: reward, reward_std, w2_velocity,
-//	           empirical_w2, mean_pairwise, class_entropy and
+//	           empirical_w2, mean_pairwise, frechet (tasks with a
+//	           classifier), class_entropy and
 //	           class/NAME (the fraction of each class) for tasks with a judge
 //	samples    every evaluation: a grid of TensorBoardSamples samples drawn
 //	           with fixed noise (a scatter of points for 2-D tasks)
@@ -214,6 +215,9 @@ func (tb *tbRun) scalars(e orw.EvalRecord) error {
 		{Tag: "eval/w2_velocity", Value: e.W2Velocity},
 		{Tag: "eval/empirical_w2", Value: e.EmpiricalW2},
 		{Tag: "eval/mean_pairwise", Value: e.MeanPairwise},
+	}
+	if e.Frechet != 0 {
+		vals = append(vals, tbevents.Scalar{Tag: "eval/frechet", Value: e.Frechet})
 	}
 	if e.ClassCounts != nil {
 		vals = append(vals, tbevents.Scalar{Tag: "eval/class_entropy", Value: e.ClassEntropy})
