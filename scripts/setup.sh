@@ -4,7 +4,7 @@
 #   scripts/setup.sh --test     plus Debian packages for the tests (Jupyter's nbconvert,
 #                               Fashion-MNIST) and the GoNB kernel with goimports
 #   scripts/setup.sh --notebook plus the classic Jupyter notebook server
-#   scripts/setup.sh --check    plus staticcheck, for scripts/check.sh (`make check`)
+#   scripts/setup.sh --check    plus staticcheck and shellcheck, for scripts/check.sh (`make check`)
 # The flags combine (e.g. --test --check).
 # Debian packages are installed only when running as root with apt-get; otherwise the
 # script prints what to install and goes on.
@@ -65,6 +65,7 @@ if [ $want_test = 1 ]; then
   scripts/kernel.sh
 fi
 if [ $want_check = 1 ]; then
+  apt_install shellcheck
   # staticcheck, pinned here (it is a tool, not a dependency of the module). Reinstalled
   # when the version differs or the binary was built by another Go toolchain: a
   # staticcheck built by an older Go cannot load packages that need go1.27.3.
@@ -72,7 +73,7 @@ if [ $want_check = 1 ]; then
   staticcheck_ok() {
     local sc
     sc="$(command -v staticcheck)" &&
-      go version -m "$sc" | grep -E "^[[:space:]]*mod[[:space:]]+honnef.co/go/tools[[:space:]]+$staticcheck_version[[:space:]]" >/dev/null &&
+      go version -m "$sc" | grep -E "^[[:space:]]*mod[[:space:]]+honnef.co/go/tools[[:space:]]+${staticcheck_version}[[:space:]]" >/dev/null &&
       go version "$sc" | grep -E ": $(go env GOVERSION)([^0-9.]|\$)" >/dev/null
   }
   if ! staticcheck_ok; then
