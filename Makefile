@@ -51,7 +51,8 @@ GO_STRIPPED := -trimpath -ldflags='-s -w'
 GPU_BUNDLE_MNIST ?= 0
 
 gpu-bundle:
-	@set -o pipefail && $(ENV) scripts/setup.sh >/dev/null && \
+	@set -o pipefail && $(ENV) scripts/setup.sh --bundle >/dev/null && \
+	{ command -v xz >/dev/null || { echo "gpu-bundle: xz is missing (Debian/Ubuntu: apt-get install xz-utils)" >&2; exit 1; }; } && \
 	rm -rf $(GPU_BUNDLE) $(GPU_BUNDLE).tar.xz && mkdir -p $(GPU_BUNDLE) && \
 	echo "gpu-bundle: go build orw; go test -c $(GPU_TEST_PKGS)" && \
 	go build $(GO_STRIPPED) -o $(GPU_BUNDLE)/orw ./cmd/orw && \

@@ -5,6 +5,7 @@
 #                               Fashion-MNIST) and the GoNB kernel with goimports
 #   scripts/setup.sh --notebook plus the classic Jupyter notebook server
 #   scripts/setup.sh --check    plus staticcheck and shellcheck, for scripts/check.sh (`make check`)
+#   scripts/setup.sh --bundle   plus xz, for `make gpu-bundle`
 # The flags combine (e.g. --test --check).
 # Debian packages are installed only when running as root with apt-get; otherwise the
 # script prints what to install and goes on.
@@ -15,12 +16,14 @@ source scripts/env.sh
 want_test=0
 want_notebook=0
 want_check=0
+want_bundle=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
     --notebook) want_test=1; want_notebook=1 ;;
     --check) want_check=1 ;;
-    *) echo "setup.sh: unknown option $a (valid: --test, --notebook, --check)" >&2; exit 2 ;;
+    --bundle) want_bundle=1 ;;
+    *) echo "setup.sh: unknown option $a (valid: --test, --notebook, --check, --bundle)" >&2; exit 2 ;;
   esac
 done
 
@@ -84,6 +87,9 @@ if [ $want_check = 1 ]; then
       exit 1
     }
   fi
+fi
+if [ $want_bundle = 1 ]; then
+  apt_install xz-utils
 fi
 if [ $want_notebook = 1 ]; then
   apt_install jupyter-notebook
