@@ -5,10 +5,12 @@
 #   2. go vet ./...
 #   3. staticcheck ./...   (honnef.co/go/tools, the version pinned in scripts/setup.sh)
 #   4. go mod tidy -diff   go.mod and go.sum are tidy
-# Before them it installs staticcheck if missing (scripts/setup.sh --check, idempotent).
+#   5. shellcheck -x       every shell script (*.sh and files with a sh/bash shebang)
+# Before them it installs staticcheck and shellcheck if missing (scripts/setup.sh --check,
+# idempotent; shellcheck is the Debian package).
 # Exit status 0 when everything passes, 1 at the first failing check.
 set -uo pipefail
-cd "$(dirname "$0")/.."
+cd "$(dirname "$0")/.." || exit 1
 source scripts/env.sh
 
 now() { date +%s.%N; }
@@ -42,7 +44,7 @@ fi
 [ ${#files[@]} -gt 0 ] || fail "gofmt: no .go files found"
 unformatted=$("$gofmt" -l "${files[@]}") || fail "gofmt could not parse some files (errors above)"
 if [ -n "$unformatted" ]; then
-  echo "$unformatted" | sed 's/^/  /' >&2
+  while IFS= read -r f; do echo "  $f"; done <<<"$unformatted" >&2
   fail "gofmt: the files above are not formatted (fix with: go fmt ./... or $gofmt -w FILE)"
 fi
 echo "check: gofmt ok, ${#files[@]} files ($(elapsed "$t"))"
@@ -64,5 +66,27 @@ t=$(now)
 echo "check: go mod tidy -diff"
 go mod tidy -diff || fail "go.mod/go.sum are not tidy (diff above; fix with: go mod tidy)"
 echo "check: go mod tidy ok ($(elapsed "$t"))"
+
+# 5. shellcheck, of every tracked (or new, not ignored) shell script: the *.sh files and
+# the files whose first line is a sh or bash shebang (.ci/run). -x follows `source`.
+t=$(now)
+command -v shellcheck >/dev/null ||
+  fail "shellcheck is not installed (Debian/Ubuntu: apt-get install shellcheck; as root scripts/setup.sh --check does it)"
+echo "check: shellcheck   ($(shellcheck --version | sed -n 's/^version: //p'))"
+scripts=()
+while IFS= read -r f; do
+  [ -f "$f" ] || continue
+  case "$f" in
+    *.sh) scripts+=("$f") ;;
+    *) head -n 1 "$f" | grep -Eq '^#!.*(/|env )(ba)?sh([[:space:]]|$)' && scripts+=("$f") ;;
+  esac
+done < <(if git rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+  git ls-files -co --exclude-standard
+else
+  find . -type f -not -path './.git/*' | sed 's|^\./||'
+fi)
+[ ${#scripts[@]} -gt 0 ] || fail "shellcheck: no shell scripts found"
+shellcheck -x "${scripts[@]}" || fail "shellcheck reported the problems above (in: ${scripts[*]})"
+echo "check: shellcheck ok, ${#scripts[@]} scripts ($(elapsed "$t"))"
 
 echo "check: all passed ($(elapsed "$start_all"))"

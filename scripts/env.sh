@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the project's scripts: the toolchain settings every build needs.
 # Go 1.27.3 is fetched by the go command from the module proxy on first use.
 export GOTOOLCHAIN="${GOTOOLCHAIN:-go1.27.3}"

@@ -4,7 +4,8 @@
 #   scripts/setup.sh --test     plus Debian packages for the tests (Jupyter's nbconvert,
 #                               Fashion-MNIST) and the GoNB kernel with goimports
 #   scripts/setup.sh --notebook plus the classic Jupyter notebook server
-#   scripts/setup.sh --check    plus staticcheck, for scripts/check.sh (`make check`)
+#   scripts/setup.sh --check    plus staticcheck and shellcheck, for scripts/check.sh (`make check`)
+#   scripts/setup.sh --bundle   plus xz, for `make gpu-bundle`
 # The flags combine (e.g. --test --check).
 # Debian packages are installed only when running as root with apt-get; otherwise the
 # script prints what to install and goes on.
@@ -15,12 +16,14 @@ source scripts/env.sh
 want_test=0
 want_notebook=0
 want_check=0
+want_bundle=0
 for a in "$@"; do
   case "$a" in
     --test) want_test=1 ;;
     --notebook) want_test=1; want_notebook=1 ;;
     --check) want_check=1 ;;
-    *) echo "setup.sh: unknown option $a (valid: --test, --notebook, --check)" >&2; exit 2 ;;
+    --bundle) want_bundle=1 ;;
+    *) echo "setup.sh: unknown option $a (valid: --test, --notebook, --check, --bundle)" >&2; exit 2 ;;
   esac
 done
 
@@ -65,6 +68,7 @@ if [ $want_test = 1 ]; then
   scripts/kernel.sh
 fi
 if [ $want_check = 1 ]; then
+  apt_install shellcheck
   # staticcheck, pinned here (it is a tool, not a dependency of the module). Reinstalled
   # when the version differs or the binary was built by another Go toolchain: a
   # staticcheck built by an older Go cannot load packages that need go1.27.3.
@@ -72,7 +76,7 @@ if [ $want_check = 1 ]; then
   staticcheck_ok() {
     local sc
     sc="$(command -v staticcheck)" &&
-      go version -m "$sc" | grep -E "^[[:space:]]*mod[[:space:]]+honnef.co/go/tools[[:space:]]+$staticcheck_version[[:space:]]" >/dev/null &&
+      go version -m "$sc" | grep -E "^[[:space:]]*mod[[:space:]]+honnef.co/go/tools[[:space:]]+${staticcheck_version}[[:space:]]" >/dev/null &&
       go version "$sc" | grep -E ": $(go env GOVERSION)([^0-9.]|\$)" >/dev/null
   }
   if ! staticcheck_ok; then
@@ -83,6 +87,9 @@ if [ $want_check = 1 ]; then
       exit 1
     }
   fi
+fi
+if [ $want_bundle = 1 ]; then
+  apt_install xz-utils
 fi
 if [ $want_notebook = 1 ]; then
   apt_install jupyter-notebook

@@ -23,12 +23,12 @@ func runPretrain(ctx context.Context, args []string) error {
 	fs := newFlags("pretrain", "pretrain a base generator with conditional flow matching; resumes an interrupted run")
 	task := fs.String("task", "mnist", "data set: mnist, fashion, cifar10, toy2d (the 2-D Gaussian mixture; --model mlp)")
 	dataDir := fs.String("data", "", "directory with the data set's files (default: the built-in location)")
-	model := fs.String("model", "latent", "latent (autoencoder + MLP flow on its codes), latent-cond (= latent --conditional), unet or mlp (pixel space)")
+	model := fs.String("model", "latent", "latent (autoencoder + MLP flow on its codes), latent-cond (= latent --conditional), unet or mlp (pixel space), unet-paper (the paper's 35.7M-parameter CIFAR-10 U-Net; for a GPU)")
 	out := fs.String("out", "", "output generator checkpoint (default: TASK-MODEL.ckpt, TASK-MODEL-cond.ckpt with --conditional)")
-	steps := fs.Int64("steps", 0, "flow training steps (default: latent 8000, unet 6000, mlp 6000)")
+	steps := fs.Int64("steps", 0, "flow training steps (default: latent 8000, unet 6000, mlp 6000, unet-paper 400000)")
 	aeSteps := fs.Int64("ae-steps", 1500, "autoencoder training steps (latent only)")
-	batch := fs.Int("batch", 0, "flow batch size (default: latent 256, unet 64, mlp 128)")
-	lr := fs.Float64("lr", 0, "flow learning rate (default: latent 1e-3, unet 5e-4, mlp 2e-4)")
+	batch := fs.Int("batch", 0, "flow batch size (default: latent 256, unet 64, mlp 128, unet-paper 128)")
+	lr := fs.Float64("lr", 0, "flow learning rate (default: latent 1e-3, unet 5e-4, mlp 2e-4, unet-paper 2e-4)")
 	var coupling orw.CouplingName
 	fs.TextVar(&coupling, "coupling", orw.CouplingOT, "noise-data `coupling`: ot (exact minibatch OT-CFM) or independent (I-CFM); --conditional defaults to independent")
 	classes := fs.Bool("conditional", false, "train a class-conditional flow (labels as input)")
@@ -126,22 +126,33 @@ func runPretrain(ctx context.Context, args []string) error {
 			Coupling:  coupling, Sampler: sampler, Seed: *seed,
 		}
 		g, err = tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
-	case "unet", "mlp":
-		def(steps, 6000)
-		if *model == "unet" {
+	case "unet", "mlp", "unet-paper":
+		oc := optim.Config{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999}
+		switch *model {
+		case "unet":
+			def(steps, 6000)
 			defInt(batch, 64)
 			defF(lr, 5e-4)
-		} else {
+		case "mlp":
+			def(steps, 6000)
 			defInt(batch, 128)
 			defF(lr, 2e-4)
+		case "unet-paper":
+			// The schedule of the CIFAR-10 example the paper builds on: 400k Adam steps
+			// of batch 128 at 2e-4 after a 5k-step warm-up, gradients clipped at norm 1,
+			// EMA 0.9999.
+			def(steps, 400000)
+			defInt(batch, 128)
+			defF(lr, 2e-4)
+			oc.WarmupSteps, oc.EMADecay = 5000, 0.9999
 		}
+		oc.LR = *lr
 		cfg := nets.DefaultConfig(*model, trainSet.Shape...)
 		cfg.NumClasses = numClasses
-		g, err = tasks.PretrainPixel(ctx, be, trainSet, cfg, *steps, *batch,
-			optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
+		g, err = tasks.PretrainPixel(ctx, be, trainSet, cfg, *steps, *batch, oc,
 			coupling, sampler, *seed, stateDir, progress("flow"))
 	default:
-		return fmt.Errorf("unknown --model %q; valid: latent, latent-cond, unet, mlp", *model)
+		return fmt.Errorf("unknown --model %q; valid: latent, latent-cond, unet, mlp, unet-paper", *model)
 	}
 	if err != nil {
 		return err

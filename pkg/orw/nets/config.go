@@ -26,7 +26,7 @@ type Velocity interface {
 // Config holds the hyperparameters of a velocity network. The defaults of each kind
 // live in DefaultConfig; zero fields are filled from it by New.
 type Config struct {
-	// Kind is "mlp" or "unet".
+	// Kind is "mlp", "unet" or "unet-paper".
 	Kind string `json:"kind"`
 	// Shape is the shape of one sample: [H, W, C] for images, [D] for latent codes.
 	Shape []int `json:"shape"`
@@ -46,18 +46,22 @@ type Config struct {
 }
 
 // Kinds lists the network kinds New accepts.
-var Kinds = []string{"mlp", "unet"}
+var Kinds = []string{"mlp", "unet", "unet-paper"}
 
 // DefaultConfig returns the defaults of a kind for samples of the given shape:
 // for "mlp" the benchmark network of docs/benchmarks.md (1024 wide, 3 hidden
 // layers, 128-dim time embedding), for "unet" the benchmark U-Net (channels 32,
-// 64, 64; 32-dim sinusoid; 128-dim embedding; 8 groups).
+// 64, 64; 32-dim sinusoid; 128-dim embedding; 8 groups), for "unet-paper" the paper's
+// CIFAR-10 U-Net (channels 128, 256, 256, 256; 128-dim sinusoid; 512-dim embedding; 32
+// groups; see unet_paper.go).
 func DefaultConfig(kind string, shape ...int) Config {
 	switch kind {
 	case "mlp":
 		return Config{Kind: kind, Shape: shape, TimeDim: 128, Width: 1024, Depth: 3}
 	case "unet":
 		return Config{Kind: kind, Shape: shape, TimeDim: 32, Channels: []int{32, 64, 64}, EmbedDim: 128, Groups: 8}
+	case "unet-paper":
+		return Config{Kind: kind, Shape: shape, TimeDim: 128, Channels: []int{128, 256, 256, 256}, EmbedDim: 512, Groups: 32}
 	}
 	return Config{Kind: kind, Shape: shape}
 }
@@ -88,7 +92,7 @@ func (c Config) withDefaults() Config {
 
 // New builds the velocity network described by cfg.
 func New(cfg Config) (Velocity, error) {
-	if cfg.Kind != "mlp" && cfg.Kind != "unet" {
+	if !slices.Contains(Kinds, cfg.Kind) {
 		return nil, fmt.Errorf("nets: unknown network kind %q; valid kinds: %s", cfg.Kind, strings.Join(Kinds, ", "))
 	}
 	cfg = cfg.withDefaults()
@@ -111,6 +115,8 @@ func New(cfg Config) (Velocity, error) {
 		return newMLP(cfg)
 	case "unet":
 		return newUNet(cfg)
+	case "unet-paper":
+		return newUNetPaper(cfg)
 	}
 	return nil, fmt.Errorf("nets: unknown network kind %q; valid kinds: %s", cfg.Kind, strings.Join(Kinds, ", "))
 }

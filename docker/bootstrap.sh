@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# The first step of both images (docker/Dockerfile, docker/Dockerfile.cuda), on Debian or
+# Ubuntu as root: what scripts/setup.sh assumes is there, and nothing else. That is a few
+# Debian packages (make, a C compiler for cgo, git, python3, CA certificates, wget) and a
+# bootstrap Go from go.dev, VERSION (default 1.26.8); the go command then fetches the
+# toolchain go.mod pins (GOTOOLCHAIN, scripts/env.sh). Everything else, the Jupyter
+# packages and GoNB included, comes from scripts/setup.sh, as on any machine.
+#   docker/bootstrap.sh [VERSION]
+set -euo pipefail
+version="${1:-1.26.8}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update
+apt-get install -y --no-install-recommends ca-certificates gcc git libc6-dev make python3 wget
+arch="$(dpkg --print-architecture)" # amd64 or arm64, as go.dev names them
+wget -q "https://go.dev/dl/go${version}.linux-${arch}.tar.gz" -O /tmp/go.tgz
+rm -rf /usr/local/go
+tar -C /usr/local -xzf /tmp/go.tgz
+rm /tmp/go.tgz
+/usr/local/go/bin/go version

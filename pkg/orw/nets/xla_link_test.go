@@ -1,0 +1,6 @@
+package nets
+
+// The XLA backend is linked into this package's tests so that GOMLX_BACKEND=xla:PLUGIN
+// runs them on XLA (CPU or CUDA): scripts/gpu-check.sh runs them on a GPU from the test
+// binary of `make gpu-bundle`. Without GOMLX_BACKEND the tests use the Go backend.
+import _ "github.com/gomlx/go-xla/compute/xla"
