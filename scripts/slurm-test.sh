@@ -161,13 +161,13 @@ before=$(for i in 0 1 2 3; do echo -n "$i:$(done_steps $i) "; done)
 log "tasks running: $running; checkpointed steps: $before"
 
 # The node dies: slurmd, the step daemons and the workers, all by SIGKILL at once.
-victims=$(
+mapfile -t victims < <(
   cat "$state/slurmd.pid"
   pgrep -x slurmstepd || true
   pgrep -f "$orw sweep run" || true
 )
-log "killing the node: SIGKILL to $(echo $victims | wc -w) processes (slurmd, slurmstepd, orw)"
-kill -9 $victims
+log "killing the node: SIGKILL to ${#victims[@]} processes (slurmd, slurmstepd, orw)"
+kill -9 "${victims[@]}"
 t=$(now)
 tasks_pending() { [ -z "$(squeue -h -j "$job" -t RUNNING,COMPLETING -o %i)" ] && node_is "down"; }
 wait_for 90 "Slurm marks the node down and requeues its tasks" tasks_pending
