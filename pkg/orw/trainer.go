@@ -53,8 +53,10 @@ type StepRecord struct {
 	ESS           float64 `json:"ess"`
 	GradNorm      float64 `json:"grad_norm"`
 	LR            float64 `json:"lr"`
-	// Sampled tells whether a new batch was drawn for this step; SampleMS and
-	// TrainMS are the wall times of drawing it and of the update.
+	// Sampled tells whether a new batch was drawn for this step; SampleMS is
+	// the wall time of drawing, decoding and scoring it, TrainMS that of the
+	// update (the pairing of noise with the batch, loss, gradient, clipping and
+	// Adam).
 	Sampled  bool    `json:"sampled"`
 	SampleMS float64 `json:"sample_ms"`
 	TrainMS  float64 `json:"train_ms"`
@@ -204,6 +206,7 @@ func (tr *Trainer) step1() (StepRecord, error) {
 	}
 	rec.SampleMS = msSince(t0)
 	// 4. Pair noise with the samples and draw the times.
+	t1 := time.Now()
 	x0, t, err := tr.pathInputs()
 	if err != nil {
 		return rec, err
@@ -219,7 +222,6 @@ func (tr *Trainer) step1() (StepRecord, error) {
 		inputs = append(inputs, tensors.FromFlatDataAndDimensions(tr.batch.Labels, b))
 	}
 	inputs = append(inputs, tr.env.Base.Params.Tensors...)
-	t1 := time.Now()
 	res, err := tr.update.Step(tr.params, tr.opt, inputs...)
 	if err != nil {
 		if errors.Is(err, optim.ErrNonFinite) {
