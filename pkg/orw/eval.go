@@ -68,9 +68,9 @@ func (tr *Trainer) w2VelocityExec() (*Exec, error) {
 		var sum *Node
 		for k := range times {
 			tk := (float64(k) + 0.5) / float64(times)
-			t := BroadcastToDims(Scalar(x1.Graph(), x1.DType(), tk), b)
-			xt := Path{}.Xt(x0, x1, t, nil)
-			d := ReduceAllMean(W2Term(flow.Apply(w, t, xt, labels), flow.Apply(wRef, t, xt, labels)))
+			ts := Scalar(x1.Graph(), x1.DType(), tk)
+			xt := Path{}.Xt(x0, x1, BroadcastToDims(ts, b), nil)
+			d := ReduceAllMean(W2Term(applyAt(flow, w, ts, xt, labels), applyAt(flow, wRef, ts, xt, labels)))
 			if sum == nil {
 				sum = d
 			} else {

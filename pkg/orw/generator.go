@@ -107,12 +107,21 @@ func prod(dims []int) int {
 	return n
 }
 
-// velocityFn binds the flow's weights into the ODE's right-hand side.
+// velocityFn binds the flow's weights into the ODE's right-hand side. Every
+// sample of a solver step shares its time, so a flow that can use that
+// (nets.SharedTimeVelocity) computes its time embedding once per step.
 func velocityFn(flow nets.Velocity, w *nets.Weights, labels *Node) ode.VelocityFn {
 	return func(t, x *Node) *Node {
-		tb := BroadcastToDims(ConvertDType(t, dtypes.Float32), x.Shape().Dimensions[0])
-		return flow.Apply(w, tb, x, labels)
+		return applyAt(flow, w, ConvertDType(t, dtypes.Float32), x, labels)
 	}
+}
+
+// applyAt is v(t, x) for one time t (a scalar) shared by the whole batch x.
+func applyAt(flow nets.Velocity, w *nets.Weights, t, x, labels *Node) *Node {
+	if s, ok := flow.(nets.SharedTimeVelocity); ok {
+		return s.ApplyShared(w, t, x, labels)
+	}
+	return flow.Apply(w, BroadcastToDims(t, x.Shape().Dimensions[0]), x, labels)
 }
 
 // clipImages clips decoded or pixel-space samples to the data range [-1, 1].
