@@ -208,7 +208,10 @@ func latentBench(be compute.Backend, batch int, sampler orw.SamplerConfig) (benc
 	}
 	clf := &tasks.Classifier{Net: clfNet, Params: nets.Init(clfNet.Specs(), rng.Rand)}
 	cfg := tasks.MNISTEvenConfig()
-	cfg.Batch, cfg.Sampler = batch, sampler
+	// Every round draws its own batch: the main job draws the K = 100 batches of
+	// a refresh period at once, in the same chunks (orw.Trainer.Step), so a
+	// round costs what one of its steps costs.
+	cfg.Batch, cfg.Sampler, cfg.RefreshEvery = batch, sampler, 1
 	reward := tasks.ClassSetReward{Backend: be, Classifier: clf, Classes: tasks.EvenDigits}
 	tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: gen, Reward: reward})
 	if err != nil {
