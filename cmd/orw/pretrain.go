@@ -127,6 +127,7 @@ func runPretrain(ctx context.Context, args []string) error {
 		}
 		g, err = tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
 	case "unet", "mlp":
+		limitPixelPretrainMemory()
 		def(steps, 6000)
 		if *model == "unet" {
 			defInt(batch, 64)
