@@ -59,7 +59,7 @@ type benchRun struct {
 
 func runBench(ctx context.Context, args []string) error {
 	fs := newFlags("bench", "time the benchmark workloads of docs/benchmarks.md: per round, sample a batch from the policy with 20 Euler steps, score it, weight it and take one ORW-CFM-W2 training step (mlp and unet: 64 images and a mean-pixel reward; latent: one step of the mnist-even main job on random weights)")
-	workloads := fs.String("workload", "mlp,unet", "comma-separated workloads: "+strings.Join(benchWorkloads, ", "))
+	workloads := fs.String("workload", strings.Join(benchWorkloads, ","), "comma-separated workloads: "+strings.Join(benchWorkloads, ", "))
 	rounds := fs.Int("rounds", 7, "timed rounds per workload (after one untimed warm-up round)")
 	batch := fs.Int("batch", 0, "batch size (default: 64 for mlp and unet, 128 for latent)")
 	steps := fs.Int("euler-steps", 20, "Euler steps of the sampler")
