@@ -136,7 +136,8 @@ func im2colRows(x *Node, k int) *Node {
 	}
 	idx := Reshape(Const(x.Graph(), starts), k*k*b*h, 2)
 	rows := GatherSlices(xp, []int{0, 1}, idx, []int{1, wd * c}, true) // [k*k*B*H, 1, W*C]
-	if c == 1 {                                                        // a plain matrix transpose, which the backend does blockwise
+	if c == 1 {
+		// A plain matrix transpose, which the backend does blockwise.
 		return Reshape(Transpose(Reshape(rows, k*k, b*h*wd), 0, 1), b*h*wd, k, k, c)
 	}
 	return Reshape(Transpose(Reshape(rows, k*k, b*h*wd, c), 0, 1), b*h*wd, k, k, c)
