@@ -100,6 +100,9 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 	x0 := SampleNoise(rng.Rand, n*size)
 	chunks := (n + sampleChunk - 1) / sampleChunk
 	parts := make([]float64, chunks)
+	if err := toDevice(tr.env.Backend, params.Tensors, tr.env.Base.Params.Tensors); err != nil {
+		return 0, err
+	}
 	err = forChunks(chunks, func(c int) error {
 		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		dims := append([]int{i1 - i0}, tr.env.Base.SampleShape()...)

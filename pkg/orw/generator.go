@@ -160,6 +160,14 @@ func (g *Generator) sampleGraph(cfg SamplerConfig, in []*Node, x0, labels *Node)
 	return x1, clipImages(g.Decoder.Decode(nets.Bind(g.Decoder.Specs(), in[nf:]), x1))
 }
 
+// decoderTensors are the decoder's weights (none for a pixel-space flow).
+func (g *Generator) decoderTensors() []*tensors.Tensor {
+	if g.Decoder == nil {
+		return nil
+	}
+	return g.DecoderParams.Tensors
+}
+
 // numGraphParams is the number of tensors sampleGraph reads: the flow's and the decoder's.
 func (g *Generator) numGraphParams() int {
 	n := len(g.Flow.Specs())
@@ -501,6 +509,22 @@ func forChunks(n int, f func(i int) error) error {
 	return nil
 }
 
+// toDevice puts tensors on the backend's device ahead of graph calls that run side
+// by side: a graph call moves a host tensor to the device itself, and two calls
+// that do it for the same tensor at once can find it, for an instant, in neither
+// place ("Tensor has no local or on-device representation"). A tensor already
+// there is left as it is.
+func toDevice(backend compute.Backend, groups ...[]*tensors.Tensor) error {
+	for _, ts := range groups {
+		for _, t := range ts {
+			if err := t.MaterializeOnDevice(backend, true, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // SampleInChunks is Sample for any n: it samples sampleChunk points at a time
 // (several chunks at once, see forChunks) and returns the concatenated end
 // points (flattened) and images.
@@ -512,6 +536,12 @@ func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, p
 	chunks := (n + sampleChunk - 1) / sampleChunk
 	xs := make([]*tensors.Tensor, chunks)
 	ims := make([]*Images, chunks)
+	if params == nil {
+		params = g.Params
+	}
+	if err := toDevice(backend, params.Tensors, g.decoderTensors()); err != nil {
+		return nil, nil, err
+	}
 	err := forChunks(chunks, func(c int) error {
 		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		var l []int32

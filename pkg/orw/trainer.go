@@ -378,6 +378,13 @@ func (tr *Trainer) scoreInChunks(params *nets.Params, noise []float32, labels []
 		}
 		tr.scored = e
 	}
+	var rewardParams []*tensors.Tensor
+	if fused {
+		rewardParams = gr.RewardParams()
+	}
+	if err := toDevice(tr.env.Backend, params.Tensors, base.decoderTensors(), rewardParams); err != nil {
+		return nil, err
+	}
 	x1 := make([]float32, n*size)
 	r := make([]float64, n)
 	var rewardMu sync.Mutex

@@ -140,6 +140,12 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 	k := c.NumClasses()
 	out := make([][]float64, images.N)
 	chunks := (images.N + probsChunk - 1) / probsChunk
+	// On the device before the calls that run side by side (see orw's toDevice).
+	for _, t := range c.Params.Tensors {
+		if err := t.MaterializeOnDevice(backend, true, 0); err != nil {
+			return nil, err
+		}
+	}
 	errs := make([]error, chunks)
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
