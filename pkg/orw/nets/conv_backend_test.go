@@ -99,7 +99,7 @@ func TestConvFormsAgree(t *testing.T) {
 
 // TestConv2DDispatch checks that Conv2D and UpsampleConv2D take the form the backend of
 // the tests calls for (graph.Convolve unless GOMLX_BACKEND names the Go backend or is
-// unset): bit for bit the values of that form.
+// unset).
 func TestConv2DDispatch(t *testing.T) {
 	backend := backendForTest(t)
 	cfg := os.Getenv(compute.ConfigEnvVar)
@@ -127,10 +127,18 @@ func TestConv2DDispatch(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// On the Go backend the same ops give the same bits, and the two forms differ in the
+	// last bits (other summation orders), so equality shows which form ran. XLA may
+	// compile two copies of one convolution differently (autotuned cuDNN algorithms): there
+	// useConvolve's answer above is the check, and the values only need to be close.
+	tol := 0.0
+	if !isGoBackend(backend) {
+		tol = 1e-5
+	}
 	for i, what := range []string{"Conv2D", "UpsampleConv2D"} {
 		a, b := Float32s(out[2*i]), Float32s(out[2*i+1])
 		for j := range a {
-			if math.Float32bits(a[j]) != math.Float32bits(b[j]) {
+			if d := math.Abs(float64(a[j]) - float64(b[j])); d > tol*(1+math.Abs(float64(b[j]))) {
 				t.Fatalf("%s on the %q backend differs from the form it should take (graph.Convolve: %v) at %d: %g vs %g", what, backend.Name(), conv, j, a[j], b[j])
 			}
 		}
