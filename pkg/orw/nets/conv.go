@@ -52,14 +52,15 @@ func Conv2DSpecs(prefix string, k, cin, cout int) []ParamSpec {
 // Conv2D applies the convolution named prefix (see Conv2DSpecs) to x [B, H, W, cin] with
 // "same" zero padding ((k-1)/2 before, k/2 after, as graph.Convolve's PadSame) and the
 // given stride (1 or more): the output is [B, ceil(H/stride), ceil(W/stride), cout].
-// It is computed as one matrix product (see the package notes in conv.go).
+// On the Go backend it is one matrix product (the notes above); on others, graph.Convolve
+// (conv_xla.go).
 func Conv2D(w *Weights, prefix string, x *Node, k, stride int) *Node {
 	return conv2D(x, w.Get(prefix+"/w"), w.Get(prefix+"/b"), k, stride, activation.TypeNone)
 }
 
-// conv2D is Conv2D on explicit kernel [k, k, cin, cout] and bias [cout] nodes, followed
-// by act (fused into the dense kernel where the backend can).
-func conv2D(x, kernel, bias *Node, k, stride int, act activation.Type) *Node {
+// convMatMul is conv2D in the matrix-product form, followed by act (fused into the
+// dense kernel where the backend can); conv_xla.go chooses between the two forms.
+func convMatMul(x, kernel, bias *Node, k, stride int, act activation.Type) *Node {
 	checkImage("Conv2D", x)
 	if stride < 1 {
 		panic(fmt.Sprintf("nets.Conv2D: stride must be >= 1, got %d", stride))
@@ -240,7 +241,7 @@ func Upsample2x(x *Node) *Node {
 func UpsampleConv2D(w *Weights, prefix string, x *Node, k int) *Node {
 	kernel := w.Get(prefix + "/w")
 	bias := w.Get(prefix + "/b")
-	if k != 3 {
+	if k != 3 || useConvolve(x.Graph()) { // graph.Convolve of the upsampled image (conv_xla.go)
 		return conv2D(Upsample2x(x), kernel, bias, k, 1, activation.TypeNone)
 	}
 	return upsampleConv3x3(x, kernel, bias)
