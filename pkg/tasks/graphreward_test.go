@@ -46,7 +46,7 @@ func TestGraphRewardsMatch(t *testing.T) {
 		for _, p := range r.RewardParams() {
 			args = append(args, p)
 		}
-		got := nets.Float32s(exec.MustExec(append(args, tensors.FromFlatDataAndDimensions(imgs.Pix, n, 28, 28, 1))...)[0])
+		got := nets.Float32s(exec.MustCall(append(args, tensors.FromFlatDataAndDimensions(imgs.Pix, n, 28, 28, 1))...)[0])
 		spread := 0.0
 		for i := range want {
 			if math.Abs(float64(got[i])-want[i]) > 1e-5 {

@@ -70,7 +70,7 @@ func TestMLPApplyShared(t *testing.T) {
 			return []*Node{v.Apply(w, BroadcastToDims(ts, b), x, labels), sv.ApplyShared(w, ts, x, labels)}
 		})
 		labels := tensors.FromFlatDataAndDimensions([]int32{0, 3, 9, 1, 1}, b)
-		outs := exec.MustExec(append(anySlice(params.Tensors), randTensor(rng, 1, b, 16), labels)...)
+		outs := exec.MustCall(append(anySlice(params.Tensors), randTensor(rng, 1, b, 16), labels)...)
 		want, got := Float32s(outs[0]), Float32s(outs[1])
 		for i := range want {
 			if math.Abs(float64(want[i]-got[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
