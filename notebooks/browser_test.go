@@ -7,6 +7,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"fmt"
 	"image/png"
 	"net"
@@ -92,11 +93,16 @@ func TestBrowser(t *testing.T) {
 	var log bytes.Buffer
 	server.Stdout, server.Stderr = &log, &log
 	server.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // its own group: stopped with its children
+	// A kernel the server started runs in a session of its own and inherits the
+	// server's output: without a delay, Wait would wait for it to close that
+	// output, which it never does if it outlives the server.
+	server.WaitDelay = 10 * time.Second
 	start := time.Now()
 	if err := server.Start(); err != nil {
 		t.Fatal(err)
 	}
 	defer func() {
+		shutdownKernels(fmt.Sprintf("http://127.0.0.1:%d", port), token)
 		_ = syscall.Kill(-server.Process.Pid, syscall.SIGTERM)
 		done := make(chan struct{})
 		go func() { _ = server.Wait(); close(done) }()
@@ -326,4 +332,30 @@ func waitHTTP(url string, limit time.Duration) error {
 		time.Sleep(time.Second)
 	}
 	return last
+}
+
+// shutdownKernels asks the notebook server to stop every kernel it runs (the
+// kernels are in sessions of their own, out of reach of the server's process
+// group).
+func shutdownKernels(base, token string) {
+	resp, err := http.Get(base + "/api/kernels?token=" + token)
+	if err != nil {
+		return
+	}
+	defer resp.Body.Close()
+	var kernels []struct {
+		ID string `json:"id"`
+	}
+	if json.NewDecoder(resp.Body).Decode(&kernels) != nil {
+		return
+	}
+	for _, k := range kernels {
+		req, err := http.NewRequest(http.MethodDelete, base+"/api/kernels/"+k.ID+"?token="+token, nil)
+		if err != nil {
+			continue
+		}
+		if r, err := http.DefaultClient.Do(req); err == nil {
+			r.Body.Close()
+		}
+	}
 }
