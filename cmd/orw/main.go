@@ -183,22 +183,8 @@ func newFlags(name, summary string) *flag.FlagSet {
 // parse parses flags and rejects stray positional arguments. A bad flag is
 // reported in one line (the flag list is behind -h).
 func parse(fs *flag.FlagSet, args []string) error {
-	out, usage := fs.Output(), fs.Usage
-	fs.SetOutput(io.Discard)
-	fs.Usage = func() {}
-	err := fs.Parse(args)
-	fs.SetOutput(out)
-	fs.Usage = usage
-	if err != nil {
-		if errors.Is(err, flag.ErrHelp) {
-			fs.Usage()
-			return err
-		}
-		if msg, ok := badName(fs, err); ok {
-			return errors.New(msg)
-		}
-		fmt.Fprintf(fs.Output(), "%s: %s (%s -h lists the flags)\n", fs.Name(), oneLine(err.Error()), fs.Name())
-		return errUsage
+	if err := parseFlags(fs, args); err != nil {
+		return err
 	}
 	if fs.NArg() > 0 {
 		fmt.Fprintf(fs.Output(), "%s: unexpected argument %q (flags go before nothing else; see -h)\n", fs.Name(), fs.Arg(0))
