@@ -5,18 +5,22 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/gomlx/compute"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ode"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
 )
 
 func init() {
-	register(command{name: "bench", summary: "time the benchmark workloads of docs/benchmarks.md (mlp, unet) with the real trainer and sampler", run: runBench})
+	register(command{name: "bench", summary: "time the benchmark workloads of docs/benchmarks.md (mlp, unet, latent) with the real trainer and sampler", run: runBench})
 }
 
 // BenchResult is one workload's timing, with the JSON keys of
@@ -38,61 +42,98 @@ type BenchResult struct {
 	MsCompile float64 `json:"ms_warmup"`
 	Backend   string  `json:"backend"`
 	SIMD      bool    `json:"simd"`
+	// DecoderParams and ClassifierParams are the sizes of the frozen decoder and
+	// classifier (workload latent only).
+	DecoderParams    int `json:"decoder_params,omitempty"`
+	ClassifierParams int `json:"classifier_params,omitempty"`
+}
+
+// benchWorkloads are the workloads of docs/benchmarks.md.
+var benchWorkloads = []string{"mlp", "unet", "latent"}
+
+// benchRun is one workload ready to time: a trainer at step 0 and what to report.
+type benchRun struct {
+	tr  *orw.Trainer
+	res BenchResult
 }
 
 func runBench(ctx context.Context, args []string) error {
-	fs := newFlags("bench", "time the benchmark workloads of docs/benchmarks.md: 20-step Euler sampling of 64 images from the policy, a mean-pixel reward, exp(tau r) weights and one ORW-CFM-W2 training step per round")
-	workloads := fs.String("workload", "mlp,unet", "comma-separated workloads: mlp, unet")
+	fs := newFlags("bench", "time the benchmark workloads of docs/benchmarks.md: per round, sample a batch from the policy with 20 Euler steps, score it, weight it and take one ORW-CFM-W2 training step (mlp and unet: 64 images and a mean-pixel reward; latent: one step of the mnist-even main job on random weights)")
+	workloads := fs.String("workload", strings.Join(benchWorkloads, ","), "comma-separated workloads: "+strings.Join(benchWorkloads, ", "))
 	rounds := fs.Int("rounds", 7, "timed rounds per workload (after one untimed warm-up round)")
-	batch := fs.Int("batch", 64, "batch size")
+	batch := fs.Int("batch", 0, "batch size (default: 64 for mlp and unet, 128 for latent)")
 	steps := fs.Int("euler-steps", 20, "Euler steps of the sampler")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the timed rounds (all workloads) to this file")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *rounds < 1 || *batch < 1 || *steps < 1 {
-		return fmt.Errorf("--rounds, --batch and --euler-steps must be positive")
+	if *rounds < 1 || *batch < 0 || *steps < 1 {
+		return fmt.Errorf("--rounds and --euler-steps must be positive and --batch must not be negative")
+	}
+	var names []string
+	for _, w := range strings.Split(*workloads, ",") {
+		w = strings.TrimSpace(w)
+		if !slices.Contains(benchWorkloads, w) {
+			return fmt.Errorf("unknown workload %q; valid: %s", w, strings.Join(benchWorkloads, ", "))
+		}
+		names = append(names, w)
 	}
 	be, err := backend()
 	if err != nil {
 		return err
 	}
 	enc := json.NewEncoder(os.Stdout)
-	for _, w := range strings.Split(*workloads, ",") {
-		w = strings.TrimSpace(w)
-		if w != "mlp" && w != "unet" {
-			return fmt.Errorf("unknown workload %q; valid: mlp, unet", w)
+	for i, w := range names {
+		b := *batch
+		if b == 0 {
+			b = 64
+			if w == "latent" {
+				b = 128
+			}
 		}
-		flow, err := nets.New(nets.DefaultConfig(w, 28, 28, 1))
+		sampler := orw.SamplerConfig{Solver: ode.Euler, Steps: *steps}
+		var run benchRun
+		if w == "latent" {
+			run, err = latentBench(be, b, sampler)
+		} else {
+			run, err = pixelBench(be, w, b, sampler)
+		}
 		if err != nil {
 			return err
 		}
-		gen := &orw.Generator{Flow: flow, Params: nets.Init(flow.Specs(), orw.NewRNG(0).Rand), Sampler: orw.SamplerConfig{Solver: ode.Euler, Steps: *steps}}
-		cfg := orw.DefaultConfig()
-		cfg.Tau, cfg.Alpha, cfg.Batch = 1, 1, *batch
-		cfg.Sampler = gen.Sampler
-		tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: gen, Reward: orw.MeanPixel})
-		if err != nil {
-			return err
-		}
+		res := run.res
+		res.Impl, res.Model, res.Batch, res.EulerSteps, res.Rounds = "orwcfm-go", w, b, *steps, *rounds
+		res.Backend, res.SIMD = backends.Config(), backends.SIMDEnabled
 		t0 := time.Now()
-		if _, err := tr.Step(); err != nil {
+		if _, err := run.tr.Step(); err != nil {
 			return err
 		}
-		res := BenchResult{Impl: "orwcfm-go", Model: w, Params: gen.Params.NumParams(), Batch: *batch, EulerSteps: *steps, Rounds: *rounds,
-			MsCompile: msSince(t0), Backend: backends.Config(), SIMD: backends.SIMDEnabled}
+		res.MsCompile = msSince(t0)
+		var prof *os.File
+		if *cpuProfile != "" {
+			if prof, err = startProfile(*cpuProfile, i); err != nil {
+				return err
+			}
+		}
 		var round, sample, train []float64
 		for range *rounds {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
 			t := time.Now()
-			rec, err := tr.Step()
+			rec, err := run.tr.Step()
 			if err != nil {
 				return err
 			}
 			round = append(round, msSince(t))
 			sample = append(sample, rec.SampleMS)
 			train = append(train, rec.TrainMS)
+		}
+		if prof != nil {
+			pprof.StopCPUProfile()
+			if err := prof.Close(); err != nil {
+				return err
+			}
 		}
 		res.MsPerRound, res.MsSample, res.MsTrainStep = median(round), median(sample), median(train)
 		res.MsRoundMin, res.MsRoundMax = slices.Min(round), slices.Max(round)
@@ -101,6 +142,86 @@ func runBench(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// startProfile starts the CPU profile of workload i: the file itself for the
+// first workload, the file with a suffix ".i" for the others.
+func startProfile(path string, i int) (*os.File, error) {
+	if i > 0 {
+		path = fmt.Sprintf("%s.%d", path, i)
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// pixelBench is the mlp or unet workload: a pixel-space flow on random weights,
+// tau = alpha = 1 and the mean-pixel reward (docs/benchmarks.md, "What one round is").
+func pixelBench(be compute.Backend, kind string, batch int, sampler orw.SamplerConfig) (benchRun, error) {
+	flow, err := nets.New(nets.DefaultConfig(kind, 28, 28, 1))
+	if err != nil {
+		return benchRun{}, err
+	}
+	gen := &orw.Generator{Flow: flow, Params: nets.Init(flow.Specs(), orw.NewRNG(0).Rand), Sampler: sampler}
+	cfg := orw.DefaultConfig()
+	cfg.Tau, cfg.Alpha, cfg.Batch = 1, 1, batch
+	cfg.Sampler = sampler
+	tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: gen, Reward: orw.MeanPixel})
+	if err != nil {
+		return benchRun{}, err
+	}
+	return benchRun{tr: tr, res: BenchResult{Params: gen.Params.NumParams()}}, nil
+}
+
+// latentBench is the latent workload: one step of the mnist-even main job with
+// its own settings (tasks.MNISTEvenConfig) and its own networks (the latent
+// flow, the autoencoder's decoder, the digit classifier behind the even-digit
+// reward), on random weights (docs/benchmarks.md, "Workload latent").
+func latentBench(be compute.Backend, batch int, sampler orw.SamplerConfig) (benchRun, error) {
+	rng := orw.NewRNG(0)
+	flow, err := nets.New(nets.Config{Kind: "mlp", Shape: []int{16}, TimeDim: 128, Width: 512, Depth: 3})
+	if err != nil {
+		return benchRun{}, err
+	}
+	ae, err := nets.NewAutoencoder(nets.DefaultAutoencoderConfig(28, 28, 1))
+	if err != nil {
+		return benchRun{}, err
+	}
+	clfNet, err := nets.NewClassifier(nets.DefaultClassifierConfig(10, 28, 28, 1))
+	if err != nil {
+		return benchRun{}, err
+	}
+	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), rng.Rand)
+	mean, std := make([]float32, 16), make([]float32, 16)
+	for i := range std {
+		std[i] = 1
+	}
+	gen, err := orw.NewLatentGenerator(ae, aeParams, mean, std, flow, nets.Init(flow.Specs(), rng.Rand), sampler)
+	if err != nil {
+		return benchRun{}, err
+	}
+	clf := &tasks.Classifier{Net: clfNet, Params: nets.Init(clfNet.Specs(), rng.Rand)}
+	cfg := tasks.MNISTEvenConfig()
+	// Every round draws its own batch: the main job draws the K = 100 batches of
+	// a refresh period at once, in the same chunks (orw.Trainer.Step), so a
+	// round costs what one of its steps costs.
+	cfg.Batch, cfg.Sampler, cfg.RefreshEvery = batch, sampler, 1
+	reward := tasks.ClassSetReward{Backend: be, Classifier: clf, Classes: tasks.EvenDigits}
+	tr, err := orw.NewTrainer(cfg, orw.Env{Backend: be, Base: gen, Reward: reward})
+	if err != nil {
+		return benchRun{}, err
+	}
+	dec := 0
+	for _, s := range ae.DecoderSpecs() {
+		dec += s.Size()
+	}
+	return benchRun{tr: tr, res: BenchResult{Params: gen.Params.NumParams(), DecoderParams: dec, ClassifierParams: clf.Params.NumParams()}}, nil
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }

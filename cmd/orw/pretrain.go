@@ -127,6 +127,7 @@ func runPretrain(ctx context.Context, args []string) error {
 		}
 		g, err = tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
 	case "unet", "mlp", "unet-paper":
+		limitPixelPretrainMemory()
 		oc := optim.Config{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999}
 		switch *model {
 		case "unet":

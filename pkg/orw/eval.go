@@ -3,6 +3,7 @@ package orw
 import (
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
@@ -32,6 +33,7 @@ type evalCache struct {
 	labels []int32
 	w2exec *Exec
 	ref    *Images
+	dist   *Exec // squared distances between two image sets
 }
 
 // evalInputs draws (once) the fixed evaluation noise and labels.
@@ -73,9 +75,9 @@ func (tr *Trainer) w2VelocityExec() (*Exec, error) {
 		var sum *Node
 		for k := range times {
 			tk := (float64(k) + 0.5) / float64(times)
-			t := BroadcastToDims(Scalar(x1.Graph(), x1.DType(), tk), b)
-			xt := Path{}.Xt(x0, x1, t, nil)
-			d := ReduceAllMean(W2Term(flow.Apply(w, t, xt, labels), flow.Apply(wRef, t, xt, labels)))
+			ts := Scalar(x1.Graph(), x1.DType(), tk)
+			xt := Path{}.Xt(x0, x1, BroadcastToDims(ts, b), nil)
+			d := ReduceAllMean(W2Term(applyAt(flow, w, ts, xt, labels), applyAt(flow, wRef, ts, xt, labels)))
 			if sum == nil {
 				sum = d
 			} else {
@@ -101,9 +103,13 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 	size := tr.env.Base.SampleSize()
 	rng := NewRNG(tr.cfg.Seed + w2SeedOffset)
 	x0 := SampleNoise(rng.Rand, n*size)
-	total := 0.0
-	for i0 := 0; i0 < n; i0 += sampleChunk {
-		i1 := min(i0+sampleChunk, n)
+	chunks := (n + sampleChunk - 1) / sampleChunk
+	parts := make([]float64, chunks)
+	if err := toDevice(tr.env.Backend, params.Tensors, tr.env.Base.Params.Tensors); err != nil {
+		return 0, err
+	}
+	err = forChunks(chunks, func(c int) error {
+		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		dims := append([]int{i1 - i0}, tr.env.Base.SampleShape()...)
 		args := make([]any, 0, 2*params.Len()+3)
 		for _, t := range params.Tensors {
@@ -118,9 +124,17 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 		}
 		out, err := exec.Call(args...)
 		if err != nil {
-			return 0, fmt.Errorf("w2 estimate: %w", err)
+			return fmt.Errorf("w2 estimate: %w", err)
 		}
-		total += float64(tensors.ToScalar[float32](out[0])) * float64(i1-i0)
+		parts[c] = float64(tensors.ToScalar[float32](out[0])) * float64(i1-i0)
+		return nil
+	})
+	if err != nil {
+		return 0, err
+	}
+	total := 0.0
+	for _, p := range parts {
+		total += p
 	}
 	return total / float64(n), nil
 }
@@ -186,17 +200,72 @@ func (tr *Trainer) Evaluate() (EvalRecord, *Images, error) {
 	if rec.W2Velocity, err = tr.w2Velocity(tr.params, x1flat, n, labels); err != nil {
 		return rec, nil, err
 	}
+	if tr.eval.ref == nil && tr.params.Equal(tr.env.Base.Params) {
+		// The trainee is still the reference model: these are its images.
+		tr.eval.ref = &Images{N: imgs.N, H: imgs.H, W: imgs.W, C: imgs.C, Pix: slices.Clone(imgs.Pix)}
+	}
 	ref, err := tr.referenceEval()
 	if err != nil {
 		return rec, nil, err
 	}
-	w2, err := ot.EmpiricalW2(imageRows(imgs, n), imageRows(ref, n))
+	w2, err := tr.empiricalW2(imgs, ref, n)
 	if err != nil {
 		return rec, nil, err
 	}
 	rec.EmpiricalW2 = w2 / math.Sqrt(float64(imgs.Size()))
 	rec.EvalMS = msSince(t0)
 	return rec, imgs, nil
+}
+
+// empiricalW2 is ot.EmpiricalW2 between the first n images of a and b, with
+// the matrix of squared distances computed as ‖a‖² + ‖b‖² − 2·a·bᵀ by one
+// float64 matrix product on the backend (the pairwise loop took most of an
+// evaluation's time; float64 keeps the cancellation harmless).
+func (tr *Trainer) empiricalW2(a, b *Images, n int) (float64, error) {
+	d := a.Size()
+	for s, im := range []*Images{a, b} {
+		for i, x := range im.Pix[:n*d] {
+			if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+				return 0, fmt.Errorf("empirical W2: pixel %d of %s image %d is %v", i%d, []string{"the trainee's", "the reference's"}[s], i/d, x)
+			}
+		}
+	}
+	if tr.eval.dist == nil {
+		e, err := NewExec(tr.env.Backend, func(x, y *Node) *Node {
+			nx := ReduceSum(Square(x), -1)
+			ny := ReduceSum(Square(y), -1)
+			xy := DotGeneral(x, []int{1}, nil, y, []int{1}, nil)
+			return Sub(Add(InsertAxes(nx, 1), InsertAxes(ny, 0)), MulScalar(xy, 2))
+		})
+		if err != nil {
+			return 0, err
+		}
+		tr.eval.dist = e
+	}
+	rows := func(im *Images) *tensors.Tensor {
+		v := make([]float64, n*d)
+		for i, x := range im.Pix[:n*d] {
+			v[i] = float64(x)
+		}
+		return tensors.FromFlatDataAndDimensions(v, n, d)
+	}
+	out, err := tr.eval.dist.Call(rows(a), rows(b))
+	if err != nil {
+		return 0, fmt.Errorf("empirical W2: %w", err)
+	}
+	flat := tensors.MustCopyFlatData[float64](out[0])
+	cost := make([][]float64, n)
+	for i := range cost {
+		cost[i] = flat[i*n : (i+1)*n : (i+1)*n]
+		for j, c := range cost[i] {
+			cost[i][j] = max(c, 0) // a tiny negative value is rounding of a zero distance
+		}
+	}
+	_, total, err := ot.Assign(cost)
+	if err != nil {
+		return 0, fmt.Errorf("empirical W2: %w", err)
+	}
+	return math.Sqrt(max(total, 0) / float64(n)), nil
 }
 
 // imageRows converts the first n images to float64 rows.
@@ -221,19 +290,18 @@ func (tr *Trainer) BuildPool() error {
 		return nil
 	}
 	rng := NewRNG(tr.cfg.Seed + poolSeedOffset)
-	var p *Samples
-	for done := 0; done < tr.cfg.PoolSize; done += sampleChunk {
-		part, err := tr.sampleScored(rng, nil, min(sampleChunk, tr.cfg.PoolSize-done))
-		if err != nil {
-			return err
-		}
-		if p == nil {
-			p = part
-			continue
-		}
-		p.X = append(p.X, part.X...)
-		p.Labels = append(p.Labels, part.Labels...)
-		p.Rewards = append(p.Rewards, part.Rewards...)
+	base := tr.env.Base
+	n := tr.cfg.PoolSize
+	noise := make([]float32, 0, n*base.SampleSize())
+	var labels []int32
+	for done := 0; done < n; done += sampleChunk { // the noise and labels of each chunk of 256, in turn
+		m := min(sampleChunk, n-done)
+		noise = append(noise, SampleNoise(rng.Rand, m*base.SampleSize())...)
+		labels = append(labels, drawLabels(rng, base.NumClasses(), m)...)
+	}
+	p, err := tr.scoreInChunks(nil, noise, labels, n)
+	if err != nil {
+		return err
 	}
 	if tr.spec.Keep < 1 {
 		p = p.Best(max(1, int(math.Ceil(float64(p.Len())*tr.spec.Keep))))

@@ -3,8 +3,11 @@ package orw
 import (
 	"encoding/json"
 	"fmt"
+	"runtime"
+	"runtime/debug"
 	"slices"
 	"sync"
+	"sync/atomic"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
@@ -107,16 +110,90 @@ func prod(dims []int) int {
 	return n
 }
 
-// velocityFn binds the flow's weights into the ODE's right-hand side.
+// velocityFn binds the flow's weights into the ODE's right-hand side. Every
+// sample of a solver step shares its time, so a flow that can use that
+// (nets.SharedTimeVelocity) computes its time embedding once per step.
 func velocityFn(flow nets.Velocity, w *nets.Weights, labels *Node) ode.VelocityFn {
 	return func(t, x *Node) *Node {
-		tb := BroadcastToDims(ConvertDType(t, dtypes.Float32), x.Shape().Dimensions[0])
-		return flow.Apply(w, tb, x, labels)
+		return applyAt(flow, w, ConvertDType(t, dtypes.Float32), x, labels)
 	}
+}
+
+// applyAt is v(t, x) for one time t (a scalar) shared by the whole batch x.
+func applyAt(flow nets.Velocity, w *nets.Weights, t, x, labels *Node) *Node {
+	if s, ok := flow.(nets.SharedTimeVelocity); ok {
+		return s.ApplyShared(w, t, x, labels)
+	}
+	return flow.Apply(w, BroadcastToDims(t, x.Shape().Dimensions[0]), x, labels)
 }
 
 // clipImages clips decoded or pixel-space samples to the data range [-1, 1].
 func clipImages(x *Node) *Node { return ClipScalar(x, -1, 1) }
+
+// GraphReward is a Reward that can also be computed inside a graph: a frozen
+// network's function of the images, such as a classifier's probability of a set
+// of classes. The trainer then samples, decodes and scores a batch in one
+// compiled graph, without taking the images out (Trainer.Step); the result must
+// equal Reward's up to float32 rounding.
+type GraphReward interface {
+	Reward
+	// RewardParams are the reward's frozen tensors, fed to RewardGraph as nodes.
+	RewardParams() []*tensors.Tensor
+	// RewardGraph returns the rewards [B] of images [B, H, W, C] in [-1, 1].
+	RewardGraph(params []*Node, images *Node) *Node
+}
+
+// sampleGraph integrates the flow from x0 and decodes the end points: it
+// returns x1 [B, flow shape...] and the images (x1 itself, clipped unless
+// Unbounded, for a pixel-space flow). in holds the flow's weights, then the
+// decoder's (none for a pixel-space flow).
+func (g *Generator) sampleGraph(cfg SamplerConfig, in []*Node, x0, labels *Node) (x1, images *Node) {
+	specs := g.Flow.Specs()
+	nf := len(specs)
+	x1 = ode.Integrate(cfg.Solver, velocityFn(g.Flow, nets.Bind(specs, in[:nf]), labels), x0, 0, 1, cfg.Steps)
+	if g.Decoder == nil {
+		if !g.Unbounded {
+			x1 = clipImages(x1)
+		}
+		return x1, x1
+	}
+	return x1, clipImages(g.Decoder.Decode(nets.Bind(g.Decoder.Specs(), in[nf:]), x1))
+}
+
+// decoderTensors are the decoder's weights (none for a pixel-space flow).
+func (g *Generator) decoderTensors() []*tensors.Tensor {
+	if g.Decoder == nil {
+		return nil
+	}
+	return g.DecoderParams.Tensors
+}
+
+// numGraphParams is the number of tensors sampleGraph reads: the flow's and the decoder's.
+func (g *Generator) numGraphParams() int {
+	n := len(g.Flow.Specs())
+	if g.Decoder != nil {
+		n += len(g.Decoder.Specs())
+	}
+	return n
+}
+
+// graphArgs lists the flow weights params (nil: the generator's own) and the
+// decoder's weights, in the order sampleGraph reads them, with room for extra.
+func (g *Generator) graphArgs(params *nets.Params, extra int) []any {
+	if params == nil {
+		params = g.Params
+	}
+	args := make([]any, 0, g.numGraphParams()+extra)
+	for _, t := range params.Tensors {
+		args = append(args, t)
+	}
+	if g.Decoder != nil {
+		for _, t := range g.DecoderParams.Tensors {
+			args = append(args, t)
+		}
+	}
+	return args
+}
 
 // samplerExec compiles (once per sampler configuration) the graph
 // (flow params, decoder params, x0[, labels]) → (x1, images).
@@ -129,29 +206,15 @@ func (g *Generator) samplerExec(backend compute.Backend, cfg SamplerConfig) (*Ex
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	specs := g.Flow.Specs()
-	var decSpecs []nets.ParamSpec
-	if g.Decoder != nil {
-		decSpecs = g.Decoder.Specs()
-	}
-	nf, nd := len(specs), len(decSpecs)
+	np := g.numGraphParams()
 	cond := g.NumClasses() > 0
 	exec, err := NewExec(backend, func(in []*Node) []*Node {
-		w := nets.Bind(specs, in[:nf])
-		x0 := in[nf+nd]
 		var labels *Node
 		if cond {
-			labels = in[nf+nd+1]
+			labels = in[np+1]
 		}
-		x1 := ode.Integrate(cfg.Solver, velocityFn(g.Flow, w, labels), x0, 0, 1, cfg.Steps)
-		if g.Decoder == nil {
-			if !g.Unbounded {
-				x1 = clipImages(x1)
-			}
-			return []*Node{x1, x1}
-		}
-		dw := nets.Bind(decSpecs, in[nf:nf+nd])
-		return []*Node{x1, clipImages(g.Decoder.Decode(dw, x1))}
+		x1, images := g.sampleGraph(cfg, in[:np], in[np], labels)
+		return []*Node{x1, images}
 	})
 	if err != nil {
 		return nil, err
@@ -161,6 +224,30 @@ func (g *Generator) samplerExec(backend compute.Backend, cfg SamplerConfig) (*Ex
 	}
 	g.samplers[cfg] = exec
 	return exec, nil
+}
+
+// scoredSamplerExec compiles the graph (flow params, decoder params, reward
+// params, x0[, labels]) → (x1, rewards): sampling, decoding and scoring in one
+// call. The caller keeps it (it depends on the reward).
+func (g *Generator) scoredSamplerExec(backend compute.Backend, cfg SamplerConfig, reward GraphReward) (*Exec, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	np, nr := g.numGraphParams(), len(reward.RewardParams())
+	cond := g.NumClasses() > 0
+	return NewExec(backend, func(in []*Node) []*Node {
+		var labels *Node
+		if cond {
+			labels = in[np+nr+1]
+		}
+		x1, images := g.sampleGraph(cfg, in[:np], in[np+nr], labels)
+		if g.Decoder == nil && len(images.Shape().Dimensions) == 2 { // points [B, D] are 1x1 images with D channels
+			d := images.Shape().Dimensions
+			images = Reshape(images, d[0], 1, 1, d[1])
+		}
+		r := ConvertDType(reward.RewardGraph(in[np:np+nr], images), dtypes.Float32)
+		return []*Node{x1, Reshape(r, x1.Shape().Dimensions[0])}
+	})
 }
 
 // Sample integrates the flow from the noise x0 (n points of the flow space,
@@ -186,29 +273,30 @@ func (g *Generator) Sample(backend compute.Backend, cfg SamplerConfig, params *n
 	if err != nil {
 		return nil, nil, err
 	}
-	args := make([]any, 0, params.Len()+8)
-	for _, t := range params.Tensors {
-		args = append(args, t)
-	}
-	if g.Decoder != nil {
-		for _, t := range g.DecoderParams.Tensors {
-			args = append(args, t)
-		}
-	}
-	args = append(args, tensors.FromFlatDataAndDimensions(x0, append([]int{n}, g.SampleShape()...)...))
-	if cond {
-		for _, l := range labels {
-			if l < 0 || int(l) >= g.NumClasses() {
-				return nil, nil, fmt.Errorf("sample: label %d out of range 0..%d", l, g.NumClasses()-1)
-			}
-		}
-		args = append(args, tensors.FromFlatDataAndDimensions(labels, n))
+	args := g.graphArgs(params, 2)
+	if args, err = g.appendInputs(args, x0, n, labels); err != nil {
+		return nil, nil, err
 	}
 	outs, err := exec.Call(args...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("sample: %w", err)
 	}
 	return outs[0], imagesFromTensor(outs[1]), nil
+}
+
+// appendInputs appends the noise x0 of n points and, for a class-conditional
+// flow, their labels (checked) to a graph's arguments.
+func (g *Generator) appendInputs(args []any, x0 []float32, n int, labels []int32) ([]any, error) {
+	args = append(args, tensors.FromFlatDataAndDimensions(x0, append([]int{n}, g.SampleShape()...)...))
+	if g.NumClasses() > 0 {
+		for _, l := range labels {
+			if l < 0 || int(l) >= g.NumClasses() {
+				return nil, fmt.Errorf("sample: label %d out of range 0..%d", l, g.NumClasses()-1)
+			}
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(labels, n))
+	}
+	return args, nil
 }
 
 // imagesFromTensor views a batch [N, H, W, C] as images; a batch of points
@@ -366,26 +454,111 @@ func (g *Generator) WithParams(params *nets.Params) *Generator {
 // about 0.5 MB per image, so large batches are cut to keep memory flat.
 const sampleChunk = 256
 
-// SampleInChunks is Sample for any n: it samples sampleChunk points at a time and
-// returns the concatenated end points (flattened) and images.
+// maxChunkWorkers bounds how many chunks run at once (each holds its own
+// buffers); runtime.GOMAXPROCS bounds it too.
+const maxChunkWorkers = 4
+
+// forChunks calls f(i) for every i in [0, n), on up to min(GOMAXPROCS,
+// maxChunkWorkers) goroutines at once, and returns the error of the first chunk
+// (in index order) that failed. A panic in f is that chunk's error. Chunks
+// write their results by index, so what they compute does not depend on how
+// many ran at once: the Go backend leaves one core idle through most single
+// operations (only matrix products are split across cores), and running two
+// graph calls side by side fills both.
+func forChunks(n int, f func(i int) error) error {
+	workers := min(runtime.GOMAXPROCS(0), maxChunkWorkers, n)
+	errs := make([]error, n)
+	run := func(i int) {
+		defer func() {
+			if p := recover(); p != nil {
+				errs[i] = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
+			}
+		}()
+		errs[i] = f(i)
+	}
+	if workers <= 1 {
+		for i := range n {
+			if run(i); errs[i] != nil {
+				return errs[i]
+			}
+		}
+		return nil
+	}
+	var next atomic.Int64
+	var failed atomic.Bool
+	var wg sync.WaitGroup
+	for range workers {
+		wg.Go(func() {
+			for !failed.Load() {
+				i := int(next.Add(1) - 1)
+				if i >= n {
+					return
+				}
+				if run(i); errs[i] != nil {
+					failed.Store(true)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// toDevice puts tensors on the backend's device ahead of graph calls that run side
+// by side: a graph call moves a host tensor to the device itself, and two calls
+// that do it for the same tensor at once can find it, for an instant, in neither
+// place ("Tensor has no local or on-device representation"). A tensor already
+// there is left as it is.
+func toDevice(backend compute.Backend, groups ...[]*tensors.Tensor) error {
+	for _, ts := range groups {
+		for _, t := range ts {
+			if err := t.MaterializeOnDevice(backend, true, 0); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// SampleInChunks is Sample for any n: it samples sampleChunk points at a time
+// (several chunks at once, see forChunks) and returns the concatenated end
+// points (flattened) and images.
 func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, params *nets.Params, x0 []float32, n int, labels []int32) ([]float32, *Images, error) {
 	size := g.SampleSize()
 	if len(x0) != n*size {
 		return nil, nil, fmt.Errorf("sample: noise has %d values, want %d samples x %d = %d", len(x0), n, size, n*size)
 	}
-	x1 := make([]float32, 0, n*size)
-	var all *Images
-	for i0 := 0; i0 < n; i0 += sampleChunk {
-		i1 := min(i0+sampleChunk, n)
+	chunks := (n + sampleChunk - 1) / sampleChunk
+	xs := make([]*tensors.Tensor, chunks)
+	ims := make([]*Images, chunks)
+	if params == nil {
+		params = g.Params
+	}
+	if err := toDevice(backend, params.Tensors, g.decoderTensors()); err != nil {
+		return nil, nil, err
+	}
+	err := forChunks(chunks, func(c int) error {
+		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		var l []int32
 		if labels != nil {
 			l = labels[i0:i1]
 		}
-		x, imgs, err := g.Sample(backend, cfg, params, x0[i0*size:i1*size], i1-i0, l)
-		if err != nil {
-			return nil, nil, err
-		}
-		x1 = append(x1, nets.Float32s(x)...)
+		var err error
+		xs[c], ims[c], err = g.Sample(backend, cfg, params, x0[i0*size:i1*size], i1-i0, l)
+		return err
+	})
+	if err != nil {
+		return nil, nil, err
+	}
+	x1 := make([]float32, 0, n*size)
+	var all *Images
+	for c, imgs := range ims {
+		x1 = append(x1, nets.Float32s(xs[c])...)
 		if all == nil {
 			all = &Images{H: imgs.H, W: imgs.W, C: imgs.C, Pix: make([]float32, 0, n*imgs.Size())}
 		}

@@ -56,6 +56,16 @@ func (s *Samples) Gather(idx []int) *Samples {
 	return out
 }
 
+// Slice returns the points i0..i1-1; it shares their values with s.
+func (s *Samples) Slice(i0, i1 int) *Samples {
+	size := s.size()
+	out := &Samples{X: s.X[i0*size : i1*size : i1*size], Shape: slices.Clone(s.Shape), Rewards: s.Rewards[i0:i1:i1]}
+	if s.Labels != nil {
+		out.Labels = s.Labels[i0:i1:i1]
+	}
+	return out
+}
+
 // Best returns the k points of highest reward, best first; ties keep their
 // order. This selection defines RAFT (online) and ReFT (offline).
 func (s *Samples) Best(k int) *Samples { return s.Gather(topIndices(s.Rewards, k)) }

@@ -144,8 +144,8 @@ func newTrainer(t *testing.T, m orw.Method) *orw.Trainer {
 // best Batch of ceil(Batch/KeepFraction) candidates drawn from the policy, in
 // order of reward, with uniform weights. The candidates are drawn again here
 // the way the trainer draws them: noise (then labels, for a conditional flow)
-// from an RNG seeded with Config.Seed, integrated with the base weights (the
-// first policy snapshot).
+// from the stream of the online block that starts at step 0, integrated with
+// the base weights (the first policy snapshot).
 func TestRAFTSelection(t *testing.T) {
 	tr := newTrainer(t, orw.MethodRAFT)
 	if _, err := tr.Step(); err != nil {
@@ -167,7 +167,7 @@ func TestRAFTSelection(t *testing.T) {
 	}
 
 	n := int(math.Ceil(float64(cfg.Batch) / cfg.KeepFraction))
-	rng := orw.NewRNG(cfg.Seed)
+	rng := tr.BlockRNG(0) // the stream of the online block drawn at step 0
 	base := env.Base
 	noise := orw.SampleNoise(rng.Rand, n*base.SampleSize())
 	var labels []int32

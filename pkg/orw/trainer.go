@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime/debug"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/gomlx/compute"
@@ -55,8 +57,10 @@ type StepRecord struct {
 	ESS           float64 `json:"ess"`
 	GradNorm      float64 `json:"grad_norm"`
 	LR            float64 `json:"lr"`
-	// Sampled tells whether a new batch was drawn for this step; SampleMS and
-	// TrainMS are the wall times of drawing it and of the update.
+	// Sampled tells whether a new batch was drawn for this step; SampleMS is
+	// the wall time of drawing, decoding and scoring it, TrainMS that of the
+	// update (the pairing of noise with the batch, loss, gradient, clipping and
+	// Adam).
 	Sampled  bool    `json:"sampled"`
 	SampleMS float64 `json:"sample_ms"`
 	TrainMS  float64 `json:"train_ms"`
@@ -105,6 +109,9 @@ type Trainer struct {
 	batch    *Samples  // the current x1 batch (reused for StepsPerBatch steps)
 	weights  []float64 // its weights w
 	pool     *Samples  // the offline methods' fixed pool
+
+	block  *onlineBlock // online draws made ahead from the current snapshot
+	scored *Exec        // sampling, decoding and scoring in one graph (GraphReward only)
 
 	eval evalCache
 }
@@ -209,6 +216,7 @@ func (tr *Trainer) step1() (StepRecord, error) {
 	}
 	rec.SampleMS = msSince(t0)
 	// 4. Pair noise with the samples and draw the times.
+	t1 := time.Now()
 	x0, t, err := tr.pathInputs()
 	if err != nil {
 		return rec, err
@@ -224,7 +232,6 @@ func (tr *Trainer) step1() (StepRecord, error) {
 		inputs = append(inputs, tensors.FromFlatDataAndDimensions(tr.batch.Labels, b))
 	}
 	inputs = append(inputs, tr.env.Base.Params.Tensors...)
-	t1 := time.Now()
 	res, err := tr.update.Step(tr.params, tr.opt, inputs...)
 	if err != nil {
 		if errors.Is(err, optim.ErrNonFinite) {
@@ -240,6 +247,17 @@ func (tr *Trainer) step1() (StepRecord, error) {
 
 // drawBatch draws x1 and its rewards: online from the policy snapshot (keeping
 // the best Keep fraction of ceil(Batch/Keep) candidates), or offline from the pool.
+//
+// Online draws come from the snapshot, which stays fixed for the K steps of a
+// refresh period, so the trainer makes them ahead: at the first draw of a
+// block it draws and scores the candidates of every draw of the block (all the
+// draws of the period, unless they would hold more than maxBlockValues
+// values), and the following draws take their share. That is the same
+// distribution as drawing at each step, in larger and fewer calls that run
+// side by side (see scoreInChunks). Each block has its own random stream,
+// derived from the seed and the step of its first draw (blockRNG), so a block
+// is a function of the seed, the snapshot and the step alone: a resumed run
+// draws it again, identically. Only the candidates are kept, not their images.
 func (tr *Trainer) drawBatch() (*Samples, error) {
 	b := tr.cfg.Batch
 	if !tr.spec.Online {
@@ -250,35 +268,181 @@ func (tr *Trainer) drawBatch() (*Samples, error) {
 		return tr.pool.Gather(idx), nil
 	}
 	c := int(math.Ceil(float64(b) / tr.spec.Keep))
-	cand, err := tr.sampleScored(tr.rng, tr.snapshot, c)
-	if err != nil {
-		return nil, err
+	first, draws, i := tr.drawSchedule(tr.step, c)
+	if blk := tr.block; blk == nil || blk.first != first || !slices.Equal(blk.snapshot, tr.snapshot.Tensors) {
+		tr.block = nil // free it before drawing the next
+		blk, err := tr.drawBlock(first, draws, c)
+		if err != nil {
+			return nil, err
+		}
+		tr.block = blk
 	}
+	cand := tr.block.cand.Slice(i*c, (i+1)*c)
 	if c == b {
 		return cand, nil
 	}
 	return cand.Best(b), nil
 }
 
-// sampleScored draws n points from the generator with weights params (nil: the
-// base model), noise and then labels (conditional flows) from rng, and scores
-// them with the reward.
-func (tr *Trainer) sampleScored(rng *RNG, params *nets.Params, n int) (*Samples, error) {
+// maxBlockValues bounds the values of x1 an online block holds (64 MB of
+// float32): the mnist-even job's period of 100 draws of 128 latent codes holds
+// 204,800, 100 draws of 64 MNIST images 5 million.
+const maxBlockValues = 1 << 24
+
+// onlineBlock holds the scored candidates of consecutive online draws from one
+// policy snapshot (see drawBatch).
+type onlineBlock struct {
+	first    int64             // the step of its first draw
+	snapshot []*tensors.Tensor // the snapshot's weights that drew it
+	cand     *Samples          // the candidates of every draw, in draw order
+}
+
+// drawSchedule places the online draw of step s: the step of the first draw of
+// its block, the number of draws in that block and s's index among them. The
+// draws of a refresh period are its steps that are multiples of StepsPerBatch;
+// they form blocks of at most maxBlockValues/(c × sample size) draws of c
+// candidates each.
+func (tr *Trainer) drawSchedule(s int64, c int) (first int64, draws, index int) {
+	k, p := int64(tr.cfg.RefreshEvery), int64(tr.cfg.StepsPerBatch)
+	if s%p != 0 {
+		// A state without a batch at a step that reuses one (only a hand-made
+		// TrainerState has that): draw for this step alone.
+		return s, 1, 0
+	}
+	s0 := s - s%k              // the period's first step
+	d0 := (s0 + p - 1) / p * p // its first draw (s is a draw, so d0 <= s)
+	total := int((s0+k-1-d0)/p) + 1
+	i := int((s - d0) / p)
+	per := max(1, maxBlockValues/(c*tr.env.Base.SampleSize()))
+	blk := i / per
+	return d0 + int64(blk*per)*p, min(per, total-blk*per), i - blk*per
+}
+
+// blockStream separates the streams of the online blocks from the run's own.
+const blockStream = 0x0b10c5
+
+// blockRNG is the random stream of the online block whose first draw is at
+// step first: a function of the seed and that step only.
+func (tr *Trainer) blockRNG(first int64) *RNG {
+	src := rand.NewPCG(tr.cfg.Seed, splitmix64(blockStream^uint64(first)))
+	return &RNG{Rand: rand.New(src), src: src}
+}
+
+// splitmix64 scrambles x (the SplitMix64 finaliser), so that neighbouring
+// steps give unrelated generator states.
+func splitmix64(x uint64) uint64 {
+	x += 0x9e3779b97f4a7c15
+	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
+	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
+	return x ^ (x >> 31)
+}
+
+// drawBlock draws and scores the candidates of draws online draws of c points
+// each from the snapshot, with the block's own stream: per draw, the noise and
+// then the labels (conditional flows).
+func (tr *Trainer) drawBlock(first int64, draws, c int) (*onlineBlock, error) {
+	rng := tr.blockRNG(first)
 	base := tr.env.Base
-	noise := SampleNoise(rng.Rand, n*base.SampleSize())
-	labels := drawLabels(rng, base.NumClasses(), n)
-	x1, imgs, err := base.Sample(tr.env.Backend, tr.cfg.Sampler, params, noise, n, labels)
+	size, k := base.SampleSize(), base.NumClasses()
+	n := draws * c
+	noise := make([]float32, 0, n*size)
+	var labels []int32
+	for range draws {
+		noise = append(noise, SampleNoise(rng.Rand, c*size)...)
+		labels = append(labels, drawLabels(rng, k, c)...)
+	}
+	cand, err := tr.scoreInChunks(tr.snapshot, noise, labels, n)
 	if err != nil {
 		return nil, err
 	}
-	r, err := tr.env.Reward.Reward(imgs)
+	return &onlineBlock{first: first, snapshot: slices.Clone(tr.snapshot.Tensors), cand: cand}, nil
+}
+
+// scoreChunk is the number of points sampled, decoded and scored per graph
+// call: small enough that two calls run side by side on two cores (forChunks),
+// large enough for efficient matrix products.
+const scoreChunk = 64
+
+// scoreInChunks samples n points from the generator with weights params (nil:
+// the base model) from the given noise and labels, and scores them, scoreChunk
+// points per call and several calls at once. A GraphReward is computed inside
+// the sampling graph; any other reward is called on each chunk's images, one
+// call at a time. Each point's value depends only on its own noise and chunk,
+// never on the number of calls running at once.
+func (tr *Trainer) scoreInChunks(params *nets.Params, noise []float32, labels []int32, n int) (*Samples, error) {
+	base := tr.env.Base
+	if params == nil {
+		params = base.Params
+	}
+	size := base.SampleSize()
+	gr, fused := tr.env.Reward.(GraphReward)
+	if fused && tr.scored == nil {
+		e, err := base.scoredSamplerExec(tr.env.Backend, tr.cfg.Sampler, gr)
+		if err != nil {
+			return nil, err
+		}
+		tr.scored = e
+	}
+	var rewardParams []*tensors.Tensor
+	if fused {
+		rewardParams = gr.RewardParams()
+	}
+	if err := toDevice(tr.env.Backend, params.Tensors, base.decoderTensors(), rewardParams); err != nil {
+		return nil, err
+	}
+	x1 := make([]float32, n*size)
+	r := make([]float64, n)
+	var rewardMu sync.Mutex
+	chunks := (n + scoreChunk - 1) / scoreChunk
+	err := forChunks(chunks, func(ch int) error {
+		i0, i1 := ch*scoreChunk, min((ch+1)*scoreChunk, n)
+		var l []int32
+		if labels != nil {
+			l = labels[i0:i1]
+		}
+		if fused {
+			args := base.graphArgs(params, len(gr.RewardParams())+2)
+			for _, t := range gr.RewardParams() {
+				args = append(args, t)
+			}
+			args, err := base.appendInputs(args, noise[i0*size:i1*size], i1-i0, l)
+			if err != nil {
+				return err
+			}
+			outs, err := tr.scored.Call(args...)
+			if err != nil {
+				return fmt.Errorf("sample and score: %w", err)
+			}
+			copy(x1[i0*size:], nets.Float32s(outs[0]))
+			for i, v := range nets.Float32s(outs[1]) {
+				r[i0+i] = float64(v)
+			}
+			return nil
+		}
+		x, imgs, err := base.Sample(tr.env.Backend, tr.cfg.Sampler, params, noise[i0*size:i1*size], i1-i0, l)
+		if err != nil {
+			return err
+		}
+		copy(x1[i0*size:], nets.Float32s(x))
+		rewardMu.Lock()
+		defer rewardMu.Unlock()
+		part, err := tr.env.Reward.Reward(imgs)
+		if err != nil {
+			return fmt.Errorf("reward: %w", err)
+		}
+		if len(part) != i1-i0 {
+			return CheckRewards(part, i1-i0)
+		}
+		copy(r[i0:], part)
+		return nil
+	})
 	if err != nil {
-		return nil, fmt.Errorf("reward: %w", err)
+		return nil, err
 	}
 	if err := CheckRewards(r, n); err != nil {
 		return nil, err
 	}
-	return &Samples{X: nets.Float32s(x1), Shape: base.SampleShape(), Labels: labels, Rewards: r}, nil
+	return &Samples{X: x1, Shape: base.SampleShape(), Labels: labels, Rewards: r}, nil
 }
 
 // drawLabels draws uniform class labels for a flow with k classes (nil when k is 0).
@@ -378,6 +542,7 @@ func (tr *Trainer) SetState(s TrainerState) error {
 		return err
 	}
 	tr.restore(s)
+	tr.block = nil
 	return nil
 }
 

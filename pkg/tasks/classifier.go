@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -28,8 +29,11 @@ type Classifier struct {
 	Info map[string]any
 
 	mu       sync.Mutex
-	exec     *Exec // probabilities
-	featExec *Exec // hidden-layer features
+	exec     *Exec
+	featExec *Exec // hidden-layer features (Features)
+	// lastPix and lastProbs are the last images Probs classified and its answer.
+	lastPix   []float32
+	lastProbs [][]float64
 }
 
 // KindClassifier is the checkpoint kind of classifiers.
@@ -88,19 +92,27 @@ func classifierFromCheckpoint(ck *ckpt.Checkpoint) (*Classifier, error) {
 // NumClasses is the number of classes.
 func (c *Classifier) NumClasses() int { return c.Net.Config().NumClasses }
 
-// Probs returns the class probabilities of each image: [N][NumClasses].
+// ProbsGraph returns, inside a graph, the class probabilities [B, NumClasses]
+// of images [B, H, W, C] from the classifier's weights given as nodes (in the
+// order of Params). It panics with a clear message when the images do not have
+// the classifier's shape.
+func (c *Classifier) ProbsGraph(params []*Node, images *Node) *Node {
+	want := c.Net.Config().Shape
+	if d := images.Shape().Dimensions; len(d) != 4 || d[1] != want[0] || d[2] != want[1] || d[3] != want[2] {
+		panic(fmt.Sprintf("classifier expects %dx%dx%d images, got a batch of shape %v", want[0], want[1], want[2], d))
+	}
+	return Softmax(c.Net.Logits(nets.Bind(c.Net.Specs(), params), images), -1)
+}
+
+// probsChunk is the number of images Probs classifies per graph call (the
+// convolutions' buffers grow with it); chunks run two at a time.
+const probsChunk = 128
+
+// Probs returns the class probabilities of each image: [N][NumClasses]. It
+// remembers its last answer: called again on images with the same pixels (the
+// reward and then the judge of an evaluation), it returns that answer without
+// running the network again.
 func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]float64, error) {
-	return c.run(backend, images, &c.exec, func(w *nets.Weights, x *Node) *Node { return Softmax(c.Net.Logits(w, x), -1) })
-}
-
-// Features returns the activations of the classifier's last hidden layer for
-// each image: [N][Hidden], the feature space of the Fréchet distance.
-func (c *Classifier) Features(backend compute.Backend, images *orw.Images) ([][]float64, error) {
-	return c.run(backend, images, &c.featExec, c.Net.Features)
-}
-
-// run applies the graph f to images, 256 at a time, compiling it once into *exec.
-func (c *Classifier) run(backend compute.Backend, images *orw.Images, exec **Exec, f func(w *nets.Weights, x *Node) *Node) ([][]float64, error) {
 	if err := images.Validate(); err != nil {
 		return nil, err
 	}
@@ -109,42 +121,80 @@ func (c *Classifier) run(backend compute.Backend, images *orw.Images, exec **Exe
 		return nil, fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
 	}
 	c.mu.Lock()
-	if *exec == nil {
-		specs := c.Net.Specs()
-		e, err := NewExec(backend, func(in []*Node) *Node { return f(nets.Bind(specs, in[:len(specs)]), in[len(specs)]) })
+	if c.exec == nil {
+		e, err := NewExec(backend, func(in []*Node) *Node {
+			return c.ProbsGraph(in[:len(in)-1], in[len(in)-1])
+		})
 		if err != nil {
 			c.mu.Unlock()
 			return nil, err
 		}
-		*exec = e
+		c.exec = e
 	}
-	e := *exec
+	exec := c.exec
+	if c.lastPix != nil && slices.Equal(c.lastPix, images.Pix) {
+		out := cloneRows(c.lastProbs)
+		c.mu.Unlock()
+		return out, nil
+	}
 	c.mu.Unlock()
-	out := make([][]float64, 0, images.N)
-	const chunk = 256
-	for i0 := 0; i0 < images.N; i0 += chunk {
-		i1 := min(i0+chunk, images.N)
-		part := images.Slice(i0, i1)
-		args := make([]any, 0, c.Params.Len()+1)
-		for _, t := range c.Params.Tensors {
-			args = append(args, t)
-		}
-		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
-		res, err := e.Call(args...)
-		if err != nil {
-			return nil, fmt.Errorf("classifier: %w", err)
-		}
-		p := nets.Float32s(res[0])
-		k := len(p) / part.N
-		for i := 0; i < part.N; i++ {
-			row := make([]float64, k)
-			for j := range row {
-				row[j] = float64(p[i*k+j])
-			}
-			out = append(out, row)
+	k := c.NumClasses()
+	out := make([][]float64, images.N)
+	chunks := (images.N + probsChunk - 1) / probsChunk
+	// On the device before the calls that run side by side (see orw's toDevice).
+	for _, t := range c.Params.Tensors {
+		if err := t.MaterializeOnDevice(backend, true, 0); err != nil {
+			return nil, err
 		}
 	}
+	errs := make([]error, chunks)
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, 2)
+	for ch := range chunks {
+		sem <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-sem }()
+			i0, i1 := ch*probsChunk, min((ch+1)*probsChunk, images.N)
+			part := images.Slice(i0, i1)
+			args := make([]any, 0, c.Params.Len()+1)
+			for _, t := range c.Params.Tensors {
+				args = append(args, t)
+			}
+			args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
+			res, err := exec.Call(args...)
+			if err != nil {
+				errs[ch] = fmt.Errorf("classifier: %w", err)
+				return
+			}
+			p := nets.Float32s(res[0])
+			for i := 0; i < part.N; i++ {
+				row := make([]float64, k)
+				for j := range row {
+					row[j] = float64(p[i*k+j])
+				}
+				out[i0+i] = row
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return nil, err
+		}
+	}
+	c.mu.Lock()
+	c.lastPix, c.lastProbs = slices.Clone(images.Pix), cloneRows(out)
+	c.mu.Unlock()
 	return out, nil
+}
+
+// cloneRows copies a table of rows.
+func cloneRows(rows [][]float64) [][]float64 {
+	out := make([][]float64, len(rows))
+	for i, r := range rows {
+		out[i] = slices.Clone(r)
+	}
+	return out
 }
 
 // Predict returns the most probable class of each image and its probability.
@@ -215,4 +265,52 @@ func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.Clas
 		return nil, res, err
 	}
 	return &Classifier{Net: net, Params: params}, res, nil
+}
+
+// Features returns the activations of the classifier's last hidden layer for
+// each image: [N][Hidden], the feature space of the Fréchet distance.
+func (c *Classifier) Features(backend compute.Backend, images *orw.Images) ([][]float64, error) {
+	if err := images.Validate(); err != nil {
+		return nil, err
+	}
+	want := c.Net.Config().Shape
+	if images.H != want[0] || images.W != want[1] || images.C != want[2] {
+		return nil, fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
+	}
+	c.mu.Lock()
+	if c.featExec == nil {
+		specs := c.Net.Specs()
+		e, err := NewExec(backend, func(in []*Node) *Node { return c.Net.Features(nets.Bind(specs, in[:len(specs)]), in[len(specs)]) })
+		if err != nil {
+			c.mu.Unlock()
+			return nil, err
+		}
+		c.featExec = e
+	}
+	exec := c.featExec
+	c.mu.Unlock()
+	out := make([][]float64, 0, images.N)
+	for i0 := 0; i0 < images.N; i0 += probsChunk {
+		i1 := min(i0+probsChunk, images.N)
+		part := images.Slice(i0, i1)
+		args := make([]any, 0, c.Params.Len()+1)
+		for _, t := range c.Params.Tensors {
+			args = append(args, t)
+		}
+		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
+		res, err := exec.Call(args...)
+		if err != nil {
+			return nil, fmt.Errorf("classifier features: %w", err)
+		}
+		f := nets.Float32s(res[0])
+		k := len(f) / part.N
+		for i := 0; i < part.N; i++ {
+			row := make([]float64, k)
+			for j := range row {
+				row[j] = float64(f[i*k+j])
+			}
+			out = append(out, row)
+		}
+	}
+	return out, nil
 }

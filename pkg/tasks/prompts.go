@@ -8,6 +8,8 @@ import (
 	"sort"
 	"strings"
 
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
+
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -164,6 +166,15 @@ func (r PromptReward) Reward(images *orw.Images) ([]float64, error) {
 		p[i] = 2*p[i] - 1
 	}
 	return p, nil
+}
+
+// RewardGraph is Reward inside a graph (see ClassSetReward.RewardGraph).
+func (r PromptReward) RewardGraph(params []*Node, images *Node) *Node {
+	p := r.ClassSetReward.RewardGraph(params, images)
+	if !r.TwoSided {
+		return p
+	}
+	return AddScalar(MulScalar(p, 2), -1)
 }
 
 func newPromptReward(env *RewardEnv) (orw.Reward, error) {

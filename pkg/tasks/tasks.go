@@ -10,6 +10,8 @@ import (
 	"strings"
 
 	"github.com/gomlx/compute"
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
+	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
@@ -114,6 +116,25 @@ func (r ClassSetReward) Reward(images *orw.Images) ([]float64, error) {
 		}
 	}
 	return out, nil
+}
+
+// RewardParams are the classifier's weights: with RewardGraph they make
+// ClassSetReward an orw.GraphReward, which the trainer computes inside its
+// sampling graph.
+func (r ClassSetReward) RewardParams() []*tensors.Tensor { return r.Classifier.Params.Tensors }
+
+// RewardGraph is Reward inside a graph: the classifier's probabilities of the
+// images [B, H, W, C] summed over the classes of the set, [B].
+func (r ClassSetReward) RewardGraph(params []*Node, images *Node) *Node {
+	p := r.Classifier.ProbsGraph(params, images)
+	k := r.Classifier.NumClasses()
+	mask := make([]float32, k)
+	for _, c := range r.Classes {
+		if c >= 0 && c < k {
+			mask[c]++
+		}
+	}
+	return ReduceSum(Mul(p, InsertAxes(Const(images.Graph(), mask), 0)), -1)
 }
 
 // EvenDigits are the classes of the mnist-even reward.

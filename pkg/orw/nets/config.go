@@ -23,6 +23,17 @@ type Velocity interface {
 	Apply(w *Weights, t, x, labels *graph.Node) *graph.Node
 }
 
+// SharedTimeVelocity is a Velocity that evaluates a batch whose samples share
+// one time t more cheaply than Apply does with t broadcast: ODE solvers (every
+// step of the sampler) and the W2 estimate at fixed times use it where a
+// network provides it.
+type SharedTimeVelocity interface {
+	Velocity
+	// ApplyShared returns v(t, x) for x [B, Shape()...] and one time t (a
+	// scalar); it equals Apply with t broadcast to [B] up to float32 rounding.
+	ApplyShared(w *Weights, t, x, labels *graph.Node) *graph.Node
+}
+
 // Config holds the hyperparameters of a velocity network. The defaults of each kind
 // live in DefaultConfig; zero fields are filled from it by New.
 type Config struct {

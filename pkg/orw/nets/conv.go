@@ -26,6 +26,13 @@ import (
 //     gradient, and this layout makes it the output gradient [N, cout] rather than the
 //     patches [N, k*k*cin] (a faster forward+backward).
 //
+// Two cases take other routes, for stride 1: few input channels (im2colRows, which
+// copies whole image rows per tap instead of 3-value window rows) and few output
+// channels (convShiftOutputs, which multiplies the input by all the taps at once and
+// adds the shifted results, without a patch matrix). conv2D is the one place that
+// chooses how a convolution is computed, so a backend with a fast native convolution
+// can be given its own route there.
+//
 // The gradient of the gather is a ScatterSum of window rows, again contiguous chunks.
 // BenchmarkConv3x3_32to32_28x28_B64 times it; this im2col is the fastest of the
 // variants tried (graph.Convolve, an im2col built from k*k Slices and a Concatenate,
@@ -66,18 +73,113 @@ func convMatMul(x, kernel, bias *Node, k, stride int, act activation.Type) *Node
 	}
 	cout := kd[3]
 	ho, wo := ceilDiv(h, stride), ceilDiv(wd, stride)
+	if k > 1 && stride == 1 && cout <= smallOut {
+		return applyAct(convShiftOutputs(x, kernel, bias, k), act)
+	}
 	var patches *Node
-	if k == 1 {
+	switch {
+	case k == 1:
 		patches = x
 		if stride > 1 {
 			patches = Slice(x, AxisRange(), AxisRange().Stride(stride), AxisRange().Stride(stride), AxisRange())
 		}
-	} else {
+	case stride == 1 && cin <= smallIn:
+		patches = im2colRows(x, k)
+	default:
 		patches = im2col(x, k, stride)
 	}
 	patches = Reshape(patches, b*ho*wo, k*k*cin)
 	y := denseT(patches, Reshape(kernel, k*k*cin, cout), bias, act)
 	return Reshape(y, b, ho, wo, cout)
+}
+
+// smallIn and smallOut are the channel counts up to which a stride-1
+// convolution takes the im2colRows and convShiftOutputs routes. With few
+// input channels a window row of im2col is a copy of k*cin values (3 for a gray
+// image), too short for the gather to be anything but overhead; with few output
+// channels the product [N, k*k*cin] x [k*k*cin, cout] packs the whole patch
+// matrix for a handful of columns (docs/performance.md, "Convolutions with few
+// channels").
+const (
+	smallIn  = 4
+	smallOut = 4
+)
+
+// applyAct applies an activation that conv2D would otherwise fuse into the product.
+func applyAct(x *Node, act activation.Type) *Node {
+	if act == activation.TypeNone {
+		return x
+	}
+	return activation.Apply(act, x)
+}
+
+// im2colRows is im2col for stride 1 built from whole image rows: for every tap
+// (dy, dx) it gathers, per image row, the W*C values of the padded input that
+// the row's windows read at that tap (one copy per row instead of one per
+// output pixel), giving [k*k, B*H*W, C], and transposes that to the patch
+// matrix [B*H*W, k, k, C] (the tap axis moves past the pixels: one fast
+// transpose).
+func im2colRows(x *Node, k int) *Node {
+	d := x.Shape().Dimensions
+	b, h, wd, c := d[0], d[1], d[2], d[3]
+	lo, hi := (k-1)/2, k/2
+	hp, wp := h+lo+hi, wd+lo+hi
+	xp := Reshape(padHW(x, lo, hi), b*hp, wp*c)
+	starts := make([]int32, 0, 2*k*k*b*h)
+	for dy := range k {
+		for dx := range k {
+			for bi := range b {
+				for i := range h {
+					starts = append(starts, int32(bi*hp+i+dy), int32(dx*c))
+				}
+			}
+		}
+	}
+	idx := Reshape(Const(x.Graph(), starts), k*k*b*h, 2)
+	rows := GatherSlices(xp, []int{0, 1}, idx, []int{1, wd * c}, true) // [k*k*B*H, 1, W*C]
+	if c == 1 {
+		// A plain matrix transpose, which the backend does blockwise.
+		return Reshape(Transpose(Reshape(rows, k*k, b*h*wd), 0, 1), b*h*wd, k, k, c)
+	}
+	return Reshape(Transpose(Reshape(rows, k*k, b*h*wd, c), 0, 1), b*h*wd, k, k, c)
+}
+
+// convShiftOutputs is a stride-1 convolution for few output channels, written as
+// one product of the (padded) input itself with all the taps, z = x_p · [W_t]_t
+// ([N_p, cin] x [cin, k*k*cout]), followed by the sum over the taps t of z's
+// columns for t shifted by t's offset: y(q) = Σ_t z_t(q + off_t). No patch
+// matrix is built (the product packs N_p*cin values instead of N*k*k*cin), and
+// the shifts are long contiguous copies once z is laid out tap-major. Only the
+// input is kept for the backward pass.
+func convShiftOutputs(x, kernel, bias *Node, k int) *Node {
+	d := x.Shape().Dimensions
+	b, h, wd, cin := d[0], d[1], d[2], d[3]
+	cout := kernel.Shape().Dimensions[3]
+	lo, hi := (k-1)/2, k/2
+	hp, wp := h+lo+hi, wd+lo+hi
+	n := b * hp * wp
+	xp := Reshape(padHW(x, lo, hi), n, cin)
+	taps := Reshape(Transpose(Reshape(kernel, k*k, cin, cout), 0, 1), cin, k*k*cout)
+	z := Transpose(MatMul(xp, taps), 0, 1) // [k*k*cout, N_p]: tap-major rows
+	// Outputs for the positions first..first+m-1 of the padded grid, which hold
+	// every pixel of the image (and the padding between them, dropped below).
+	first := lo*wp + lo
+	m := n - (k-1)*wp - (k - 1)
+	starts := make([]int32, 0, 2*k*k)
+	for dy := range k {
+		for dx := range k {
+			starts = append(starts, int32(dy*k+dx), int32(first+(dy-lo)*wp+(dx-lo)))
+		}
+	}
+	idx := Reshape(Const(x.Graph(), starts), k*k, 2)
+	shifted := GatherSlices(Reshape(z, k*k, cout, n), []int{0, 2}, idx, []int{1, m}, true) // [k*k, 1, cout, m]
+	y := ReduceSum(Reshape(shifted, k*k, cout, m), 0)                                      // [cout, m]
+	y = Pad(y, ScalarZero(x.Graph(), x.DType()), compute.PadAxis{}, compute.PadAxis{Start: first, End: n - m - first})
+	y = Slice(Reshape(y, cout, b, hp, wp), AxisRange(), AxisRange(), AxisRange(lo, lo+h), AxisRange(lo, lo+wd))
+	if cout > 1 {
+		y = TransposeAllAxes(y, 1, 2, 3, 0)
+	}
+	return Add(Reshape(y, b, h, wd, cout), Reshape(bias, 1, 1, 1, cout))
 }
 
 // denseT is act(x [N, K] @ m [K, M] + bias) by the fused dense kernel, with the weight

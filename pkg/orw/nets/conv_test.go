@@ -106,6 +106,13 @@ func TestConv2DMatchesConvolve(t *testing.T) {
 		{1, 2, 7, 7, 5, 4},
 		{5, 1, 6, 7, 2, 3},
 		{3, 1, 4, 4, 1, 32},
+		// The routes by channel count: few inputs (im2colRows), few outputs
+		// (convShiftOutputs), neither (im2col), for 3x3 and 5x5 kernels.
+		{3, 1, 8, 9, 6, 4},
+		{3, 1, 10, 10, 32, 1},
+		{5, 1, 6, 7, 6, 2},
+		{5, 1, 6, 7, 2, 7},
+		{3, 1, 7, 7, 6, 8},
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("k%d_s%d_%dx%d_%dto%d", c.k, c.stride, c.h, c.w, c.cin, c.cout)

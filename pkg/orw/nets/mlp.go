@@ -3,8 +3,10 @@ package nets
 import (
 	"fmt"
 
+	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/ml/layers/activation"
+	"github.com/gomlx/gomlx/ml/nn"
 )
 
 // mlp is the velocity network of the "mlp" benchmark workload (docs/benchmarks.md,
@@ -43,6 +45,34 @@ func (m *mlp) Specs() []ParamSpec {
 		in = m.cfg.Width
 	}
 	return append(specs, DenseSpecs("out", in, m.size)...)
+}
+
+// ApplyShared is Apply for a batch that shares one time t (a scalar), as in every
+// step of an ODE solver. The first layer acts on concat(x, emb(t)[, class]), so
+// its product splits into x·W_x (+ class·W_c) and emb(t)·W_t; the second term is
+// the same for every sample, so it is computed once, on one row, and folded into
+// the bias. That removes the per-sample sines and cosines and TimeDim of the
+// layer's inputs. The result equals Apply's up to float32 rounding (the sums run
+// in another order).
+func (m *mlp) ApplyShared(w *Weights, t, x, labels *Node) *Node {
+	b := x.Shape().Dimensions[0]
+	td := m.cfg.TimeDim
+	w0, b0 := w.Get("hidden0/w"), w.Get("hidden0/b")
+	width := w0.Shape().Dimensions[1]
+	emb := Sinusoidal(Reshape(ConvertDType(t, x.DType()), 1), td) // [1, TimeDim]
+	bias := Add(b0, Reshape(MatMul(emb, Slice(w0, AxisRange(m.size, m.size+td), AxisRange())), width))
+	h := Reshape(x, b, m.size)
+	wx := Slice(w0, AxisRange(0, m.size), AxisRange())
+	if m.cfg.NumClasses > 0 {
+		h = Concatenate([]*Node{h, ClassEmbedding(w, "class", labels)}, -1)
+		wx = Concatenate([]*Node{wx, Slice(w0, AxisRange(m.size+td, m.size+2*td), AxisRange())}, 0)
+	}
+	h = nn.Dense(h, wx, bias, compute.DenseLayoutInputOutputs, activation.TypeSilu)
+	for l := 1; l < m.cfg.Depth; l++ {
+		h = Dense(w, fmt.Sprintf("hidden%d", l), h, activation.TypeSilu)
+	}
+	h = Dense(w, "out", h, activation.TypeNone)
+	return Reshape(h, x.Shape().Dimensions...)
 }
 
 func (m *mlp) Apply(w *Weights, t, x, labels *Node) *Node {

@@ -1,8 +1,13 @@
 package nets
 
 import (
+	"math"
+	"math/rand/v2"
 	"strings"
 	"testing"
+
+	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
+	"github.com/gomlx/gomlx/core/tensors"
 )
 
 // TestMLPBenchParams checks the parameter count of the "mlp" benchmark network
@@ -36,6 +41,41 @@ func TestNewErrors(t *testing.T) {
 	} {
 		if _, err := New(cfg); err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("%+v: err = %v, want it to mention %q", cfg, err, want)
+		}
+	}
+}
+
+// TestMLPApplyShared checks that the shared-time evaluation equals Apply with
+// the time broadcast, for an unconditional and a class-conditional network.
+func TestMLPApplyShared(t *testing.T) {
+	backend := backendForTest(t)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for _, classes := range []int{0, 10} {
+		v, err := New(Config{Kind: "mlp", Shape: []int{16}, Width: 64, Depth: 2, TimeDim: 32, NumClasses: classes})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sv := v.(SharedTimeVelocity)
+		specs := v.Specs()
+		n := len(specs)
+		params := Init(specs, rng)
+		const b, tt = 5, 0.35
+		exec := MustNewExec(backend, func(in []*Node) []*Node {
+			w := Bind(specs, in[:n])
+			x, labels := in[n], in[n+1]
+			if classes == 0 {
+				labels = nil
+			}
+			ts := Scalar(x.Graph(), x.DType(), tt)
+			return []*Node{v.Apply(w, BroadcastToDims(ts, b), x, labels), sv.ApplyShared(w, ts, x, labels)}
+		})
+		labels := tensors.FromFlatDataAndDimensions([]int32{0, 3, 9, 1, 1}, b)
+		outs := exec.MustCall(append(anySlice(params.Tensors), randTensor(rng, 1, b, 16), labels)...)
+		want, got := Float32s(outs[0]), Float32s(outs[1])
+		for i := range want {
+			if math.Abs(float64(want[i]-got[i])) > 1e-5*(1+math.Abs(float64(want[i]))) {
+				t.Fatalf("classes=%d: ApplyShared[%d] = %g, Apply = %g", classes, i, got[i], want[i])
+			}
 		}
 	}
 }
