@@ -140,6 +140,7 @@ refresh-every: 50
 eval-every: 200
 eval-samples: 256
 checkpoint-every: 50
+normalize-weights: true
 EOF
 
 t=$(now)
