@@ -326,10 +326,14 @@ func TestNotebooks(t *testing.T) {
 	// Jupyter data directory of our own.
 	jdata := filepath.Join(tmp, "jupyter")
 	path := strings.Join([]string{filepath.Dir(tools["gonb"]), filepath.Dir(tools["goimports"]), os.Getenv("PATH")}, string(os.PathListSeparator))
-	env := append(os.Environ(),
+	size := []string{"ORW_QUICK=1", "ORW_REPRODUCE_RUNS=" + filepath.Join(tmp, "reproduce")}
+	if fullSize() {
+		// The paper's runs stay where orw reproduce keeps them in this checkout.
+		size = []string{"ORW_QUICK="}
+	}
+	env := append(append(os.Environ(), size...),
 		"JUPYTER_DATA_DIR="+jdata,
 		"PATH="+path,
-		"ORW_QUICK=1",
 		// nbconvert runs no browser, so the sliders (GoNB widgets) would wait
 		// for one forever: notebook.Slider draws its picture at the start,
 		// the minimum and the maximum instead, and says so in the output.
@@ -400,7 +404,7 @@ func TestNotebooks(t *testing.T) {
 			}
 			t.Logf("%s: %s%s", f, elapsed, slowCells(executed))
 			if os.Getenv(EnvWrite) == "1" {
-				if err := writeBack(f, executed, elapsed, tmp); err != nil {
+				if err := writeBack(f, executed, fullSize(), elapsed, tmp); err != nil {
 					t.Fatalf("writing the outputs back into %s: %v", f, err)
 				}
 				t.Logf("wrote the executed outputs back into %s", f)

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -22,11 +23,78 @@ const EnvWrite = "ORW_NOTEBOOK_WRITE"
 // which size produced the stored outputs; writeBack replaces it.
 const notePrefix = "*Stored outputs:"
 
-// sizeNote is that paragraph.
-func sizeNote(elapsed time.Duration, day time.Time) string {
-	return fmt.Sprintf("%s the outputs below come from the **quick size** (`ORW_QUICK=1`), executed by the notebook test "+
-		"(`ORW_NOTEBOOK_WRITE=1 go test -run TestNotebooks ./notebooks/`) on %s in %s on %d CPU cores (the time depends on the machine and its load). "+
-		"Run the notebook without `ORW_QUICK` for the full size.*", notePrefix, day.UTC().Format("2006-01-02"), elapsed.Round(time.Second), runtime.NumCPU())
+// EnvFull, set to 1, makes TestNotebooks execute the notebooks at their full
+// size: without ORW_QUICK, reading the paper's runs where `orw reproduce`
+// keeps them in this checkout (runs/reproduce), so that the stored outputs
+// can show what the full size shows. Train those runs first (`orw reproduce
+// NAME`), or the notebook trains them itself.
+const EnvFull = "ORW_NOTEBOOK_FULL"
+
+// fullSize tells whether TestNotebooks runs the notebooks at the full size.
+func fullSize() bool { return os.Getenv(EnvFull) == "1" }
+
+// sizeNote is that paragraph: the size, the steps at which the executed
+// notebook's progress bars ended (barEnds), and when and how long it ran.
+func sizeNote(full bool, barEnds []int, elapsed time.Duration, day time.Time) string {
+	size, how, other := "**quick size** (`ORW_QUICK=1`)", "", "Run the notebook without `ORW_QUICK` for the full size."
+	if full {
+		size = "**full size**"
+		how = fmt.Sprintf(" with %s=1", EnvFull)
+		other = "`ORW_QUICK=1` runs it at the quick size."
+	}
+	bars := ""
+	if len(barEnds) > 0 {
+		bars = fmt.Sprintf(", its training bars ending at step %s", joinInts(barEnds))
+	}
+	return fmt.Sprintf("%s the outputs below come from the %s%s, executed by the notebook test "+
+		"(`ORW_NOTEBOOK_WRITE=1%s go test -run TestNotebooks ./notebooks/`) on %s in %s on %d CPU cores (the time depends on the machine and its load). %s*",
+		notePrefix, size, bars, how, day.UTC().Format("2006-01-02"), elapsed.Round(time.Second), runtime.NumCPU(), other)
+}
+
+// joinInts writes 30, 60 and 90 (with thousands separated by commas).
+func joinInts(v []int) string {
+	var parts []string
+	for _, x := range v {
+		s := strconv.Itoa(x)
+		if x >= 1000 {
+			s = s[:len(s)-3] + "," + s[len(s)-3:]
+		}
+		parts = append(parts, s)
+	}
+	if len(parts) == 1 {
+		return parts[0]
+	}
+	return strings.Join(parts[:len(parts)-1], ", ") + " and " + parts[len(parts)-1]
+}
+
+// barRE matches the text of a training progress bar: "name: 40/40 (100%)".
+var barRE = regexp.MustCompile(`(\d+)/(\d+) \((\d+)%\)`)
+
+// barEnds returns the sorted distinct totals of the progress bars among a
+// notebook's outputs, and the bars that did not reach their total.
+func barEnds(cells []cell) (ends []int, unfinished []string) {
+	seen := map[int]bool{}
+	for _, c := range cells {
+		for _, o := range c.Outputs {
+			t := text(o.Data["text/plain"])
+			if t == "" {
+				t = text(o.Text)
+			}
+			for _, m := range barRE.FindAllStringSubmatch(t, -1) {
+				done, _ := strconv.Atoi(m[1])
+				total, _ := strconv.Atoi(m[2])
+				if done != total {
+					unfinished = append(unfinished, firstLine(t))
+				}
+				if !seen[total] {
+					seen[total] = true
+					ends = append(ends, total)
+				}
+			}
+		}
+	}
+	sort.Ints(ends)
+	return ends, unfinished
 }
 
 // withNote returns a Markdown source with its stored-outputs paragraph (a
@@ -56,9 +124,10 @@ func lines(s string) []string {
 // writeBack replaces the outputs and execution counts of the notebook file
 // src with those of the executed copy, keeps everything else of src (its
 // sources and metadata; nbclient's timing metadata is dropped), writes the
-// size note into the first cell, and replaces the temporary directory tmp
+// size note into the first cell (the full or the quick size, with the steps
+// at which its progress bars ended), and replaces the temporary directory tmp
 // in text outputs by "…" (it is where the test put the run directories).
-func writeBack(src, executed string, elapsed time.Duration, tmp string) error {
+func writeBack(src, executed string, full bool, elapsed time.Duration, tmp string) error {
 	var orig, done map[string]any
 	for _, x := range []struct {
 		path string
@@ -76,6 +145,7 @@ func writeBack(src, executed string, elapsed time.Duration, tmp string) error {
 	}
 	oc, _ := orig["cells"].([]any)
 	dc, _ := done["cells"].([]any)
+	var first map[string]any
 	if len(oc) != len(dc) || len(oc) == 0 {
 		return fmt.Errorf("%s has %d cells, the executed copy %d", src, len(oc), len(dc))
 	}
@@ -86,7 +156,7 @@ func writeBack(src, executed string, elapsed time.Duration, tmp string) error {
 			return fmt.Errorf("cell %d differs in kind between %s and the executed copy", i, src)
 		}
 		if i == 0 && o["cell_type"] == "markdown" {
-			o["source"] = lines(withNote(text(mustRaw(o["source"])), sizeNote(elapsed, time.Now())))
+			first = o
 		}
 		if o["cell_type"] != "code" {
 			continue
@@ -97,6 +167,16 @@ func writeBack(src, executed string, elapsed time.Duration, tmp string) error {
 			outs = []any{}
 		}
 		o["outputs"] = scrub(outs, tmp)
+	}
+	var parsed struct {
+		Cells []cell `json:"cells"`
+	}
+	if b, err := os.ReadFile(executed); err != nil || json.Unmarshal(b, &parsed) != nil {
+		return fmt.Errorf("%s: cannot read its cells", executed)
+	}
+	ends, _ := barEnds(parsed.Cells)
+	if first != nil {
+		first["source"] = lines(withNote(text(mustRaw(first["source"])), sizeNote(full, ends, elapsed, time.Now())))
 	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
@@ -187,8 +267,14 @@ func slowCells(executed string) string {
 	return "; slowest: " + strings.Join(parts, ", ")
 }
 
-// storedNote matches the size note of a first cell.
-var storedNote = regexp.MustCompile(`\*Stored outputs: the outputs below come from the \*\*quick size\*\*`)
+// storedNote matches the size note of a first cell: the size and, when the
+// notebook trains, the steps at which its bars ended.
+var storedNote = regexp.MustCompile(`\*Stored outputs: the outputs below come from the \*\*(quick|full) size\*\*[^,]*(?:, its training bars ending at step ([0-9, and]+))?, executed`)
+
+// full lists the notebooks whose stored outputs are of the full size, with
+// the steps of their runs there (the runs of `orw reproduce`, see
+// docs/results.md); the others store the quick size's.
+var full = map[string]int{"02_tau_sweep": 2000, "03_alpha_sweep": 2000, "04_compression_tradeoff": 1000, "07_baselines": 2000}
 
 // TestStoredOutputs checks the outputs stored in the notebook files: every
 // code cell was executed, none failed (error output, standard error) and
@@ -221,8 +307,23 @@ func TestStoredOutputs(t *testing.T) {
 			if bad := failures(nb); len(bad) > 0 {
 				t.Errorf("stored outputs with failures:\n  %s", strings.Join(bad, "\n  "))
 			}
-			if !storedNote.MatchString(nb.Cells[0].source()) {
-				t.Error("the first cell does not say which size produced the stored outputs")
+			m := storedNote.FindStringSubmatch(nb.Cells[0].source())
+			if m == nil {
+				t.Fatal("the first cell does not say which size produced the stored outputs")
+			}
+			// The size stated is the size stored: the bars ended where the note says, all of them complete.
+			ends, unfinished := barEnds(nb.Cells)
+			if stated, found := m[2], joinInts(ends); len(ends) > 0 && stated != found {
+				t.Errorf("the first cell says the training bars ended at step %q, the stored bars end at %q", stated, found)
+			}
+			if len(unfinished) > 0 {
+				t.Errorf("stored progress bars that did not finish: %q", unfinished)
+			}
+			if m[1] == "full" && full[strings.TrimSuffix(f, ".ipynb")] == 0 {
+				t.Errorf("stored outputs of the full size, but %s is not among the notebooks stored at it", f)
+			}
+			if want := full[strings.TrimSuffix(f, ".ipynb")]; want > 0 && (m[1] != "full" || len(ends) == 0 || ends[len(ends)-1] != want) {
+				t.Errorf("the stored outputs should be the full size's, whose runs train %d steps; the note says %s size, bars ending at %q", want, m[1], m[2])
 			}
 		})
 	}
@@ -254,7 +355,7 @@ func TestWriteBack(t *testing.T) {
 		t.Errorf("slowCells = %q, want cell 1 at 2.5s", got)
 	}
 	for range 2 { // twice: the note is replaced, not repeated
-		if err := writeBack(src, executed, 65*time.Second, "/tmp/T123"); err != nil {
+		if err := writeBack(src, executed, false, 65*time.Second, "/tmp/T123"); err != nil {
 			t.Fatal(err)
 		}
 	}

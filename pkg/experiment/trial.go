@@ -31,6 +31,11 @@ type Trial struct {
 	Options tasks.Options
 	// Config is the fine-tuning configuration; Config.Seed is the seed.
 	Config orw.Config
+	// Dir, when set, is the trial's run directory, which TrialDir then
+	// returns as it is (the paper's experiments name theirs so that
+	// `orw reproduce` and the notebooks share their runs); when empty,
+	// TrialDir derives it from the root, the group, Name and the settings.
+	Dir string
 }
 
 // TaskName is the trial's task: Task, or DefaultTask when it is empty.
@@ -83,9 +88,12 @@ func (t Trial) ClassNames() ([]string, error) {
 }
 
 // TrialDir is the run directory of a trial of an experiment called group,
-// under root: RunDir(root, group/Name, ...) with the task and its options in
+// under root: t.Dir when set, else RunDir(root, group/Name, ...) with the task and its options in
 // the hash, so that a trial with other settings gets another directory.
 func TrialDir(root, group string, t Trial) string {
+	if t.Dir != "" {
+		return t.Dir
+	}
 	o := t.Options
 	return RunDir(root, path.Join(group, t.Name), t.Config, t.TaskName(), o.Model, o.Reward, o.Prompt, fmt.Sprint(o.TwoSided), o.Target)
 }

@@ -156,6 +156,51 @@ func trialOf(st Setting, seed uint64) experiment.Trial {
 	return experiment.Trial{Name: name, Task: st.Task, Options: st.Options, Config: c}
 }
 
+// runDir is the run directory of a setting's seed under runsDir.
+func runDir(runsDir string, st Setting, seed uint64) string {
+	return experiment.TrialDir(runsDir, "", trialOf(st, seed))
+}
+
+// DefaultRunsDir is where `orw reproduce` keeps its run directories, relative
+// to the repository: runs/reproduce, or runs/reproduce-quick at the quick size.
+func DefaultRunsDir(s Size) string {
+	if s.Quick {
+		return "runs/reproduce-quick"
+	}
+	return "runs/reproduce"
+}
+
+// Trials returns the experiment's runs at size s as trials, seeds 1..seeds of
+// every setting: each named by its setting's label (the legends' names) and
+// with Dir set to the run directory that Reproduce trains under runsDir, so
+// that a notebook reads what `orw reproduce` trained and the other way round.
+// It also returns the settings' number of steps (the same for every setting
+// of an experiment).
+func (e *Experiment) Trials(s Size, seeds int, runsDir string) ([]experiment.Trial, int64, error) {
+	if seeds < 1 {
+		return nil, 0, fmt.Errorf("paper: %s: seeds must be >= 1, got %d", e.Name, seeds)
+	}
+	settings, err := e.Settings(s)
+	if err != nil {
+		return nil, 0, err
+	}
+	var out []experiment.Trial
+	var steps int64
+	for _, st := range settings {
+		if steps != 0 && st.Steps != steps {
+			return nil, 0, fmt.Errorf("paper: %s: settings of %d and %d steps", e.Name, steps, st.Steps)
+		}
+		steps = st.Steps
+		for seed := uint64(1); seed <= uint64(seeds); seed++ {
+			tr := trialOf(st, seed)
+			tr.Name = st.Label
+			tr.Dir = runDir(runsDir, st, seed)
+			out = append(out, tr)
+		}
+	}
+	return out, steps, nil
+}
+
 func init() {
 	register(&Experiment{
 		Name:  "tau-ablation",
@@ -300,7 +345,13 @@ func init() {
 					out = append(out, Setting{Label: label, Task: "mnist-even", Config: c, Steps: steps(s, familySteps)})
 				}
 			}
-			out = append(out, Setting{Label: "ORW-CFM-W2", Task: "mnist-even", Config: mnistFamily(chosenAlpha, s), Steps: steps(s, familySteps)})
+			for _, a := range []float64{0, chosenAlpha} {
+				label := "ORW-CFM"
+				if a > 0 {
+					label += " + W2"
+				}
+				out = append(out, Setting{Label: label, Task: "mnist-even", Config: mnistFamily(a, s), Steps: steps(s, familySteps)})
+			}
 			return out, nil
 		},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelPareto, PanelClasses, PanelGrids},

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -136,6 +137,9 @@ func TestToyQuick(t *testing.T) {
 	if err != nil || len(back.Checks) != 2 {
 		t.Fatalf("results file: %v, %+v", err, back)
 	}
+	if _, _, err := e.Trials(o.Size, 1, o.RunsDir); err == nil || !strings.Contains(err.Error(), "steps") {
+		t.Errorf("Trials of the toy, whose settings differ in steps: %v, want an error", err)
+	}
 	again, err := Reproduce(context.Background(), e, o)
 	if err != nil {
 		t.Fatal(err)
@@ -147,5 +151,43 @@ func TestToyQuick(t *testing.T) {
 				t.Fatalf("%s seed %d: a second reproduction differs", r.Settings[i].Label, a.Seed)
 			}
 		}
+	}
+}
+
+// TestTrialsAreReproduceRuns checks that an experiment's trials (what the
+// notebooks run) are the runs that Reproduce trained: the same directories,
+// named by the settings' labels, with their seeds.
+func TestTrialsAreReproduceRuns(t *testing.T) {
+	if testing.Short() {
+		t.Skip("trains 2 small Fashion-MNIST runs (a few seconds); run without -short")
+	}
+	dir := t.TempDir()
+	e, err := Lookup("prompt-alignment")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := Options{Size: Size{Quick: true}, Seeds: 1, Workers: 2, RunsDir: filepath.Join(dir, "runs"), Out: filepath.Join(dir, "results"), Command: "test"}
+	r, err := Reproduce(context.Background(), e, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	trials, steps, err := e.Trials(o.Size, o.Seeds, o.RunsDir)
+	if err != nil || steps != 20 || len(trials) != len(r.Settings) {
+		t.Fatalf("Trials: %d trials of %d steps, %v; want %d of 20", len(trials), steps, err, len(r.Settings))
+	}
+	dirs, err := filepath.Glob(filepath.Join(o.RunsDir, "*"))
+	if err != nil || len(dirs) != len(trials) {
+		t.Fatalf("run directories %v (%v)", dirs, err)
+	}
+	for i, tr := range trials {
+		if tr.Name != r.Settings[i].Label || tr.Config.Seed != 1 || tr.Config.Alpha != r.Settings[i].Alpha {
+			t.Errorf("trial %d: %q seed %d alpha %g, want %q seed 1 alpha %g", i, tr.Name, tr.Config.Seed, tr.Config.Alpha, r.Settings[i].Label, r.Settings[i].Alpha)
+		}
+		if tr.Dir == "" || !slices.Contains(dirs, tr.Dir) {
+			t.Errorf("trial %q: directory %q is not one that Reproduce trained (%v)", tr.Name, tr.Dir, dirs)
+		}
+	}
+	if _, _, err := e.Trials(o.Size, 0, o.RunsDir); err == nil {
+		t.Error("Trials with 0 seeds: no error")
 	}
 }

@@ -143,7 +143,7 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 	for i, st := range settings {
 		for seed := uint64(1); seed <= uint64(o.Seeds); seed++ {
 			tr := trialOf(st, seed)
-			runs = append(runs, experiment.Run{Trial: tr, Dir: experiment.TrialDir(o.RunsDir, "", tr), Steps: st.Steps})
+			runs = append(runs, experiment.Run{Trial: tr, Dir: runDir(o.RunsDir, st, seed), Steps: st.Steps})
 			slots = append(slots, slot{i, seed})
 		}
 	}
