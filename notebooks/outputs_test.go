@@ -39,7 +39,7 @@ func sizeNote(full bool, barEnds []int, elapsed time.Duration, day time.Time) st
 	size, how, other := "**quick size** (`ORW_QUICK=1`)", "", "Run the notebook without `ORW_QUICK` for the full size."
 	if full {
 		size = "**full size**"
-		how = fmt.Sprintf(" with %s=1", EnvFull)
+		how = fmt.Sprintf(" %s=1", EnvFull)
 		other = "`ORW_QUICK=1` runs it at the quick size."
 	}
 	bars := ""
