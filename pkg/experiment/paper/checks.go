@@ -210,3 +210,28 @@ func std(x []float64) float64 {
 }
 
 func joinParts(p []string) string { return strings.Join(p, "; ") }
+
+// checkEverySeedEven: in every seed of the setting, the reward is at least
+// minReward and every even digit holds at least minShare of the samples.
+func checkEverySeedEven(label string, minReward, minShare float64) func(*Results) (string, bool) {
+	return func(r *Results) (string, bool) {
+		s := r.setting(label)
+		if s == nil || len(s.Runs) == 0 {
+			return "no runs of " + label, false
+		}
+		ok := true
+		var parts []string
+		for _, run := range s.Runs {
+			low := 1.0
+			for k := 0; k < len(run.ClassFractions); k += 2 {
+				low = min(low, run.ClassFractions[k])
+			}
+			if len(run.ClassFractions) == 0 {
+				low = 0
+			}
+			ok = ok && run.FinalReward >= minReward && low >= minShare
+			parts = append(parts, fmt.Sprintf("seed %d: reward %.3f, smallest even digit %.1f%%", run.Seed, run.FinalReward, 100*low))
+		}
+		return strings.Join(parts, "; "), ok
+	}
+}
