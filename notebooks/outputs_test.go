@@ -276,6 +276,67 @@ var storedNote = regexp.MustCompile(`\*Stored outputs: the outputs below come fr
 // docs/results.md); the others store the quick size's.
 var full = map[string]int{"02_tau_sweep": 2000, "03_alpha_sweep": 2000, "04_compression_tradeoff": 1000, "07_baselines": 2000}
 
+// sizeProblems checks that the stored outputs of notebook name are of the
+// size its first cell states: the note names the size and the steps at which
+// the training bars ended, the stored bars end there and all finished, and the
+// notebooks listed in full store their full size.
+func sizeProblems(name string, cells []cell) []string {
+	if len(cells) == 0 {
+		return []string{"no cells"}
+	}
+	m := storedNote.FindStringSubmatch(cells[0].source())
+	if m == nil {
+		return []string{"the first cell does not say which size produced the stored outputs"}
+	}
+	var bad []string
+	ends, unfinished := barEnds(cells)
+	if stated, found := m[2], joinInts(ends); len(ends) > 0 && stated != found {
+		bad = append(bad, fmt.Sprintf("the first cell says the training bars ended at step %q, the stored bars end at %q", stated, found))
+	}
+	if len(unfinished) > 0 {
+		bad = append(bad, fmt.Sprintf("stored progress bars that did not finish: %q", unfinished))
+	}
+	want := full[name]
+	if m[1] == "full" && want == 0 {
+		bad = append(bad, fmt.Sprintf("stored outputs of the full size, but %s is not among the notebooks stored at it", name))
+	}
+	if want > 0 && (m[1] != "full" || len(ends) == 0 || ends[len(ends)-1] != want) {
+		bad = append(bad, fmt.Sprintf("the stored outputs should be the full size's, whose runs train %d steps; the note says %s size, bars ending at %q", want, m[1], m[2]))
+	}
+	return bad
+}
+
+// TestSizeProblems checks the size check on made-up notebooks.
+func TestSizeProblems(t *testing.T) {
+	mk := func(note string, bars ...string) []cell {
+		cs := []cell{{Type: "markdown", Source: mustRaw("# T\n\n" + note)}}
+		for _, b := range bars {
+			cs = append(cs, cell{Type: "code", Outputs: []output{{Type: "display_data", Data: map[string]json.RawMessage{"text/plain": mustRaw(b)}}}})
+		}
+		return cs
+	}
+	fullNote := sizeNote(true, []int{2000}, time.Minute, time.Now())
+	quickNote := sizeNote(false, []int{40}, time.Minute, time.Now())
+	for _, c := range []struct {
+		name  string
+		cells []cell
+		want  string // a problem containing this, or "" for none
+	}{
+		{"03_alpha_sweep", mk(fullNote, "α=0: 2000/2000 (100%) · eval reward 0.999"), ""},
+		{"01_quickstart", mk(quickNote, "run: 40/40 (100%)"), ""},
+		{"03_alpha_sweep", mk(quickNote, "α=0: 40/40 (100%)"), "should be the full size's"},
+		{"03_alpha_sweep", mk(fullNote, "α=0: 40/40 (100%)"), `bars end at "40"`},
+		{"03_alpha_sweep", mk(fullNote, "α=0: 1200/2000 (60%)"), "did not finish"},
+		{"01_quickstart", mk(fullNote, "run: 2000/2000 (100%)"), "not among the notebooks stored at it"},
+		{"01_quickstart", mk("no note", "run: 40/40 (100%)"), "does not say which size"},
+	} {
+		got := strings.Join(sizeProblems(c.name, c.cells), "; ")
+		if (c.want == "") != (got == "") || !strings.Contains(got, c.want) {
+			t.Errorf("%s with bars %v: problems %q, want one containing %q", c.name, len(c.cells)-1, got, c.want)
+		}
+	}
+}
+
 // TestStoredOutputs checks the outputs stored in the notebook files: every
 // code cell was executed, none failed (error output, standard error) and
 // each has the images its metadata expects, so that a reader sees the
@@ -307,23 +368,8 @@ func TestStoredOutputs(t *testing.T) {
 			if bad := failures(nb); len(bad) > 0 {
 				t.Errorf("stored outputs with failures:\n  %s", strings.Join(bad, "\n  "))
 			}
-			m := storedNote.FindStringSubmatch(nb.Cells[0].source())
-			if m == nil {
-				t.Fatal("the first cell does not say which size produced the stored outputs")
-			}
-			// The size stated is the size stored: the bars ended where the note says, all of them complete.
-			ends, unfinished := barEnds(nb.Cells)
-			if stated, found := m[2], joinInts(ends); len(ends) > 0 && stated != found {
-				t.Errorf("the first cell says the training bars ended at step %q, the stored bars end at %q", stated, found)
-			}
-			if len(unfinished) > 0 {
-				t.Errorf("stored progress bars that did not finish: %q", unfinished)
-			}
-			if m[1] == "full" && full[strings.TrimSuffix(f, ".ipynb")] == 0 {
-				t.Errorf("stored outputs of the full size, but %s is not among the notebooks stored at it", f)
-			}
-			if want := full[strings.TrimSuffix(f, ".ipynb")]; want > 0 && (m[1] != "full" || len(ends) == 0 || ends[len(ends)-1] != want) {
-				t.Errorf("the stored outputs should be the full size's, whose runs train %d steps; the note says %s size, bars ending at %q", want, m[1], m[2])
+			for _, p := range sizeProblems(strings.TrimSuffix(f, ".ipynb"), nb.Cells) {
+				t.Error(p)
 			}
 		})
 	}
