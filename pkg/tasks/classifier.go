@@ -108,17 +108,25 @@ func (c *Classifier) ProbsGraph(params []*Node, images *Node) *Node {
 // convolutions' buffers grow with it); chunks run two at a time.
 const probsChunk = 128
 
+// checkImages says what is wrong with images as the classifier's input.
+func (c *Classifier) checkImages(images *orw.Images) error {
+	if err := images.Validate(); err != nil {
+		return err
+	}
+	want := c.Net.Config().Shape
+	if images.H != want[0] || images.W != want[1] || images.C != want[2] {
+		return fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
+	}
+	return nil
+}
+
 // Probs returns the class probabilities of each image: [N][NumClasses]. It
 // remembers its last answer: called again on images with the same pixels (the
 // reward and then the judge of an evaluation), it returns that answer without
 // running the network again.
 func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]float64, error) {
-	if err := images.Validate(); err != nil {
+	if err := c.checkImages(images); err != nil {
 		return nil, err
-	}
-	want := c.Net.Config().Shape
-	if images.H != want[0] || images.W != want[1] || images.C != want[2] {
-		return nil, fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
 	}
 	c.mu.Lock()
 	if c.exec == nil {
@@ -270,12 +278,8 @@ func TrainClassifier(ctx context.Context, backend compute.Backend, cfg nets.Clas
 // Features returns the activations of the classifier's last hidden layer for
 // each image: [N][Hidden], the feature space of the Fréchet distance.
 func (c *Classifier) Features(backend compute.Backend, images *orw.Images) ([][]float64, error) {
-	if err := images.Validate(); err != nil {
+	if err := c.checkImages(images); err != nil {
 		return nil, err
-	}
-	want := c.Net.Config().Shape
-	if images.H != want[0] || images.W != want[1] || images.C != want[2] {
-		return nil, fmt.Errorf("classifier expects %dx%dx%d images, got %dx%dx%d", want[0], want[1], want[2], images.H, images.W, images.C)
 	}
 	c.mu.Lock()
 	if c.featExec == nil {
