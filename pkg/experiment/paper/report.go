@@ -86,13 +86,13 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 		p("\n")
 		if len(r.Frontier) > 0 {
 			p("W2 against stopping early: the α = 0 runs' class entropy at their first evaluation that reaches each α's final reward.\n\n")
-			p("| α | final reward | class entropy | α = 0 reaches that reward at step | α = 0 entropy there |\n|---|---|---|---|---|\n")
+			p("| α | final reward | class entropy | α = 0 reaches that reward at step | α = 0 reward there | α = 0 entropy there |\n|---|---|---|---|---|---|\n")
 			for _, f := range r.Frontier {
-				step, ent := "never", "–"
+				step, rw, ent := "never", "–", "–"
 				if f.EarlyStep >= 0 {
-					step, ent = fmt.Sprint(f.EarlyStep), fmt.Sprintf("%.3f", f.EarlyEntropy)
+					step, rw, ent = fmt.Sprint(f.EarlyStep), fmt.Sprintf("%.3f", f.EarlyReward), fmt.Sprintf("%.3f", f.EarlyEntropy)
 				}
-				p("| %g | %.3f | %.3f | %s | %s |\n", f.Alpha, f.Reward, f.ClassEntropy, step, ent)
+				p("| %g | %.3f | %.3f | %s | %s | %s |\n", f.Alpha, f.Reward, f.ClassEntropy, step, rw, ent)
 			}
 			p("\n")
 		}

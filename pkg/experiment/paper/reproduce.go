@@ -96,9 +96,12 @@ type FrontierPoint struct {
 	Reward       float64 `json:"reward"`
 	ClassEntropy float64 `json:"class_entropy"`
 	// EarlyStep is the step at which the α = 0 runs reach that reward, and
-	// EarlyEntropy their class entropy there (both −1: never).
+	// EarlyEntropy their class entropy there (both −1: never); EarlyReward is
+	// their reward there, which can pass the α > 0 reward by far when they
+	// reach it between two evaluations.
 	EarlyStep    int64   `json:"early_step"`
 	EarlyEntropy float64 `json:"early_entropy"`
+	EarlyReward  float64 `json:"early_reward"`
 }
 
 // Options choose how an experiment is reproduced.
@@ -344,7 +347,7 @@ func frontier(settings []Setting, hs []*runplot.History) []FrontierPoint {
 				r, e = append(r, p.reward), append(e, p.entropy)
 			}
 			if mean(r) >= fp.Reward {
-				fp.EarlyStep, fp.EarlyEntropy = s, mean(e)
+				fp.EarlyStep, fp.EarlyEntropy, fp.EarlyReward = s, mean(e), mean(r)
 				break
 			}
 		}
