@@ -57,6 +57,8 @@ type Experiment struct {
 	Checks []Check
 	// Panels names the figure panels written for it (see Panels).
 	Panels []Panel
+	// Notebook names the notebook that shows and discusses its runs ("" for none).
+	Notebook string
 }
 
 // Check is one thing that must come out of an experiment at full size.
@@ -203,8 +205,9 @@ func (e *Experiment) Trials(s Size, seeds int, runsDir string) ([]experiment.Tri
 
 func init() {
 	register(&Experiment{
-		Name:  "tau-ablation",
-		Title: "τ ablation on MNIST (the paper's MNIST τ figure)",
+		Name:     "tau-ablation",
+		Notebook: "02_tau_sweep",
+		Title:    "τ ablation on MNIST (the paper's MNIST τ figure)",
 		Paper: "Without W2, τ = 0 does not learn (the reward stays at the base model's), a small τ learns slowly, " +
 			"and a large τ reaches reward 1 while the samples collapse onto few modes.",
 		PaperValues: map[string]any{"tau_zero": "no learning", "large_tau_reward": 1.0, "large_tau": "collapse of diversity"},
@@ -227,6 +230,7 @@ func init() {
 	})
 	register(&Experiment{
 		Name:        "online-vs-offline",
+		Notebook:    "02_tau_sweep",
 		Title:       "Online ORW-CFM against offline RW-CFM",
 		Paper:       "Offline reward-weighted CFM plateaus (reward about 0.92 on the paper's MNIST figure) where the online method reaches 1.0.",
 		PaperValues: map[string]any{"offline_plateau_reward": 0.92, "online_reward": 1.0},
@@ -246,6 +250,7 @@ func init() {
 	})
 	register(&Experiment{
 		Name:        "alpha-ablation",
+		Notebook:    "03_alpha_sweep",
 		Title:       "α ablation on MNIST (the paper's MNIST α figure)",
 		Paper:       "At a large τ, α = 0 collapses onto one digit; growing α keeps more digits at some cost in reward.",
 		PaperValues: map[string]any{"alpha_zero": "collapse", "alpha_positive": "diversity kept, reward slightly lower"},
@@ -265,8 +270,9 @@ func init() {
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelAlpha, PanelFrontier, PanelGrids},
 	})
 	register(&Experiment{
-		Name:  "compression-tradeoff",
-		Title: "JPEG compressibility against W2 over α (the paper's compression figure)",
+		Name:     "compression-tradeoff",
+		Notebook: "04_compression_tradeoff",
+		Title:    "JPEG compressibility against W2 over α (the paper's compression figure)",
 		Paper: "On CIFAR-10 with a JPEG-size reward, larger α gives less reward and a smaller W2 distance to the reference: " +
 			"a trade-off curve traced by α.",
 		PaperValues: map[string]any{"trend": "reward and W2 both fall as alpha grows"},
@@ -325,6 +331,7 @@ func init() {
 	})
 	register(&Experiment{
 		Name:        "baselines",
+		Notebook:    "07_baselines",
 		Title:       "RAFT, ReFT and RW-CFM, with and without W2, against ORW-CFM-W2",
 		Paper:       "ORW-CFM-W2 reaches a better reward–diversity trade-off than RAFT, ReFT and offline RW-CFM.",
 		PaperValues: map[string]any{"best": "ORW-CFM-W2"},

@@ -72,16 +72,16 @@ func writePanels(e *Experiment, settings []Setting, runs []experiment.Run, hs []
 		switch panel {
 		case PanelReward:
 			p, err = runplot.Curves(runplot.Reward, live...)
-			title = e.Title + ": reward"
+			title = e.Name + ": reward"
 		case PanelEntropy:
 			p, err = runplot.Curves(runplot.ClassEntropy, live...)
-			title = e.Title + ": diversity"
+			title = e.Name + ": diversity"
 		case PanelW2:
 			p, err = runplot.Curves(runplot.W2, live...)
-			title = e.Title + ": W2 estimate"
+			title = e.Name + ": W2 estimate"
 		case PanelClasses:
 			p, err = runplot.FinalClasses(live...)
-			title = e.Title + ": classes at the end"
+			title = e.Name + ": classes at the end"
 		case PanelAlpha:
 			p, err = runplot.AlphaSweep(runplot.W2, live...)
 			if err = save("alpha-w2", "final W2 estimate against α", p, err); err != nil {
@@ -91,7 +91,7 @@ func writePanels(e *Experiment, settings []Setting, runs []experiment.Run, hs []
 			name, title = "alpha-reward", "final reward against α"
 		case PanelPareto:
 			p, err = runplot.Pareto(live...)
-			title = e.Title + ": reward against W2"
+			title = e.Name + ": reward against W2"
 		case PanelFrontier:
 			p, err = frontierPlot(res, live)
 		case PanelToyShares:

@@ -54,8 +54,8 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 		p("## %s\n\n", r.Title)
 		p("**The paper.** %s\n\n", r.PaperText)
 		p("**Here.** %s\n\n", r.Differences)
-		if nb := discussion[r.Experiment]; nb != "" {
-			p("**What came out, and why where it differs from the paper:** the notebook [%s](../notebooks/%s.ipynb) shows these runs with their pictures and discusses them.\n\n", nb, nb)
+		if e, err := Lookup(r.Experiment); err == nil && e.Notebook != "" {
+			p("**Discussion.** The notebook [%s](../notebooks/%s.ipynb) shows these runs with their pictures and says where and why they differ from the paper.\n\n", e.Notebook, e.Notebook)
 		}
 		p("Command: `%s`, on %s. Its runs trained for %s in all (summed over runs; runs trained at once overlap);\n", r.Command, r.Machine, duration(r.RunSeconds))
 		p("the command that wrote this file took %s (runs trained before are only read).\n\n", duration(r.WallSeconds))
@@ -170,10 +170,4 @@ func anchor(title string) string {
 		}
 	}
 	return b.String()
-}
-
-// discussion names the notebook that shows and discusses each experiment's runs.
-var discussion = map[string]string{
-	"tau-ablation": "02_tau_sweep", "online-vs-offline": "02_tau_sweep", "alpha-ablation": "03_alpha_sweep",
-	"compression-tradeoff": "04_compression_tradeoff", "baselines": "07_baselines",
 }

@@ -208,6 +208,7 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 	res := &Results{Experiment: e.Name, Title: e.Title, Paper: e.PaperValues, PaperText: e.Paper, Differences: e.Differences,
 		Quick: o.Size.Quick, Command: o.Command, Machine: machine(), Date: time.Now().UTC().Format("2006-01-02")}
 	hs := make([]*runplot.History, len(table.Rows))
+	names := classNames{}
 	for i, st := range settings {
 		c := st.Config
 		sr := SettingResult{Label: st.Label, Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
@@ -227,11 +228,16 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 				if len(h.Evals) > 0 {
 					rr.InitialReward = h.Evals[0].Reward
 				}
-				if sr.ClassNames == nil {
-					sr.ClassNames = h.ClassNames
-				}
 				g := *h
 				g.Name = st.Label
+				if g.ClassNames == nil { // a run that was only read: its task's judge names the classes
+					if g.ClassNames, err = names.of(runs[j].Trial); err != nil {
+						return nil, err
+					}
+				}
+				if sr.ClassNames == nil {
+					sr.ClassNames = g.ClassNames
+				}
 				hs[j] = &g
 			}
 			sr.Runs = append(sr.Runs, rr)
@@ -354,4 +360,21 @@ func frontier(settings []Setting, hs []*runplot.History) []FrontierPoint {
 		out = append(out, fp)
 	}
 	return out
+}
+
+// classNames caches the class names of tasks' judges (experiment.Trial.ClassNames
+// builds the task's environment, which loads its models).
+type classNames map[string][]string
+
+func (c classNames) of(t experiment.Trial) ([]string, error) {
+	key := t.TaskName() + fmt.Sprintf("\x00%+v", t.Options)
+	if n, ok := c[key]; ok {
+		return n, nil
+	}
+	n, err := t.ClassNames()
+	if err != nil {
+		return nil, err
+	}
+	c[key] = n
+	return n, nil
 }
