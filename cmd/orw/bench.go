@@ -38,6 +38,9 @@ type BenchResult struct {
 	MsTrainStep float64 `json:"ms_train_step"`
 	MsRoundMin  float64 `json:"ms_per_round_min"`
 	MsRoundMax  float64 `json:"ms_per_round_max"`
+	// MsRoundMean is the mean round: the PyTorch reference reports means
+	// (its total time over its rounds), so ratios with it are taken of means.
+	MsRoundMean float64 `json:"ms_per_round_mean"`
 	// MsCompile is the wall time of the untimed warm-up round, graph compilation included.
 	MsCompile float64 `json:"ms_warmup"`
 	Backend   string  `json:"backend"`
@@ -136,7 +139,7 @@ func runBench(ctx context.Context, args []string) error {
 			}
 		}
 		res.MsPerRound, res.MsSample, res.MsTrainStep = median(round), median(sample), median(train)
-		res.MsRoundMin, res.MsRoundMax = slices.Min(round), slices.Max(round)
+		res.MsRoundMin, res.MsRoundMax, res.MsRoundMean = slices.Min(round), slices.Max(round), mean(round)
 		if err := enc.Encode(res); err != nil {
 			return err
 		}
@@ -225,6 +228,14 @@ func latentBench(be compute.Backend, batch int, sampler orw.SamplerConfig) (benc
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
+
+func mean(x []float64) float64 {
+	s := 0.0
+	for _, v := range x {
+		s += v
+	}
+	return s / float64(len(x))
+}
 
 func median(x []float64) float64 {
 	s := slices.Clone(x)

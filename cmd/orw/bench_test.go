@@ -25,10 +25,13 @@ func TestBenchLatent(t *testing.T) {
 			t.Errorf("%s = %v, want %v", k, res[k], v)
 		}
 	}
-	for _, k := range []string{"impl", "model", "ms_per_round", "ms_sample", "ms_train_step", "ms_per_round_min", "ms_per_round_max", "ms_warmup", "backend", "simd"} {
+	for _, k := range []string{"impl", "model", "ms_per_round", "ms_sample", "ms_train_step", "ms_per_round_min", "ms_per_round_max", "ms_per_round_mean", "ms_warmup", "backend", "simd"} {
 		if _, ok := res[k]; !ok {
 			t.Errorf("the latent workload's JSON lacks %q", k)
 		}
+	}
+	if lo, m, hi := res["ms_per_round_min"].(float64), res["ms_per_round_mean"].(float64), res["ms_per_round_max"].(float64); lo > m || m > hi {
+		t.Errorf("mean round %v outside [min %v, max %v]", m, lo, hi)
 	}
 	if res["ms_train_step"].(float64) <= 0 || res["ms_sample"].(float64) <= 0 {
 		t.Errorf("times must be positive: %v", res)
