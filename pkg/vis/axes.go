@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"sort"
 	"strconv"
 
 	"gonum.org/v1/plot"
@@ -235,10 +236,7 @@ func zeroTicks(zero, from float64, marks []float64) plot.Ticker {
 				ticks = append(ticks, t)
 			}
 		}
-		for _, m := range marks {
-			if m <= 0 {
-				continue
-			}
+		for _, m := range spacedMarks(marks, math.Log10(hi/zero)/12) {
 			label := strconv.FormatFloat(m, 'g', 4, 64)
 			found := false
 			for i := range ticks {
@@ -252,6 +250,38 @@ func zeroTicks(zero, from float64, marks []float64) plot.Ticker {
 		}
 		return ticks
 	})
+}
+
+// spacedMarks returns the positive marks whose labels fit apart on a log
+// axis: every power of ten among them, then, in increasing order, each other
+// mark at least gap decades from those already kept (the α grid 0.01, 0.02,
+// 0.05, 0.1 … is labelled at its decades when the axis spans four of them,
+// since labels 0.3 decades apart touch at a notebook's plot width).
+func spacedMarks(marks []float64, gap float64) []float64 {
+	var kept, rest []float64
+	for _, m := range marks {
+		switch {
+		case m <= 0:
+		case math.Abs(math.Log10(m)-math.Round(math.Log10(m))) < 1e-9:
+			kept = append(kept, m)
+		default:
+			rest = append(rest, m)
+		}
+	}
+	sort.Float64s(rest)
+	for _, m := range rest {
+		fits := true
+		for _, k := range kept {
+			if math.Abs(math.Log10(m/k)) < gap {
+				fits = false
+				break
+			}
+		}
+		if fits {
+			kept = append(kept, m)
+		}
+	}
+	return kept
 }
 
 // alphaTicks returns the ticks for an α axis on which α = 0 is drawn at

@@ -349,6 +349,11 @@ func TestTicks(t *testing.T) {
 		// Every swept α is labelled, and only those (0.3 is between the decades).
 		{"alpha swept", alphaTicks(0.03, 0.3, []float64{0, 0.3, 1}).Ticks(0.03, 1), []string{"0", "0.3", "1"}},
 		{"alpha grid", alphaTicks(0.01, 0.1, []float64{0, 0.1, 0.2, 0.5, 1, 10}).Ticks(0.01, 10), []string{"0", "0.1", "0.2", "0.5", "1", "10"}},
+		// The compression grid over four decades: labels 0.3 decades apart
+		// would touch, so the decades are labelled and the rest are minor ticks;
+		// the MNIST grid's 0.03 and 0.3 are half a decade from their neighbours.
+		{"alpha crowded", alphaTicks(0.001, 0.01, []float64{0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1, 10}).Ticks(0.001, 10), []string{"0", "0.01", "0.1", "1", "10"}},
+		{"alpha mnist", alphaTicks(0.003, 0.03, []float64{0, 0.03, 0.1, 0.3, 1}).Ticks(0.003, 1), []string{"0", "0.03", "0.1", "0.3", "1"}},
 		// W2 = 0 on a log axis: "0" a decade below the decade of the smallest
 		// positive value (3e-3 → 1e-3 → 1e-4), then log ticks from 1e-3.
 		{"log zero", zeroTicks(logZero(3e-3), 10*logZero(3e-3), nil).Ticks(1e-4, 0.5), []string{"0", "0.001", "0.01", "0.1"}},
