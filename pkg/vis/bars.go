@@ -90,6 +90,13 @@ func BarChart(title, ylabel string, labels []string, bars ...Bars) (*plot.Plot, 
 	}
 	p.NominalX(labels...)
 	p.X.Min, p.X.Max = -0.5, float64(len(labels))-0.5
+	if crowdedLabels(labels) {
+		// Slanted, ending under their category, so that long names
+		// ("T-shirt/top", "Ankle boot") do not run into each other.
+		p.X.Tick.Label.Rotation = math.Pi / 6
+		p.X.Tick.Label.XAlign = draw.XRight
+		p.X.Tick.Label.YAlign = draw.YTop
+	}
 	// Headroom beyond the longest bars, and the zero line always in view.
 	span := hi - lo
 	if span == 0 {
@@ -103,4 +110,19 @@ func BarChart(title, ylabel string, labels []string, bars ...Bars) (*plot.Plot, 
 		p.Y.Max = hi + 0.05*span
 	}
 	return p, nil
+}
+
+// crowdedLabels reports whether category labels set side by side would touch:
+// more than five categories with a label of more than six characters (a bar
+// chart's category is about as wide as six characters at its usual sizes).
+func crowdedLabels(labels []string) bool {
+	if len(labels) <= 5 {
+		return false
+	}
+	for _, l := range labels {
+		if len([]rune(l)) > 6 {
+			return true
+		}
+	}
+	return false
 }

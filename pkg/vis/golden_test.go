@@ -275,6 +275,17 @@ func TestGoldenBarChart(t *testing.T) {
 	checkPlot(t, "bars", p, err)
 }
 
+// TestGoldenBarChartLongNames draws Fashion-MNIST's ten class names, which
+// run into each other when set straight: they are slanted.
+func TestGoldenBarChartLongNames(t *testing.T) {
+	names := []string{"T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"}
+	p, err := vis.BarChart("classes at the end", "fraction of samples", names,
+		vis.Bars{Name: "α = 0", Values: []float64{0, 0, 0, 0, 0, 0.11, 0, 0.39, 0, 0.50}},
+		vis.Bars{Name: "α = 1", Values: []float64{0.06, 0.06, 0.07, 0.07, 0.08, 0.13, 0.08, 0.18, 0.07, 0.20}},
+	)
+	checkPlot(t, "bars_long_names", p, err)
+}
+
 func TestGoldenHistogram(t *testing.T) {
 	rnd := rand.New(rand.NewPCG(19, 20))
 	a := make([]float64, 500)
