@@ -3,7 +3,9 @@ package paper
 import (
 	"fmt"
 	"image"
+	"math"
 	"path/filepath"
+	"strings"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
@@ -158,6 +160,13 @@ func frontierPlot(res *Results, hs []*runplot.History) (*plot.Plot, error) {
 func toySharesPlot(res *Results) (*plot.Plot, error) {
 	var x, y []float64
 	var labels []string
+	// Points that (nearly) coincide share one label, "N=1 c0, N=2 c2",
+	// instead of two printed over each other.
+	type mark struct {
+		i     int
+		names []string
+	}
+	var marks []*mark
 	for _, s := range res.Settings {
 		if s.Alpha != 0 || len(s.Runs) == 0 || s.Runs[0].Toy == nil {
 			continue
@@ -165,12 +174,27 @@ func toySharesPlot(res *Results) (*plot.Plot, error) {
 		got, exact := meanShares(s)
 		for k := range got {
 			x, y = append(x, exact[k]), append(y, got[k])
-			label := ""
-			if max(exact[k], got[k]) > 0.08 { // the shares near 0 would only crowd each other
-				label = fmt.Sprintf("N=%d c%d", s.Runs[0].Toy.Refreshes, k)
+			labels = append(labels, "")
+			if max(exact[k], got[k]) <= 0.08 { // the shares near 0 would only crowd each other
+				continue
 			}
-			labels = append(labels, label)
+			name := fmt.Sprintf("N=%d c%d", s.Runs[0].Toy.Refreshes, k)
+			i := len(x) - 1
+			var near *mark
+			for _, m := range marks {
+				if math.Hypot(x[m.i]-x[i], y[m.i]-y[i]) < 0.04 {
+					near = m
+				}
+			}
+			if near != nil {
+				near.names = append(near.names, name)
+				continue
+			}
+			marks = append(marks, &mark{i: i, names: []string{name}})
 		}
+	}
+	for _, m := range marks {
+		labels[m.i] = strings.Join(m.names, ", ")
 	}
 	if len(x) == 0 {
 		return nil, fmt.Errorf("no toy comparisons")
