@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/gomlx/compute"
+	"gonum.org/v1/gonum/stat"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
@@ -139,7 +140,7 @@ func runBench(ctx context.Context, args []string) error {
 			}
 		}
 		res.MsPerRound, res.MsSample, res.MsTrainStep = median(round), median(sample), median(train)
-		res.MsRoundMin, res.MsRoundMax, res.MsRoundMean = slices.Min(round), slices.Max(round), mean(round)
+		res.MsRoundMin, res.MsRoundMax, res.MsRoundMean = slices.Min(round), slices.Max(round), stat.Mean(round, nil)
 		if err := enc.Encode(res); err != nil {
 			return err
 		}
@@ -228,14 +229,6 @@ func latentBench(be compute.Backend, batch int, sampler orw.SamplerConfig) (benc
 }
 
 func msSince(t time.Time) float64 { return float64(time.Since(t).Microseconds()) / 1000 }
-
-func mean(x []float64) float64 {
-	s := 0.0
-	for _, v := range x {
-		s += v
-	}
-	return s / float64(len(x))
-}
 
 func median(x []float64) float64 {
 	s := slices.Clone(x)

@@ -210,7 +210,8 @@ func setLogX(p *plot.Plot, lo, hi, zero float64) {
 // at zero, below from: a tick labelled "0" at zero, then the log ticks from
 // from up, leaving the gap between zero and from without minor ticks (the
 // break in the axis). With marks, only the values of marks are labelled
-// (the swept values of an α axis) and the other log ticks are minor ones.
+// (the swept values of an α axis), those whose labels fit apart
+// (spacedMarks), and the other log ticks are minor ones.
 func zeroTicks(zero, from float64, marks []float64) plot.Ticker {
 	return plot.TickerFunc(func(lo, hi float64) []plot.Tick {
 		ticks := []plot.Tick{{Value: zero, Label: "0"}}
@@ -286,7 +287,8 @@ func spacedMarks(marks []float64, gap float64) []float64 {
 
 // alphaTicks returns the ticks for an α axis on which α = 0 is drawn at
 // zero, one decade below the smallest positive α, minPos: "0" there, a
-// labelled tick at every α of the sweep (alphas), and unlabelled log ticks
+// labelled tick at every α of the sweep (alphas) whose label fits apart from
+// the others (spacedMarks; the rest are minor ticks), and unlabelled log ticks
 // from minPos up; the gap between 0 and minPos has no minor ticks.
 func alphaTicks(zero, minPos float64, alphas []float64) plot.Ticker {
 	return zeroTicks(zero, minPos, alphas)
