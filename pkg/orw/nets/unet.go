@@ -34,29 +34,40 @@ type unet struct {
 // "out/norm", "out/conv". ResBlock sub-names: "norm1", "conv1", "emb", "norm2", "conv2", "skip".
 
 func newUNet(cfg Config) (Velocity, error) {
+	if err := checkUNetConfig("unet", cfg, ""); err != nil {
+		return nil, err
+	}
+	return &unet{cfg: cfg}, nil
+}
+
+// checkUNetConfig checks the fields a U-Net of the given kind ("unet",
+// "unet-paper") reads: an image shape whose sides halve at every level below the
+// first, positive channel counts divisible by Groups, and EmbedDim. sizeHint is
+// added to the error about the image size.
+func checkUNetConfig(kind string, cfg Config, sizeHint string) error {
 	if len(cfg.Shape) != 3 {
-		return nil, fmt.Errorf("nets: unet needs an image shape [H, W, C], got %v", cfg.Shape)
+		return fmt.Errorf("nets: %s needs an image shape [H, W, C], got %v", kind, cfg.Shape)
 	}
 	levels := len(cfg.Channels)
 	if levels == 0 {
-		return nil, fmt.Errorf("nets: unet needs at least one level in Channels")
+		return fmt.Errorf("nets: %s needs at least one level in Channels", kind)
 	}
 	h, w := cfg.Shape[0], cfg.Shape[1]
 	if f := 1 << (levels - 1); h%f != 0 || w%f != 0 {
-		return nil, fmt.Errorf("nets: unet with %d levels needs H and W divisible by %d, got %dx%d", levels, f, h, w)
+		return fmt.Errorf("nets: %s with %d levels needs H and W divisible by %d, got %dx%d%s", kind, levels, f, h, w, sizeHint)
 	}
 	if cfg.Groups <= 0 {
-		return nil, fmt.Errorf("nets: unet needs Groups > 0, got %d", cfg.Groups)
+		return fmt.Errorf("nets: %s needs Groups > 0, got %d", kind, cfg.Groups)
 	}
 	for _, c := range cfg.Channels {
 		if c <= 0 || c%cfg.Groups != 0 {
-			return nil, fmt.Errorf("nets: unet channels %v must be positive and divisible by Groups = %d", cfg.Channels, cfg.Groups)
+			return fmt.Errorf("nets: %s channels %v must be positive and divisible by Groups = %d", kind, cfg.Channels, cfg.Groups)
 		}
 	}
 	if cfg.EmbedDim <= 0 {
-		return nil, fmt.Errorf("nets: unet needs EmbedDim > 0, got %d", cfg.EmbedDim)
+		return fmt.Errorf("nets: %s needs EmbedDim > 0, got %d", kind, cfg.EmbedDim)
 	}
-	return &unet{cfg: cfg}, nil
+	return nil
 }
 
 // Config returns the network's hyperparameters.

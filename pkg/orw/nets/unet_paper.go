@@ -79,27 +79,8 @@ func UNetPaperConfig(shape ...int) Config {
 // l-1), "out/norm", "out/conv". Attention sub-names: "norm", "qkv", "proj".
 
 func newUNetPaper(cfg Config) (Velocity, error) {
-	if len(cfg.Shape) != 3 {
-		return nil, fmt.Errorf("nets: unet-paper needs an image shape [H, W, C], got %v", cfg.Shape)
-	}
-	levels := len(cfg.Channels)
-	if levels == 0 {
-		return nil, fmt.Errorf("nets: unet-paper needs at least one level in Channels")
-	}
-	h, w := cfg.Shape[0], cfg.Shape[1]
-	if f := 1 << (levels - 1); h%f != 0 || w%f != 0 {
-		return nil, fmt.Errorf("nets: unet-paper with %d levels needs H and W divisible by %d, got %dx%d (it is the paper's network for 32x32 CIFAR-10 images)", levels, f, h, w)
-	}
-	if cfg.Groups <= 0 {
-		return nil, fmt.Errorf("nets: unet-paper needs Groups > 0, got %d", cfg.Groups)
-	}
-	for _, c := range cfg.Channels {
-		if c <= 0 || c%cfg.Groups != 0 {
-			return nil, fmt.Errorf("nets: unet-paper channels %v must be positive and divisible by Groups = %d", cfg.Channels, cfg.Groups)
-		}
-	}
-	if cfg.EmbedDim <= 0 {
-		return nil, fmt.Errorf("nets: unet-paper needs EmbedDim > 0, got %d", cfg.EmbedDim)
+	if err := checkUNetConfig("unet-paper", cfg, " (it is the paper's network for 32x32 CIFAR-10 images)"); err != nil {
+		return nil, err
 	}
 	u := &unetPaper{cfg: cfg}
 	for l, c := range cfg.Channels {
@@ -107,7 +88,7 @@ func newUNetPaper(cfg Config) (Velocity, error) {
 			return nil, fmt.Errorf("nets: unet-paper attends at level %d, whose %d channels are not a multiple of the %d channels of a head", l, c, paperHeadChannels)
 		}
 	}
-	if last := cfg.Channels[levels-1]; last%paperHeadChannels != 0 {
+	if last := cfg.Channels[len(cfg.Channels)-1]; last%paperHeadChannels != 0 {
 		return nil, fmt.Errorf("nets: unet-paper attends in the middle block, whose %d channels are not a multiple of the %d channels of a head", last, paperHeadChannels)
 	}
 	return u, nil
