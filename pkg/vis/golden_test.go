@@ -341,3 +341,52 @@ func TestGoldenTradeOff(t *testing.T) {
 		[]string{"ORW-CFM", "ORW-CFM-W2", "RAFT", "RAFT+W2", "", "ReFT"}, true)
 	checkPlot(t, "tradeoff", p, err)
 }
+
+// TestReferenceLabelKeepsCurvesVisible draws a curve that runs right under a
+// reference label: most of the curve's pixels under the label must keep its
+// colour, not be painted over by the label's ground.
+func TestReferenceLabelKeepsCurvesVisible(t *testing.T) {
+	render := func(label string) image.Image {
+		t.Helper()
+		p, err := vis.Curves("curve under a label", "step", "value",
+			vis.Series{Name: "curve", X: []float64{0, 100}, Y: []float64{0.52, 0.52}, Color: color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Y.Min, p.Y.Max = 0, 1
+		vis.Reference(p, 0.5, label)
+		img, err := vis.PlotImage(p, plotW, plotH)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	bare, labelled := render(""), render("a long reference label over the curve")
+	red := func(c color.Color) bool {
+		r, g, b, _ := c.RGBA()
+		return r > 0xa000 && g < 0x6000 && b < 0x6000
+	}
+	// The label box: pixels where the two renderings differ.
+	under, shown := 0, 0
+	bounds := bare.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			if bare.At(x, y) == labelled.At(x, y) || !red(bare.At(x, y)) {
+				continue
+			}
+			under++
+			r, g, b, _ := labelled.At(x, y).RGBA()
+			if r > g+0x2000 && r > b+0x2000 { // still reddish, not white or grey
+				shown++
+			}
+		}
+	}
+	if under == 0 {
+		t.Fatal("the label does not cover the curve: the test draws them apart")
+	}
+	// The glyphs themselves cover part of the curve (an opaque ground kept 4
+	// of 322 pixels, the translucent one 214).
+	if shown < under/2 {
+		t.Errorf("%d of the curve's %d pixels under the label keep its colour, want at least half", shown, under)
+	}
+}

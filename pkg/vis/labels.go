@@ -171,11 +171,15 @@ func nearest(r vg.Rectangle, p vg.Point) vg.Point {
 // Reference adds to p a horizontal reference line at y, dashed and grey,
 // across the whole data area, with label written small at its right end
 // just above the line (for example the class entropy of five equally common
-// classes, which a curve can be read against). The y range of p grows to
-// include y if needed.
+// classes, which a curve can be read against). The label's ground is
+// translucent: it keeps the label readable over bars, and a curve drawn
+// under it still shows. The y range of p grows to include y if needed.
 func Reference(p *plot.Plot, y float64, label string) {
 	p.Add(reference{y: y, label: label})
 }
+
+// labelGround is the ground of a reference label: white at 70% opacity.
+var labelGround = color.NRGBA{R: 0xff, G: 0xff, B: 0xff, A: 0xb3}
 
 type reference struct {
 	y     float64
@@ -195,11 +199,12 @@ func (r reference) Plot(c draw.Canvas, p *plot.Plot) {
 			XAlign:  draw.XRight,
 			Handler: plot.DefaultTextHandler,
 		}
-		// On a white ground, so that the label stays readable over bars.
+		// On a translucent white ground, so that the label stays readable over
+		// bars while a curve that runs under it still shows.
 		box := sty.Rectangle(r.label)
 		at := vg.Point{X: c.Max.X - vg.Points(3), Y: y + vg.Points(2)}
 		pad := vg.Points(1.5)
-		c.FillPolygon(color.White, []vg.Point{
+		c.FillPolygon(labelGround, []vg.Point{
 			{X: at.X + box.Min.X - pad, Y: at.Y + box.Min.Y - pad}, {X: at.X + box.Max.X + pad, Y: at.Y + box.Min.Y - pad},
 			{X: at.X + box.Max.X + pad, Y: at.Y + box.Max.Y + pad}, {X: at.X + box.Min.X - pad, Y: at.Y + box.Max.Y + pad},
 		})
