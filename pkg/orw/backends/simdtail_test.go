@@ -51,8 +51,7 @@ func simdTailProbe(guardPage bool) {
 // backend's rare crash (docs/reliability.md, "A crash in Go's simd package"):
 // loading the last 4 floats before an unreadable page crashes, the same load
 // before a readable page does not. When the guard-page probe stops crashing, the
-// toolchain is fixed and the note and the wide generator of pkg/orw's race test
-// can go.
+// toolchain is fixed and the note and orwtest.WideLatentGenerator can go.
 func TestSIMDPartialLoadReadsPastTheEnd(t *testing.T) {
 	if simd.BroadcastFloat32s(0).Len() < 8 {
 		t.Skipf("this CPU's vectors hold %d float32s; the defect is in the AVX2/AVX-512 loads", simd.BroadcastFloat32s(0).Len())
@@ -70,7 +69,7 @@ func TestSIMDPartialLoadReadsPastTheEnd(t *testing.T) {
 	out, err = run("guard-page")
 	if err == nil {
 		t.Fatalf("partial load before an unreadable page did not crash (output %q): %s's simd package is fixed, "+
-			"so the note in docs/reliability.md and wideLatentGenerator in pkg/orw/race_test.go can go", out, runtime.Version())
+			"so the note in docs/reliability.md and orwtest.WideLatentGenerator can go", out, runtime.Version())
 	}
 	if !strings.Contains(out, "unexpected fault address") {
 		t.Fatalf("partial load before an unreadable page failed, but not with the expected fault: %v\n%s", err, out)

@@ -38,21 +38,51 @@ func TinyLatentGenerator(t testing.TB) *orw.Generator {
 // NewTinyLatentGenerator is TinyLatentGenerator for code without a testing.TB
 // (examples): it returns the error instead of failing the test.
 func NewTinyLatentGenerator() (*orw.Generator, error) {
-	ae, err := nets.NewAutoencoder(nets.AutoencoderConfig{Shape: []int{8, 8, 1}, Latent: 4, Channels: []int{4}})
-	if err != nil {
-		return nil, err
-	}
-	flow, err := nets.New(nets.Config{Kind: "mlp", Shape: []int{4}, Width: 16, Depth: 2, TimeDim: 8})
-	if err != nil {
-		return nil, err
-	}
-	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(1).Rand)
-	g, err := orw.NewLatentGenerator(ae, aeParams, []float32{0, 1, 0, -1}, []float32{1, 2, 0.5, 1}, flow, nets.Init(flow.Specs(), orw.NewRNG(2).Rand), orw.DefaultConfig().Sampler)
+	g, err := newLatentGenerator(nets.AutoencoderConfig{Shape: []int{8, 8, 1}, Latent: 4, Channels: []int{4}},
+		16, 8, []float32{0, 1, 0, -1}, []float32{1, 2, 0.5, 1})
 	if err != nil {
 		return nil, err
 	}
 	g.Meta = map[string]any{"note": "test"}
 	return g, nil
+}
+
+// WideLatentGenerator builds an untrained latent generator on 8x8 images of 4
+// channels whose rows (codes, feature maps, hidden layers, the decoder's
+// sub-pixel output) are all 16 or 32 float32s wide: whole AVX-512 vectors.
+// TinyLatentGenerator's 4-wide rows make the Go backend load the last row of
+// each buffer with simd.LoadFloat32sPart, which in Go 1.27.3 reads past the end
+// of the buffer and crashes the test binary at random (docs/reliability.md, "A
+// crash in Go's simd package"); a test that runs many graph calls must not
+// depend on that lottery.
+func WideLatentGenerator(t testing.TB) *orw.Generator {
+	t.Helper()
+	const latent = 16
+	mean, std := make([]float32, latent), make([]float32, latent)
+	for i := range std {
+		std[i] = 1
+	}
+	g, err := newLatentGenerator(nets.AutoencoderConfig{Shape: []int{8, 8, 4}, Latent: latent, Channels: []int{16}}, 32, 16, mean, std)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return g
+}
+
+// newLatentGenerator builds an untrained latent generator: the autoencoder of
+// aeCfg (weights from seed 1), the code statistics mean and std, and an MLP
+// flow of two hidden layers of the given width (weights from seed 2).
+func newLatentGenerator(aeCfg nets.AutoencoderConfig, width, timeDim int, mean, std []float32) (*orw.Generator, error) {
+	ae, err := nets.NewAutoencoder(aeCfg)
+	if err != nil {
+		return nil, err
+	}
+	flow, err := nets.New(nets.Config{Kind: "mlp", Shape: []int{aeCfg.Latent}, Width: width, Depth: 2, TimeDim: timeDim})
+	if err != nil {
+		return nil, err
+	}
+	aeParams := nets.Init(append(ae.EncoderSpecs(), ae.DecoderSpecs()...), orw.NewRNG(1).Rand)
+	return orw.NewLatentGenerator(ae, aeParams, mean, std, flow, nets.Init(flow.Specs(), orw.NewRNG(2).Rand), orw.DefaultConfig().Sampler)
 }
 
 // ParityJudge sorts images into two classes by the sign of their mean pixel.
