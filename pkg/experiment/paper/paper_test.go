@@ -83,11 +83,20 @@ func TestReport(t *testing.T) {
 	r := &Results{Experiment: "alpha-ablation", Title: "α ablation", PaperText: "the paper", Differences: "ours", Command: "orw reproduce alpha-ablation",
 		WallSeconds: 3, RunSeconds: 125, Machine: "m", Date: "2026-12-01",
 		Settings: []SettingResult{{Label: "α = 0", Method: "orw", Tau: 10, RefreshEvery: 25, Steps: 2000, ClassNames: []string{"0", "1"},
-			Runs: []RunResult{{Seed: 1, FinalReward: 0.9, ClassFractions: []float64{0.8, 0.2}, Frechet: &f}, {Seed: 2, FinalReward: 1.0, ClassFractions: []float64{0.6, 0.4}}}}},
+			Runs: []RunResult{{Seed: 1, FinalReward: 0.9, ClassFractions: []float64{0.8, 0.2}, Frechet: &f, WallSeconds: 50}, {Seed: 2, FinalReward: 1.0, ClassFractions: []float64{0.6, 0.4}, WallSeconds: 75}}}},
 		Checks:   []CheckResult{{Claim: "c1", Value: "v1", OK: true}, {Claim: "c2", Value: "v2"}},
 		Frontier: []FrontierPoint{{Alpha: 0.1, Reward: 0.95, ClassEntropy: 0.8, EarlyStep: 400, EarlyEntropy: 0.9, EarlyReward: 0.96}, {Alpha: 1, Reward: 0.99, ClassEntropy: 0.9, EarlyStep: -1, EarlyEntropy: -1}},
 	}
 	if err := WriteResults(filepath.Join(dir, "alpha-ablation.json"), r); err != nil {
+		t.Fatal(err)
+	}
+	// A second experiment reads the α = 0 runs (the same setting, trained
+	// once) and has one run of its own.
+	shared := r.Settings[0]
+	shared.Label = "ORW-CFM"
+	raft := SettingResult{Label: "RAFT", Method: "raft", Tau: 10, RefreshEvery: 25, Steps: 2000, Runs: []RunResult{{Seed: 1, WallSeconds: 100}}}
+	base := &Results{Experiment: "baselines", Title: "Baselines", RunSeconds: 225, Date: "2026-12-01", Settings: []SettingResult{shared, raft}}
+	if err := WriteResults(filepath.Join(dir, "baselines.json"), base); err != nil {
 		t.Fatal(err)
 	}
 	var b bytes.Buffer
@@ -97,6 +106,7 @@ func TestReport(t *testing.T) {
 	page := b.String()
 	for _, want := range []string{
 		"| [alpha-ablation](#α-ablation) | 1 of 2 | full | 2 min 5 s | 2026-12-01 |",
+		"counts 2 runs more than once: the 3 distinct runs\nbehind this page trained for 3 min 45 s summed over runs.",
 		"| α = 0 | orw | 10 | 0 | 25 | 2000 | 2 | 0.95 ± 0.05 |",
 		"| 12.5 ± 0 |", // one seed has a Fréchet distance
 		"| 0: 70% |",   // the largest class of the mean fractions

@@ -50,6 +50,11 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 		p("| [%s](#%s) | %d of %d | %s | %s | %s |\n", r.Experiment, anchor(r.Title), ok, len(r.Checks), size, duration(r.RunSeconds), r.Date)
 	}
 	p("\n")
+	if runs, sec, shared := distinctRuns(found); shared > 0 {
+		p("A setting used by several experiments is trained once and read by the others (`orw reproduce` keeps one run\n")
+		p("directory per setting and seed), so the column above counts %d runs more than once: the %d distinct runs\n", shared, runs)
+		p("behind this page trained for %s summed over runs.\n\n", duration(sec))
+	}
 	for _, r := range found {
 		p("## %s\n\n", r.Title)
 		p("**The paper.** %s\n\n", r.PaperText)
@@ -112,6 +117,32 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 		}
 	}
 	return nil
+}
+
+// distinctRuns counts the runs behind the results files once each, a run being
+// a setting's task, method, τ, α, K, steps and weight normalisation with a
+// seed (the settings that orw reproduce trains in one shared run directory):
+// the number of distinct runs, their summed training time and how many run
+// results repeat one counted already.
+func distinctRuns(found []*Results) (runs int, seconds float64, shared int) {
+	seen := map[string]bool{}
+	for _, r := range found {
+		for _, s := range r.Settings {
+			for _, x := range s.Runs {
+				key := fmt.Sprintf("%s|%s|%g|%g|%d|%d|%t|%d", s.Task, s.Method, s.Tau, s.Alpha, s.RefreshEvery, s.Steps, s.NormalizeWeights, x.Seed)
+				if seen[key] {
+					shared++
+					continue
+				}
+				seen[key] = true
+				runs++
+				if !math.IsNaN(x.WallSeconds) {
+					seconds += x.WallSeconds
+				}
+			}
+		}
+	}
+	return runs, seconds, shared
 }
 
 // pm formats the mean ± std of the finite values ("–" when there are none).
