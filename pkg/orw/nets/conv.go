@@ -102,7 +102,7 @@ func convMatMul(x, kernel, bias *Node, k, stride int, act activation.Type) *Node
 // channels").
 const (
 	smallIn  = 4
-	smallOut = 4
+	smallOut = 8
 )
 
 // applyAct applies an activation that conv2D would otherwise fuse into the product.
@@ -160,7 +160,11 @@ func convShiftOutputs(x, kernel, bias *Node, k int) *Node {
 	n := b * hp * wp
 	xp := Reshape(padHW(x, lo, hi), n, cin)
 	taps := Reshape(Transpose(Reshape(kernel, k*k, cin, cout), 0, 1), cin, k*k*cout)
-	z := Transpose(MatMul(xp, taps), 0, 1) // [k*k*cout, N_p]: tap-major rows
+	// z = (x_p · taps)ᵀ, [k*k*cout, N_p]: tap-major rows, laid out so by the
+	// product itself (taps contracted on their first axis, x_p on its second)
+	// rather than by a transpose of [N_p, k*k*cout] after it, which cost more
+	// than the product.
+	z := DotGeneral(taps, []int{0}, nil, xp, []int{1}, nil)
 	// Outputs for the positions first..first+m-1 of the padded grid, which hold
 	// every pixel of the image (and the padding between them, dropped below).
 	first := lo*wp + lo

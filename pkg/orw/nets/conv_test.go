@@ -113,6 +113,7 @@ func TestConv2DMatchesConvolve(t *testing.T) {
 		{5, 1, 6, 7, 6, 2},
 		{5, 1, 6, 7, 2, 7},
 		{3, 1, 7, 7, 6, 8},
+		{3, 1, 7, 7, 6, 9}, // one output channel more than smallOut: im2col
 	}
 	for _, c := range cases {
 		name := fmt.Sprintf("k%d_s%d_%dx%d_%dto%d", c.k, c.stride, c.h, c.w, c.cin, c.cout)
