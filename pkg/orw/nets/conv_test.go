@@ -256,6 +256,62 @@ func BenchmarkConv3x3_32to32_28x28_B64(b *testing.B) {
 	})
 }
 
+// BenchmarkConvFewOutputs times the stride-1 3x3 convolutions with few output
+// channels, 32 input channels, batch 64, at 14x14 and 28x28: conv2D's own route
+// (the shifted-output product up to smallOut channels) against the patch
+// matrix (im2col and one product), forward and forward plus gradients. The
+// decoder's last convolution is 32->4 at 14x14, the U-Nets' 32->1 at 28x28
+// (docs/performance.md, "The few-output convolution").
+func BenchmarkConvFewOutputs(b *testing.B) {
+	backend := backendForTest(b)
+	rng := rand.New(rand.NewPCG(9, 10))
+	for _, hw := range []int{14, 28} {
+		for _, cout := range []int{1, 4, 8, 16} {
+			x := randTensor(rng, 1, 64, hw, hw, 32)
+			kernel := randTensor(rng, 0.1, 3, 3, 32, cout)
+			bias := randTensor(rng, 0.1, cout)
+			routes := map[string]func(x, kernel, bias *Node) *Node{
+				"conv2D": func(x, kernel, bias *Node) *Node { return conv2D(x, kernel, bias, 3, 1, activation.TypeNone) },
+				"patches": func(x, kernel, bias *Node) *Node {
+					patches := Reshape(im2col(x, 3, 1), 64*hw*hw, 9*32)
+					return Reshape(denseT(patches, Reshape(kernel, 9*32, cout), bias, activation.TypeNone), 64, hw, hw, cout)
+				},
+			}
+			for _, route := range []string{"conv2D", "patches"} {
+				f := routes[route]
+				name := fmt.Sprintf("%dx%d_32to%d/%s", hw, hw, cout, route)
+				b.Run(name+"/fwd", func(b *testing.B) {
+					benchExec(b, MustNewExec(backend, f), x, kernel, bias)
+				})
+				b.Run(name+"/fwdbwd", func(b *testing.B) {
+					exec := MustNewExec(backend, func(x, kernel, bias *Node) []*Node {
+						return Gradient(ReduceAllSum(Square(f(x, kernel, bias))), x, kernel, bias)
+					})
+					benchExec(b, exec, x, kernel, bias)
+				})
+			}
+		}
+	}
+}
+
+// BenchmarkMatMul times plain matrix products on the backend, [m, k] x [k, n],
+// and reports GFLOP/s: the shapes of the latent flow's layers at the chunk
+// sizes of the online draws (64 and 128 rows of 512) and a large square one,
+// the backend's best case (docs/performance.md, "The machine's ceiling").
+func BenchmarkMatMul(b *testing.B) {
+	backend := backendForTest(b)
+	rng := rand.New(rand.NewPCG(11, 12))
+	for _, s := range [][3]int{{64, 512, 512}, {128, 512, 512}, {2048, 2048, 2048}} {
+		x := randTensor(rng, 1, s[0], s[1])
+		w := randTensor(rng, 1, s[1], s[2])
+		b.Run(fmt.Sprintf("%dx%dx%d", s[0], s[1], s[2]), func(b *testing.B) {
+			benchExec(b, MustNewExec(backend, func(x, w *Node) *Node { return MatMul(x, w) }), x, w)
+			flop := 2 * float64(s[0]) * float64(s[1]) * float64(s[2]) * float64(b.N)
+			b.ReportMetric(flop/b.Elapsed().Seconds()/1e9, "GFLOP/s")
+		})
+	}
+}
+
 // benchExec runs exec once to compile it, then b.N timed times.
 func benchExec(b *testing.B, exec *Exec, args ...any) {
 	b.Helper()
