@@ -270,16 +270,18 @@ func BenchmarkConvFewOutputs(b *testing.B) {
 			x := randTensor(rng, 1, 64, hw, hw, 32)
 			kernel := randTensor(rng, 0.1, 3, 3, 32, cout)
 			bias := randTensor(rng, 0.1, cout)
-			routes := map[string]func(x, kernel, bias *Node) *Node{
-				"conv2D": func(x, kernel, bias *Node) *Node { return conv2D(x, kernel, bias, 3, 1, activation.TypeNone) },
-				"patches": func(x, kernel, bias *Node) *Node {
+			for _, route := range []struct {
+				name string
+				f    func(x, kernel, bias *Node) *Node
+			}{
+				{"conv2D", func(x, kernel, bias *Node) *Node { return conv2D(x, kernel, bias, 3, 1, activation.TypeNone) }},
+				{"patches", func(x, kernel, bias *Node) *Node {
 					patches := Reshape(im2col(x, 3, 1), 64*hw*hw, 9*32)
 					return Reshape(denseT(patches, Reshape(kernel, 9*32, cout), bias, activation.TypeNone), 64, hw, hw, cout)
-				},
-			}
-			for _, route := range []string{"conv2D", "patches"} {
-				f := routes[route]
-				name := fmt.Sprintf("%dx%d_32to%d/%s", hw, hw, cout, route)
+				}},
+			} {
+				f := route.f
+				name := fmt.Sprintf("%dx%d_32to%d/%s", hw, hw, cout, route.name)
 				b.Run(name+"/fwd", func(b *testing.B) {
 					benchExec(b, MustNewExec(backend, f), x, kernel, bias)
 				})
