@@ -81,10 +81,10 @@ func Report(w io.Writer, dir, linkPrefix string) error {
 			s := &r.Settings[i]
 			get := func(f func(RunResult) float64) string { return pm(s.values(f)) }
 			frechet := get(func(x RunResult) float64 {
-				if x.Frechet == nil {
+				if x.Frechet == 0 {
 					return math.NaN()
 				}
-				return *x.Frechet
+				return x.Frechet
 			})
 			p("| %s | %s | %g | %g | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", s.Label, s.Method, s.Tau, s.Alpha, s.RefreshEvery, s.Steps, len(s.Runs),
 				get(func(x RunResult) float64 { return x.FinalReward }), get(func(x RunResult) float64 { return x.W2Velocity }),

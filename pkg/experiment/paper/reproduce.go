@@ -55,30 +55,19 @@ type Results struct {
 
 // SettingResult is one setting of an experiment with its runs, one per seed.
 type SettingResult struct {
-	Label            string      `json:"label"`
-	Task             string      `json:"task"`
-	Method           string      `json:"method"`
-	Tau              float64     `json:"tau"`
-	Alpha            float64     `json:"alpha"`
-	RefreshEvery     int         `json:"refresh_every"`
-	Steps            int64       `json:"steps"`
-	NormalizeWeights bool        `json:"normalize_weights"`
-	ClassNames       []string    `json:"class_names,omitempty"`
-	Runs             []RunResult `json:"runs"`
+	Label string `json:"label"`
+	experiment.RunSetting
+	ClassNames []string    `json:"class_names,omitempty"`
+	Runs       []RunResult `json:"runs"`
 }
 
-// RunResult is where one seed of a setting ended (its final evaluation).
+// RunResult is where one seed of a setting ended: the outcome of its final
+// evaluation (its ClassNames nil: the setting holds them) and, for a 2-D toy
+// task, the comparison with the exact densities.
 type RunResult struct {
-	Seed           uint64     `json:"seed"`
-	InitialReward  float64    `json:"initial_reward"`
-	FinalReward    float64    `json:"final_reward"`
-	ClassFractions []float64  `json:"class_fractions,omitempty"`
-	ClassEntropy   float64    `json:"class_entropy"`
-	W2Velocity     float64    `json:"w2_velocity"`
-	EmpiricalW2    float64    `json:"empirical_w2"`
-	Frechet        *float64   `json:"frechet"`
-	WallSeconds    float64    `json:"wall_seconds"`
-	Toy            *ToyResult `json:"toy,omitempty"`
+	Seed uint64 `json:"seed"`
+	experiment.Outcome
+	Toy *ToyResult `json:"toy,omitempty"`
 }
 
 // CheckResult is a check with what came out.
@@ -211,23 +200,15 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 	names := classNames{}
 	for i, st := range settings {
 		c := st.Config
-		sr := SettingResult{Label: st.Label, Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
-			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}
+		sr := SettingResult{Label: st.Label, RunSetting: experiment.RunSetting{Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
+			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}}
 		for j, row := range table.Rows {
 			if slots[j].setting != i {
 				continue
 			}
-			rr := RunResult{Seed: slots[j].seed, FinalReward: row.FinalReward, ClassFractions: row.ClassFractions,
-				ClassEntropy: row.ClassEntropy, W2Velocity: row.W2Velocity, EmpiricalW2: row.EmpiricalW2, WallSeconds: row.WallSeconds,
-				Toy: toys[runs[j].Dir]}
-			if !math.IsNaN(row.Frechet) {
-				f := row.Frechet
-				rr.Frechet = &f
-			}
+			rr := RunResult{Seed: slots[j].seed, Outcome: row.Outcome, Toy: toys[runs[j].Dir]}
+			rr.ClassNames = nil
 			if h := row.History; h != nil {
-				if len(h.Evals) > 0 {
-					rr.InitialReward = h.Evals[0].Reward
-				}
 				g := *h
 				g.Name = st.Label
 				if g.ClassNames == nil { // a run that was only read: its task's judge names the classes
