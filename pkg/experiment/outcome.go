@@ -8,9 +8,11 @@ import (
 
 // Outcome is where a run ended: the metrics of its last evaluation, its
 // first evaluation's reward and its wall time. It is the one record of a
-// run's end: a Table's rows (Result), the results files of orw reproduce,
-// orw finetune --json and orw collect all read it, so a new metric is a new
-// field here (and, to make it a table column, a column in Columns).
+// run's end: a Table's rows (Result), the results files of orw reproduce
+// and orw finetune --json embed it, so a new metric is a new field here and
+// reaches the last two, with its JSON key, by itself. A Table's columns are
+// a fixed choice (orw collect's files keep their columns): to make a metric
+// one, add it to Columns, resultJSON and Table.WriteCSV.
 //
 // Its JSON form is the keys below in this order; embedded in another
 // struct, they take its place among that struct's keys. A metric that was
