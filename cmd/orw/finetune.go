@@ -38,23 +38,12 @@ type FinetuneSummary struct {
 	Alpha    float64 `json:"alpha"`
 	Seed     uint64  `json:"seed"`
 	Steps    int64   `json:"steps"`
-	// FinalReward is the mean reward over the evaluation batch at the end.
-	FinalReward    float64   `json:"final_reward"`
-	InitialReward  float64   `json:"initial_reward"`
-	ClassFractions []float64 `json:"class_fractions,omitempty"`
-	ClassNames     []string  `json:"class_names,omitempty"`
-	ClassEntropy   float64   `json:"class_entropy"`
-	MeanPairwise   float64   `json:"mean_pairwise"`
-	W2Velocity     float64   `json:"w2_velocity"`
-	EmpiricalW2    float64   `json:"empirical_w2"`
-	// Frechet is the Fréchet distance of the final evaluation samples to the
-	// real test images in the task's classifier's feature space (absent
-	// when the task has no classifier).
-	Frechet     float64  `json:"frechet,omitempty"`
-	EvalSamples int      `json:"eval_samples"`
-	WallSeconds float64  `json:"wall_seconds"`
-	RunDir      string   `json:"run_dir"`
-	Files       []string `json:"files"`
+	// Outcome is where the run ended (its Frechet absent when the task has
+	// no classifier), with the class names of the task's judge and the
+	// wall time of this command.
+	experiment.Outcome
+	RunDir string   `json:"run_dir"`
+	Files  []string `json:"files"`
 	// Toy compares the samples with the exact tilted density (2-D toy tasks only).
 	Toy *tasks.ToyComparison `json:"toy,omitempty"`
 }
@@ -193,20 +182,14 @@ func runFinetune(ctx context.Context, args []string) error {
 		}
 		return stepErr
 	}
-	final, _ := res.History.Final()
 	sum := FinetuneSummary{
 		Task: task.Name, Method: string(cfg.Method), Model: opts.Model, Tau: cfg.Tau,
 		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: res.Steps,
-		FinalReward: final.Reward, ClassEntropy: final.ClassEntropy, MeanPairwise: final.MeanPairwise,
-		W2Velocity: final.W2Velocity, EmpiricalW2: final.EmpiricalW2, Frechet: final.Frechet, EvalSamples: cfg.EvalSamples,
-		WallSeconds: time.Since(t0).Seconds(), RunDir: *out, Files: append(v.written, files...), Toy: toy,
+		Outcome: res.Outcome, RunDir: *out, Files: append(v.written, files...), Toy: toy,
 	}
-	if evals := res.History.Evals; len(evals) > 0 {
-		sum.InitialReward = evals[0].Reward
-	}
-	if final.ClassCounts != nil {
+	sum.WallSeconds = time.Since(t0).Seconds()
+	if sum.ClassFractions != nil {
 		sum.ClassNames = v.classNames
-		sum.ClassFractions = res.ClassFractions
 	}
 	if *asJSON {
 		return printJSON(sum)

@@ -59,17 +59,9 @@ func runReproduce(ctx context.Context, args []string) error {
 	if *seeds < 1 || *seeds > 100 {
 		return fmt.Errorf("--seeds must be in 1..100, got %d", *seeds)
 	}
-	names := []string{name}
-	if name == "all" {
-		names = paper.Names()
-	}
-	var exps []*paper.Experiment
-	for _, n := range names {
-		e, err := paper.Lookup(n)
-		if err != nil {
-			return err
-		}
-		exps = append(exps, e)
+	exps, err := experimentsNamed(name)
+	if err != nil {
+		return err
 	}
 	be, err := backend()
 	if err != nil {
@@ -88,19 +80,43 @@ func runReproduce(ctx context.Context, args []string) error {
 		if err != nil {
 			return fmt.Errorf("%s: %w (run the same command again to resume)", e.Name, err)
 		}
-		fmt.Printf("%s: %s (%.0f s); results in %s\n", e.Name, e.Title, res.WallSeconds, filepath.Join(*results, e.Name+".json"))
-		for _, c := range res.Checks {
-			mark := "ok  "
-			if !c.OK {
-				mark = "FAIL"
-			}
-			if res.Quick {
-				mark = "n/a "
-			}
-			fmt.Printf("  %s %s: %s\n", mark, c.Claim, c.Value)
-		}
+		printReproduced(e, res, *results)
 	}
 	return nil
+}
+
+// experimentsNamed returns the experiment called name, or every experiment
+// for "all".
+func experimentsNamed(name string) ([]*paper.Experiment, error) {
+	names := []string{name}
+	if name == "all" {
+		names = paper.Names()
+	}
+	var exps []*paper.Experiment
+	for _, n := range names {
+		e, err := paper.Lookup(n)
+		if err != nil {
+			return nil, err
+		}
+		exps = append(exps, e)
+	}
+	return exps, nil
+}
+
+// printReproduced says where an experiment's results file went and how its
+// checks came out.
+func printReproduced(e *paper.Experiment, res *paper.Results, resultsDir string) {
+	fmt.Printf("%s: %s (%.0f s); results in %s\n", e.Name, e.Title, res.WallSeconds, filepath.Join(resultsDir, e.Name+".json"))
+	for _, c := range res.Checks {
+		mark := "ok  "
+		if !c.OK {
+			mark = "FAIL"
+		}
+		if res.Quick {
+			mark = "n/a "
+		}
+		fmt.Printf("  %s %s: %s\n", mark, c.Claim, c.Value)
+	}
 }
 
 // writeReport regenerates the results page from the results files.

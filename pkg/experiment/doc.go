@@ -13,7 +13,11 @@
 // interrupted continues from its last checkpoint, and a run that has
 // already reached its total is not opened at all, only read. A Grid
 // executes many runs with N workers and collects one Result per run into
-// a Table, which writes itself as CSV or JSON.
+// a Table, which writes itself as CSV or JSON. A Result is a run's
+// RunSetting, seed and Outcome: where the run ended (its last evaluation's
+// metrics and its wall time), the one record of a run's end that orw
+// finetune --json and the results files of orw reproduce embed too, so
+// that a new metric is a field of Outcome.
 //
 // A Sweep is a grid of runs read from a YAML or JSON file or built from
 // flags (orw sweep): its points are Runs, executed together as a Grid or

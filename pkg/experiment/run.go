@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"math"
 	"path/filepath"
 
 	"github.com/gomlx/compute"
@@ -164,37 +163,17 @@ func join(a, b error) error {
 // blank is the result of r before anything is known of its directory.
 func (r Run) blank() Result {
 	c := r.Config
-	nan := math.NaN()
 	return Result{
-		Name: r.Name, Task: r.TaskName(), Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
-		RefreshEvery: c.RefreshEvery, NormalizeWeights: c.NormalizeWeights, Seed: c.Seed,
-		FinalReward: nan, ClassEntropy: nan, W2Velocity: nan, EmpiricalW2: nan, Frechet: nan, RunDir: r.Dir,
+		Name: r.Name, RunSetting: RunSetting{Task: r.TaskName(), Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
+			RefreshEvery: c.RefreshEvery, NormalizeWeights: c.NormalizeWeights}, Seed: c.Seed,
+		Outcome: unmeasured(c.EvalSamples), RunDir: r.Dir,
 	}
 }
 
 // fill sets the result's outcome from the run's history and step count.
 func (r *Result) fill(h *runplot.History, steps int64, evalSamples int) {
 	r.History, r.Steps = h, steps
-	var ms float64
-	for _, s := range h.Steps {
-		ms += s.SampleMS + s.TrainMS
-	}
-	for _, e := range h.Evals {
-		ms += e.EvalMS
-	}
-	r.WallSeconds = ms / 1000
-	e, ok := h.Final()
-	if !ok {
-		return
-	}
-	r.FinalReward, r.ClassEntropy, r.W2Velocity, r.EmpiricalW2 = e.Reward, e.ClassEntropy, e.W2Velocity, e.EmpiricalW2
-	if e.Frechet != 0 {
-		r.Frechet = e.Frechet
-	}
-	r.ClassFractions = nil
-	for _, c := range e.ClassCounts {
-		r.ClassFractions = append(r.ClassFractions, float64(c)/float64(evalSamples))
-	}
+	r.Outcome = OutcomeOf(h, evalSamples)
 }
 
 // The files of a run directory that readFinished reads (see package rundir).

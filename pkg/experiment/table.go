@@ -14,14 +14,10 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
-// Result is one row of a Table: a run's setting and where it ended. The
-// metrics are those of the run's last evaluation (NaN when it has none).
-type Result struct {
-	// Name is the run's trial name (not a column).
-	Name string `json:"-"`
-	// Task, Method, Tau, Alpha, RefreshEvery, NormalizeWeights and Seed
-	// are the run's task and the settings of its Config that experiments
-	// vary.
+// RunSetting is what a Table says of a run's setting: its task, the
+// settings of its Config that experiments vary, and its steps. Its JSON keys
+// are the first columns of a Table.
+type RunSetting struct {
 	Task             string  `json:"task"`
 	Method           string  `json:"method"`
 	Tau              float64 `json:"tau"`
@@ -29,34 +25,27 @@ type Result struct {
 	RefreshEvery     int     `json:"refresh_every"`
 	Steps            int64   `json:"steps"`
 	NormalizeWeights bool    `json:"normalize_weights"`
-	Seed             uint64  `json:"seed"`
-	// FinalReward is the mean reward of the evaluation batch.
-	FinalReward float64 `json:"final_reward"`
-	// ClassFractions are the fractions of the evaluation samples in each
-	// class of the task's judge (nil without a judge), and ClassEntropy
-	// their normalised entropy.
-	ClassFractions []float64 `json:"class_fractions"`
-	ClassEntropy   float64   `json:"class_entropy"`
-	// W2Velocity is the estimate E‖v_ft − v_ref‖², EmpiricalW2 the W2
-	// distance between fine-tuned and reference samples.
-	W2Velocity  float64 `json:"w2_velocity"`
-	EmpiricalW2 float64 `json:"empirical_w2"`
-	// Frechet is the Fréchet distance of the evaluation samples to real data
-	// in the judge's feature space (NaN when the task has none).
-	Frechet float64 `json:"frechet"`
-	// WallSeconds is the time the run's history records: its steps'
-	// sampling and update times and its evaluations' times, summed over
-	// every session that trained it (checkpoints and hooks not included).
-	WallSeconds float64 `json:"wall_seconds"`
+}
+
+// Result is one row of a Table: a run's setting, its seed and where it
+// ended. The Outcome is that of the run's last evaluation (its metrics NaN
+// when it has none); the columns are those of Columns (the Outcome's other
+// fields are not columns).
+type Result struct {
+	// Name is the run's trial name (not a column).
+	Name string
+	RunSetting
+	Seed uint64
+	Outcome
 	// RunDir is the run directory.
-	RunDir string `json:"run_dir"`
+	RunDir string
 
 	// History is the run's history (not a column; nil in a table read back
 	// from a file). Its ClassNames are nil for a run that was only read.
-	History *runplot.History `json:"-"`
+	History *runplot.History
 	// Skipped tells that the run had reached its steps before and was only
 	// read (not a column).
-	Skipped bool `json:"-"`
+	Skipped bool
 }
 
 // Columns are the columns of a Table's CSV file, in order, and the keys of
@@ -99,7 +88,7 @@ func (t *Table) WriteCSV(w io.Writer) error {
 		rec := []string{
 			r.Task, r.Method, num(r.Tau), num(r.Alpha), strconv.Itoa(r.RefreshEvery), strconv.FormatInt(r.Steps, 10),
 			strconv.FormatBool(r.NormalizeWeights), strconv.FormatUint(r.Seed, 10), num(r.FinalReward), strings.Join(fr, ";"),
-			num(r.ClassEntropy), num(r.W2Velocity), num(r.EmpiricalW2), num(r.Frechet), num(r.WallSeconds), r.RunDir,
+			num(r.ClassEntropy), num(r.W2Velocity), num(r.EmpiricalW2), num(frechetColumn(r.Frechet)), num(r.WallSeconds), r.RunDir,
 		}
 		if err := cw.Write(rec); err != nil {
 			return err
@@ -149,48 +138,52 @@ func (f *jsonFloat) UnmarshalJSON(b []byte) error {
 	return json.Unmarshal(b, (*float64)(f))
 }
 
+// frechetColumn is the frechet column of an Outcome's Frechet: NaN (missing)
+// when it was not measured.
+func frechetColumn(f float64) float64 {
+	if f == 0 {
+		return math.NaN()
+	}
+	return f
+}
+
 // resultJSON is Result as JSON writes it: the metrics may be null.
 type resultJSON struct {
-	Task             string    `json:"task"`
-	Method           string    `json:"method"`
-	Tau              float64   `json:"tau"`
-	Alpha            float64   `json:"alpha"`
-	RefreshEvery     int       `json:"refresh_every"`
-	Steps            int64     `json:"steps"`
-	NormalizeWeights bool      `json:"normalize_weights"`
-	Seed             uint64    `json:"seed"`
-	FinalReward      jsonFloat `json:"final_reward"`
-	ClassFractions   []float64 `json:"class_fractions"`
-	ClassEntropy     jsonFloat `json:"class_entropy"`
-	W2Velocity       jsonFloat `json:"w2_velocity"`
-	EmpiricalW2      jsonFloat `json:"empirical_w2"`
-	Frechet          jsonFloat `json:"frechet"`
-	WallSeconds      float64   `json:"wall_seconds"`
-	RunDir           string    `json:"run_dir"`
+	RunSetting
+	Seed           uint64    `json:"seed"`
+	FinalReward    jsonFloat `json:"final_reward"`
+	ClassFractions []float64 `json:"class_fractions"`
+	ClassEntropy   jsonFloat `json:"class_entropy"`
+	W2Velocity     jsonFloat `json:"w2_velocity"`
+	EmpiricalW2    jsonFloat `json:"empirical_w2"`
+	Frechet        jsonFloat `json:"frechet"`
+	WallSeconds    float64   `json:"wall_seconds"`
+	RunDir         string    `json:"run_dir"`
 }
 
 // MarshalJSON writes the row's columns (see WriteJSON).
 func (r Result) MarshalJSON() ([]byte, error) {
 	return json.Marshal(resultJSON{
-		Task: r.Task, Method: r.Method, Tau: r.Tau, Alpha: r.Alpha, RefreshEvery: r.RefreshEvery, Steps: r.Steps,
-		NormalizeWeights: r.NormalizeWeights, Seed: r.Seed, FinalReward: jsonFloat(r.FinalReward), ClassFractions: r.ClassFractions,
-		ClassEntropy: jsonFloat(r.ClassEntropy), W2Velocity: jsonFloat(r.W2Velocity), EmpiricalW2: jsonFloat(r.EmpiricalW2), Frechet: jsonFloat(r.Frechet),
-		WallSeconds: r.WallSeconds, RunDir: r.RunDir,
+		RunSetting: r.RunSetting, Seed: r.Seed, FinalReward: jsonFloat(r.FinalReward), ClassFractions: r.ClassFractions,
+		ClassEntropy: jsonFloat(r.ClassEntropy), W2Velocity: jsonFloat(r.W2Velocity), EmpiricalW2: jsonFloat(r.EmpiricalW2),
+		Frechet: jsonFloat(frechetColumn(r.Frechet)), WallSeconds: r.WallSeconds, RunDir: r.RunDir,
 	})
 }
 
-// UnmarshalJSON reads a row that MarshalJSON wrote.
+// UnmarshalJSON reads a row that MarshalJSON wrote. The Outcome's fields
+// that are not columns are NaN, its Frechet 0 when the column is null.
 func (r *Result) UnmarshalJSON(b []byte) error {
 	var j resultJSON
 	if err := json.Unmarshal(b, &j); err != nil {
 		return err
 	}
-	*r = Result{
-		Task: j.Task, Method: j.Method, Tau: j.Tau, Alpha: j.Alpha, RefreshEvery: j.RefreshEvery, Steps: j.Steps,
-		NormalizeWeights: j.NormalizeWeights, Seed: j.Seed, FinalReward: float64(j.FinalReward), ClassFractions: j.ClassFractions,
-		ClassEntropy: float64(j.ClassEntropy), W2Velocity: float64(j.W2Velocity), EmpiricalW2: float64(j.EmpiricalW2), Frechet: float64(j.Frechet),
-		WallSeconds: j.WallSeconds, RunDir: j.RunDir,
+	o := unmeasured(0)
+	o.FinalReward, o.ClassFractions, o.ClassEntropy = float64(j.FinalReward), j.ClassFractions, float64(j.ClassEntropy)
+	o.W2Velocity, o.EmpiricalW2, o.WallSeconds = float64(j.W2Velocity), float64(j.EmpiricalW2), j.WallSeconds
+	if f := float64(j.Frechet); !math.IsNaN(f) {
+		o.Frechet = f
 	}
+	*r = Result{RunSetting: j.RunSetting, Seed: j.Seed, Outcome: o, RunDir: j.RunDir}
 	return nil
 }
 

@@ -78,41 +78,10 @@ func Kubernetes(s *experiment.Sweep, o KubernetesOptions) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	if o.Image == "" {
-		o.Image = DefaultImage
-	}
-	if o.Orw == "" {
-		o.Orw = DefaultOrw
-	}
-	if o.WorkDir == "" {
-		o.WorkDir = DefaultWorkDir
-	}
-	if o.Claim == "" {
-		o.Claim = DefaultClaim
-	}
-	if o.Mount == "" {
-		o.Mount = DefaultMount
-	}
-	if o.Retries < 0 {
-		o.Retries = DefaultRetries
-	}
-	if !path.IsAbs(o.WorkDir) || !path.IsAbs(o.Mount) {
-		return nil, errors.New("the working directory and the mount path must be absolute")
-	}
-	out := s.OutDir()
-	if !path.IsAbs(out) {
-		out = path.Join(o.WorkDir, out)
-	}
-	if rel := strings.TrimPrefix(path.Clean(out), path.Clean(o.Mount)); rel == path.Clean(out) || (rel != "" && !strings.HasPrefix(rel, "/")) {
-		return nil, fmt.Errorf("the sweep's runs would be in %s, outside the shared volume at %s: set the sweep's out to a directory under %s", out, o.Mount, relTo(o.Mount, o.WorkDir))
-	}
-	for _, e := range validation.IsDNS1123Subdomain(o.Claim) {
-		return nil, fmt.Errorf("claim %q: %s", o.Claim, e)
-	}
-	if o.Namespace != "" {
-		for _, e := range validation.IsDNS1123Label(o.Namespace) {
-			return nil, fmt.Errorf("namespace %q: %s", o.Namespace, e)
-		}
+	o = o.withDefaults()
+	out, err := o.runsDir(s)
+	if err != nil {
+		return nil, err
 	}
 	n := int32(len(points))
 	par := n
@@ -135,42 +104,7 @@ func Kubernetes(s *experiment.Sweep, o KubernetesOptions) ([]byte, error) {
 		ObjectMeta: meta,
 		Data:       map[string]string{"grid.json": string(grid) + "\n"},
 	}
-	retries := int32(o.Retries)
-	indexed := batchv1.IndexedCompletion
-	job := batchv1.Job{
-		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
-		ObjectMeta: meta,
-		Spec: batchv1.JobSpec{
-			CompletionMode:       &indexed,
-			Completions:          &n,
-			Parallelism:          &par,
-			BackoffLimitPerIndex: &retries,
-			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
-				Action: batchv1.PodFailurePolicyActionIgnore,
-				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{
-					Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
-				}},
-			}}},
-			Template: corev1.PodTemplateSpec{
-				ObjectMeta: metav1.ObjectMeta{Labels: labels},
-				Spec: corev1.PodSpec{
-					RestartPolicy: corev1.RestartPolicyNever,
-					Containers: []corev1.Container{{
-						Name:         "orw",
-						Image:        o.Image,
-						WorkingDir:   o.WorkDir,
-						Command:      []string{o.Orw, "sweep", "run", path.Join(gridMount, "grid.json")},
-						Resources:    res,
-						VolumeMounts: []corev1.VolumeMount{{Name: "runs", MountPath: o.Mount}, {Name: "sweep", MountPath: gridMount, ReadOnly: true}},
-					}},
-					Volumes: []corev1.Volume{
-						{Name: "runs", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim}}},
-						{Name: "sweep", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: name}}}},
-					},
-				},
-			},
-		},
-	}
+	job := indexedJob(o, meta, n, par, res)
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "# Sweep %s: %d runs as a Kubernetes Indexed Job, one pod per point.\n", s.Name, n)
 	fmt.Fprintf(&b, "# Needs the PersistentVolumeClaim %q (ReadWriteMany) for the run directories.\n", o.Claim)
@@ -186,6 +120,97 @@ func Kubernetes(s *experiment.Sweep, o KubernetesOptions) ([]byte, error) {
 		b.Write(dropEmpty(y))
 	}
 	return b.Bytes(), nil
+}
+
+// withDefaults is o with the defaults in place of its empty fields (and of
+// a negative Retries).
+func (o KubernetesOptions) withDefaults() KubernetesOptions {
+	if o.Image == "" {
+		o.Image = DefaultImage
+	}
+	if o.Orw == "" {
+		o.Orw = DefaultOrw
+	}
+	if o.WorkDir == "" {
+		o.WorkDir = DefaultWorkDir
+	}
+	if o.Claim == "" {
+		o.Claim = DefaultClaim
+	}
+	if o.Mount == "" {
+		o.Mount = DefaultMount
+	}
+	if o.Retries < 0 {
+		o.Retries = DefaultRetries
+	}
+	return o
+}
+
+// runsDir checks the paths and names of o and returns the absolute
+// directory of the sweep's runs in the container, which must lie in the
+// shared volume.
+func (o KubernetesOptions) runsDir(s *experiment.Sweep) (string, error) {
+	if !path.IsAbs(o.WorkDir) || !path.IsAbs(o.Mount) {
+		return "", errors.New("the working directory and the mount path must be absolute")
+	}
+	out := s.OutDir()
+	if !path.IsAbs(out) {
+		out = path.Join(o.WorkDir, out)
+	}
+	if rel := strings.TrimPrefix(path.Clean(out), path.Clean(o.Mount)); rel == path.Clean(out) || (rel != "" && !strings.HasPrefix(rel, "/")) {
+		return "", fmt.Errorf("the sweep's runs would be in %s, outside the shared volume at %s: set the sweep's out to a directory under %s", out, o.Mount, relTo(o.Mount, o.WorkDir))
+	}
+	for _, e := range validation.IsDNS1123Subdomain(o.Claim) {
+		return "", fmt.Errorf("claim %q: %s", o.Claim, e)
+	}
+	if o.Namespace != "" {
+		for _, e := range validation.IsDNS1123Label(o.Namespace) {
+			return "", fmt.Errorf("namespace %q: %s", o.Namespace, e)
+		}
+	}
+	return out, nil
+}
+
+// indexedJob is the sweep's Indexed Job of n completions, par at once, each
+// pod running orw sweep run on the ConfigMap's grid.json (the ConfigMap is
+// named meta.Name) with the claim mounted.
+func indexedJob(o KubernetesOptions, meta metav1.ObjectMeta, n, par int32, res corev1.ResourceRequirements) batchv1.Job {
+	retries := int32(o.Retries)
+	indexed := batchv1.IndexedCompletion
+	return batchv1.Job{
+		TypeMeta:   metav1.TypeMeta{APIVersion: "batch/v1", Kind: "Job"},
+		ObjectMeta: meta,
+		Spec: batchv1.JobSpec{
+			CompletionMode:       &indexed,
+			Completions:          &n,
+			Parallelism:          &par,
+			BackoffLimitPerIndex: &retries,
+			PodFailurePolicy: &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+				Action: batchv1.PodFailurePolicyActionIgnore,
+				OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{
+					Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue,
+				}},
+			}}},
+			Template: corev1.PodTemplateSpec{
+				ObjectMeta: metav1.ObjectMeta{Labels: meta.Labels},
+				Spec: corev1.PodSpec{
+					RestartPolicy: corev1.RestartPolicyNever,
+					Containers: []corev1.Container{{
+						Name:         "orw",
+						Image:        o.Image,
+						WorkingDir:   o.WorkDir,
+						Command:      []string{o.Orw, "sweep", "run", path.Join(gridMount, "grid.json")},
+						Resources:    res,
+						VolumeMounts: []corev1.VolumeMount{{Name: "runs", MountPath: o.Mount}, {Name: "sweep", MountPath: gridMount, ReadOnly: true}},
+					}},
+					Volumes: []corev1.Volume{
+						{Name: "runs", VolumeSource: corev1.VolumeSource{PersistentVolumeClaim: &corev1.PersistentVolumeClaimVolumeSource{ClaimName: o.Claim}}},
+						{Name: "sweep", VolumeSource: corev1.VolumeSource{ConfigMap: &corev1.ConfigMapVolumeSource{LocalObjectReference: corev1.LocalObjectReference{Name: meta.Name}}}},
+					},
+				},
+			},
+		},
+	}
 }
 
 // resources are a pod's requests and limits.

@@ -204,7 +204,23 @@ func (e *Experiment) Trials(s Size, seeds int, runsDir string) ([]experiment.Tri
 }
 
 func init() {
-	register(&Experiment{
+	for _, e := range []*Experiment{
+		tauAblationExperiment(),
+		onlineVsOfflineExperiment(),
+		alphaAblationExperiment(),
+		compressionTradeoffExperiment(),
+		promptAlignmentExperiment(),
+		baselinesExperiment(),
+		toyExperiment(),
+		mainJobExperiment(),
+	} {
+		register(e)
+	}
+}
+
+// tauAblationExperiment is the τ ablation: without W2, τ = 0 does not learn and a large τ collapses.
+func tauAblationExperiment() *Experiment {
+	return &Experiment{
 		Name:     "tau-ablation",
 		Notebook: "02_tau_sweep",
 		Title:    "τ ablation on MNIST (the paper's MNIST τ figure)",
@@ -227,8 +243,12 @@ func init() {
 			{"large τ without W2: reward ≥ 0.98 and one digit holds ≥ 70% of the samples (means over seeds)", checkCollapse("τ = 10")},
 		},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelGrids},
-	})
-	register(&Experiment{
+	}
+}
+
+// onlineVsOfflineExperiment is online ORW-CFM against offline RW-CFM at the same τ.
+func onlineVsOfflineExperiment() *Experiment {
+	return &Experiment{
 		Name:        "online-vs-offline",
 		Notebook:    "02_tau_sweep",
 		Title:       "Online ORW-CFM against offline RW-CFM",
@@ -247,8 +267,12 @@ func init() {
 		},
 		Checks: []Check{{"online ORW-CFM ends ≥ 0.03 above offline RW-CFM at the same τ and steps", checkOnlineAbove}},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelGrids},
-	})
-	register(&Experiment{
+	}
+}
+
+// alphaAblationExperiment is the α ablation on the MNIST family, with the early-stopping frontier.
+func alphaAblationExperiment() *Experiment {
+	return &Experiment{
 		Name:        "alpha-ablation",
 		Notebook:    "03_alpha_sweep",
 		Title:       "α ablation on MNIST (the paper's MNIST α figure)",
@@ -268,8 +292,12 @@ func init() {
 			{fmt.Sprintf("the chosen α = %g: reward ≥ 0.95 with at least four even digits each ≥ 10%%", chosenAlpha), checkDiverse(fmt.Sprintf("α = %g", chosenAlpha))},
 		},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelAlpha, PanelFrontier, PanelGrids},
-	})
-	register(&Experiment{
+	}
+}
+
+// compressionTradeoffExperiment is the JPEG reward against W2 over α.
+func compressionTradeoffExperiment() *Experiment {
+	return &Experiment{
 		Name:     "compression-tradeoff",
 		Notebook: "04_compression_tradeoff",
 		Title:    "JPEG compressibility against W2 over α (the paper's compression figure)",
@@ -304,8 +332,12 @@ func init() {
 			{"over the α grid, the W2 estimate falls as α grows (Spearman ρ ≤ −0.9)", checkSpearman("w2_velocity", func(r RunResult) float64 { return r.W2Velocity })},
 		},
 		Panels: []Panel{PanelReward, PanelW2, PanelAlpha, PanelPareto, PanelGrids},
-	})
-	register(&Experiment{
+	}
+}
+
+// promptAlignmentExperiment is prompt alignment with and without W2 (the stand-in for the CLIP experiment).
+func promptAlignmentExperiment() *Experiment {
+	return &Experiment{
 		Name:        "prompt-alignment",
 		Title:       "Prompt alignment with and without W2 (our stand-in for the paper's CLIP \"dog\" experiment)",
 		Paper:       "With a CLIP reward for a prompt, α = 0 aligns every sample but they lose diversity; α = 1 keeps diverse samples that still match.",
@@ -339,8 +371,12 @@ func init() {
 			return out, nil
 		},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelGrids},
-	})
-	register(&Experiment{
+	}
+}
+
+// baselinesExperiment is RAFT, ReFT and RW-CFM, with and without W2, against ORW-CFM-W2.
+func baselinesExperiment() *Experiment {
+	return &Experiment{
 		Name:        "baselines",
 		Notebook:    "07_baselines",
 		Title:       "RAFT, ReFT and RW-CFM, with and without W2, against ORW-CFM-W2",
@@ -373,9 +409,12 @@ func init() {
 			return out, nil
 		},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelPareto, PanelClasses, PanelGrids},
-	})
-	register(toyExperiment())
-	register(&Experiment{
+	}
+}
+
+// mainJobExperiment is mnist-even's defaults, the main job.
+func mainJobExperiment() *Experiment {
+	return &Experiment{
 		Name:        "main-job",
 		Title:       "The main job: mnist-even's defaults (what `make demo` runs)",
 		Paper:       "The paper's MNIST α sweep: with enough W2 (α = 0.8 there) the reward nears 1 and the even digits stay diverse.",
@@ -391,5 +430,5 @@ func init() {
 		},
 		Checks: []Check{{"in every seed: reward ≥ 0.95 and every even digit ≥ 8% of the samples", checkEverySeedEven("defaults", 0.95, 0.08)}},
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelGrids},
-	})
+	}
 }

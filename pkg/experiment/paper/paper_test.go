@@ -3,12 +3,16 @@ package paper
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/orwcfm/orwcfm/pkg/experiment"
 )
 
 func TestSpearman(t *testing.T) {
@@ -38,7 +42,7 @@ func results(settings ...SettingResult) *Results {
 func runs(rewards []float64, fractions []float64) []RunResult {
 	var out []RunResult
 	for i, r := range rewards {
-		out = append(out, RunResult{Seed: uint64(i + 1), FinalReward: r, InitialReward: 0.5, ClassFractions: fractions})
+		out = append(out, RunResult{Seed: uint64(i + 1), Outcome: experiment.Outcome{FinalReward: r, InitialReward: 0.5, ClassFractions: fractions}})
 	}
 	return out
 }
@@ -47,10 +51,10 @@ func TestChecks(t *testing.T) {
 	collapsed := []float64{0.75, 0, 0.05, 0, 0.05, 0, 0.05, 0, 0.1, 0}
 	diverse := []float64{0.2, 0, 0.19, 0, 0.11, 0, 0.2, 0, 0.25, 0.05}
 	r := results(
-		SettingResult{Label: "τ = 0", Method: "orw", Runs: runs([]float64{0.51, 0.52}, nil)},
-		SettingResult{Label: "τ = 10", Method: "orw", Runs: runs([]float64{0.99, 0.985}, collapsed)},
-		SettingResult{Label: "α = 0.1", Method: "orw", Alpha: 0.1, Runs: runs([]float64{0.96, 0.95}, diverse)},
-		SettingResult{Label: "off", Method: "rwcfm", Runs: runs([]float64{0.93, 0.94}, nil)},
+		SettingResult{Label: "τ = 0", RunSetting: experiment.RunSetting{Method: "orw"}, Runs: runs([]float64{0.51, 0.52}, nil)},
+		SettingResult{Label: "τ = 10", RunSetting: experiment.RunSetting{Method: "orw"}, Runs: runs([]float64{0.99, 0.985}, collapsed)},
+		SettingResult{Label: "α = 0.1", RunSetting: experiment.RunSetting{Method: "orw", Alpha: 0.1}, Runs: runs([]float64{0.96, 0.95}, diverse)},
+		SettingResult{Label: "off", RunSetting: experiment.RunSetting{Method: "rwcfm"}, Runs: runs([]float64{0.93, 0.94}, nil)},
 	)
 	if v, ok := checkTauZero(r); !ok {
 		t.Errorf("τ = 0 at +0.015 failed: %s", v)
@@ -82,8 +86,9 @@ func TestReport(t *testing.T) {
 	f := 12.5
 	r := &Results{Experiment: "alpha-ablation", Title: "α ablation", PaperText: "the paper", Differences: "ours", Command: "orw reproduce alpha-ablation",
 		WallSeconds: 3, RunSeconds: 125, Machine: "m", Date: "2026-12-01",
-		Settings: []SettingResult{{Label: "α = 0", Method: "orw", Tau: 10, RefreshEvery: 25, Steps: 2000, ClassNames: []string{"0", "1"},
-			Runs: []RunResult{{Seed: 1, FinalReward: 0.9, ClassFractions: []float64{0.8, 0.2}, Frechet: &f, WallSeconds: 50}, {Seed: 2, FinalReward: 1.0, ClassFractions: []float64{0.6, 0.4}, WallSeconds: 75}}}},
+		Settings: []SettingResult{{Label: "α = 0", RunSetting: experiment.RunSetting{Method: "orw", Tau: 10, RefreshEvery: 25, Steps: 2000}, ClassNames: []string{"0", "1"},
+			Runs: []RunResult{{Seed: 1, Outcome: experiment.Outcome{FinalReward: 0.9, ClassFractions: []float64{0.8, 0.2}, Frechet: f, WallSeconds: 50}},
+				{Seed: 2, Outcome: experiment.Outcome{FinalReward: 1.0, ClassFractions: []float64{0.6, 0.4}, WallSeconds: 75}}}}},
 		Checks:   []CheckResult{{Claim: "c1", Value: "v1", OK: true}, {Claim: "c2", Value: "v2"}},
 		Frontier: []FrontierPoint{{Alpha: 0.1, Reward: 0.95, ClassEntropy: 0.8, EarlyStep: 400, EarlyEntropy: 0.9, EarlyReward: 0.96}, {Alpha: 1, Reward: 0.99, ClassEntropy: 0.9, EarlyStep: -1, EarlyEntropy: -1}},
 	}
@@ -94,7 +99,8 @@ func TestReport(t *testing.T) {
 	// once) and has one run of its own.
 	shared := r.Settings[0]
 	shared.Label = "ORW-CFM"
-	raft := SettingResult{Label: "RAFT", Method: "raft", Tau: 10, RefreshEvery: 25, Steps: 2000, Runs: []RunResult{{Seed: 1, WallSeconds: 100}}}
+	raft := SettingResult{Label: "RAFT", RunSetting: experiment.RunSetting{Method: "raft", Tau: 10, RefreshEvery: 25, Steps: 2000},
+		Runs: []RunResult{{Seed: 1, Outcome: experiment.Outcome{WallSeconds: 100}}}}
 	base := &Results{Experiment: "baselines", Title: "Baselines", RunSeconds: 225, Date: "2026-12-01", Settings: []SettingResult{shared, raft}}
 	if err := WriteResults(filepath.Join(dir, "baselines.json"), base); err != nil {
 		t.Fatal(err)
@@ -199,5 +205,68 @@ func TestTrialsAreReproduceRuns(t *testing.T) {
 	}
 	if _, _, err := e.Trials(o.Size, 0, o.RunsDir); err == nil {
 		t.Error("Trials with 0 seeds: no error")
+	}
+}
+
+// The results files committed under docs/results read into their runs'
+// outcomes: a judged task's runs with their Fréchet distance, a toy's
+// (null Fréchet) with 0 and their comparison with the exact densities.
+func TestReadCommittedResults(t *testing.T) {
+	dir := filepath.Join("..", "..", "..", "docs", "results")
+	main, err := ReadResults(filepath.Join(dir, "main-job.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := main.setting("defaults")
+	if s == nil || s.Task != "mnist-even" || s.Method != "orw" || s.Steps != 2000 || len(s.ClassNames) != 10 || len(s.Runs) == 0 {
+		t.Fatalf("main-job's defaults: %+v", s)
+	}
+	r := s.Runs[0]
+	if r.Seed != 1 || r.InitialReward != 0.49606222332824373 || r.FinalReward != 0.9713868713542244 || len(r.ClassFractions) != 10 ||
+		r.Frechet != 484.14109655203276 || r.WallSeconds != 259.81700799999976 || r.ClassNames != nil {
+		t.Errorf("main-job's first run: %+v", r)
+	}
+	toy, err := ReadResults(filepath.Join(dir, "toy2d-theory.json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r = toy.Settings[0].Runs[0]
+	if r.Frechet != 0 || r.Toy == nil || r.FinalReward != 1.1082510759001598 || len(r.ClassFractions) != 3 {
+		t.Errorf("toy2d-theory's first run: %+v", r)
+	}
+}
+
+// A run of a results file in the format written before RunResult held an
+// experiment.Outcome reads back, and writes back the same values (a
+// Fréchet distance that was not measured is left out rather than null).
+func TestRunResultFormat(t *testing.T) {
+	const old = `{"seed": 2, "initial_reward": 0.5, "final_reward": 0.75, "class_fractions": [0.25, 0.75], "class_entropy": 0.8,
+		"w2_velocity": 0.125, "empirical_w2": 0.25, "frechet": null, "wall_seconds": 9.5}`
+	var r RunResult
+	if err := json.Unmarshal([]byte(old), &r); err != nil {
+		t.Fatal(err)
+	}
+	want := RunResult{Seed: 2, Outcome: experiment.Outcome{InitialReward: 0.5, FinalReward: 0.75, ClassFractions: []float64{0.25, 0.75},
+		ClassEntropy: 0.8, W2Velocity: 0.125, EmpiricalW2: 0.25, WallSeconds: 9.5}}
+	if !reflect.DeepEqual(r, want) {
+		t.Fatalf("read %+v, want %+v", r, want)
+	}
+	b, err := json.Marshal(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const written = `{"seed":2,"final_reward":0.75,"initial_reward":0.5,"class_fractions":[0.25,0.75],"class_entropy":0.8,` +
+		`"mean_pairwise":0,"w2_velocity":0.125,"empirical_w2":0.25,"eval_samples":0,"wall_seconds":9.5}`
+	if string(b) != written {
+		t.Errorf("wrote\n%s\nwant\n%s", b, written)
+	}
+	var oldForm, newForm map[string]any
+	if json.Unmarshal([]byte(old), &oldForm) != nil || json.Unmarshal(b, &newForm) != nil {
+		t.Fatal("not JSON")
+	}
+	for k, v := range oldForm {
+		if nv, ok := newForm[k]; (ok || v != nil) && !reflect.DeepEqual(nv, v) {
+			t.Errorf("%s: old %v, new %v", k, v, nv)
+		}
 	}
 }

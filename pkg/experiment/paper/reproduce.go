@@ -55,30 +55,19 @@ type Results struct {
 
 // SettingResult is one setting of an experiment with its runs, one per seed.
 type SettingResult struct {
-	Label            string      `json:"label"`
-	Task             string      `json:"task"`
-	Method           string      `json:"method"`
-	Tau              float64     `json:"tau"`
-	Alpha            float64     `json:"alpha"`
-	RefreshEvery     int         `json:"refresh_every"`
-	Steps            int64       `json:"steps"`
-	NormalizeWeights bool        `json:"normalize_weights"`
-	ClassNames       []string    `json:"class_names,omitempty"`
-	Runs             []RunResult `json:"runs"`
+	Label string `json:"label"`
+	experiment.RunSetting
+	ClassNames []string    `json:"class_names,omitempty"`
+	Runs       []RunResult `json:"runs"`
 }
 
-// RunResult is where one seed of a setting ended (its final evaluation).
+// RunResult is where one seed of a setting ended: the outcome of its final
+// evaluation (its ClassNames nil: the setting holds them) and, for a 2-D toy
+// task, the comparison with the exact densities.
 type RunResult struct {
-	Seed           uint64     `json:"seed"`
-	InitialReward  float64    `json:"initial_reward"`
-	FinalReward    float64    `json:"final_reward"`
-	ClassFractions []float64  `json:"class_fractions,omitempty"`
-	ClassEntropy   float64    `json:"class_entropy"`
-	W2Velocity     float64    `json:"w2_velocity"`
-	EmpiricalW2    float64    `json:"empirical_w2"`
-	Frechet        *float64   `json:"frechet"`
-	WallSeconds    float64    `json:"wall_seconds"`
-	Toy            *ToyResult `json:"toy,omitempty"`
+	Seed uint64 `json:"seed"`
+	experiment.Outcome
+	Toy *ToyResult `json:"toy,omitempty"`
 }
 
 // CheckResult is a check with what came out.
@@ -137,102 +126,146 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 	if err != nil {
 		return nil, err
 	}
-	type slot struct {
-		setting int
-		seed    uint64
+	rp := newReproduction(e, o, settings)
+	rp.say("%d settings x %d seeds = %d runs on %d workers (run directories in %s)", len(settings), o.Seeds, len(rp.runs), max(o.Workers, 1), o.RunsDir)
+	table, err := experiment.Grid{Runs: rp.runs, Workers: o.Workers,
+		Options: experiment.Options{Backend: o.Backend, Hooks: rp.hooks(), FinalEval: true, OpenFinished: rp.points}}.Execute(ctx)
+	if err != nil {
+		return nil, err
 	}
-	var runs []experiment.Run
-	var slots []slot
+	res, hs, err := rp.results(table)
+	if err != nil {
+		return nil, err
+	}
+	if e.Name == "alpha-ablation" {
+		res.Frontier = frontier(settings, hs)
+	}
+	for _, c := range e.Checks {
+		v, ok := c.Eval(res)
+		res.Checks = append(res.Checks, CheckResult{Claim: c.Claim, Value: v, OK: ok})
+	}
+	if err := os.MkdirAll(filepath.Join(o.Out, e.Name), 0o755); err != nil {
+		return nil, err
+	}
+	if err := writePanels(e, settings, rp.runs, hs, res, filepath.Join(o.Out, e.Name)); err != nil {
+		return nil, err
+	}
+	res.WallSeconds = time.Since(start).Seconds()
+	if err := WriteResults(filepath.Join(o.Out, e.Name+".json"), res); err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// reproduction is an experiment's grid of runs while Reproduce runs it.
+type reproduction struct {
+	e        *Experiment
+	o        Options
+	settings []Setting
+	// runs are the settings' runs, seed by seed; slots[i] is the setting and
+	// seed of runs[i], labels[dir] names the run in dir in progress lines.
+	runs   []experiment.Run
+	slots  []slot
+	labels map[string]string
+	// points tells that a setting's task is a 2-D toy, whose runs are
+	// compared with the exact densities (toys, by run directory).
+	points bool
+	mu     sync.Mutex
+	toys   map[string]*ToyResult
+}
+
+// slot is a run's setting (its index) and seed.
+type slot struct {
+	setting int
+	seed    uint64
+}
+
+// newReproduction lays out the runs of settings over o.Seeds seeds.
+func newReproduction(e *Experiment, o Options, settings []Setting) *reproduction {
+	rp := &reproduction{e: e, o: o, settings: settings, labels: map[string]string{}, toys: map[string]*ToyResult{}}
 	for i, st := range settings {
+		rp.points = rp.points || isPoints(st.Task)
 		for seed := uint64(1); seed <= uint64(o.Seeds); seed++ {
-			tr := trialOf(st, seed)
-			runs = append(runs, experiment.Run{Trial: tr, Dir: runDir(o.RunsDir, st, seed), Steps: st.Steps})
-			slots = append(slots, slot{i, seed})
+			r := experiment.Run{Trial: trialOf(st, seed), Dir: runDir(o.RunsDir, st, seed), Steps: st.Steps}
+			rp.runs = append(rp.runs, r)
+			rp.slots = append(rp.slots, slot{i, seed})
+			rp.labels[r.Dir] = fmt.Sprintf("%s, seed %d", st.Label, seed)
 		}
 	}
-	var mu sync.Mutex
-	toys := map[string]*ToyResult{}
-	say := func(format string, args ...any) {
-		if o.Progress == nil {
-			return
-		}
-		mu.Lock()
-		defer mu.Unlock()
-		fmt.Fprintf(o.Progress, "%s %s: ", time.Now().Format("15:04:05"), e.Name)
-		fmt.Fprintf(o.Progress, format+"\n", args...)
+	return rp
+}
+
+// say writes a progress line, if there is a Progress writer.
+func (rp *reproduction) say(format string, args ...any) {
+	if rp.o.Progress == nil {
+		return
 	}
-	labelOf := map[string]string{}
-	for i, r := range runs {
-		labelOf[r.Dir] = fmt.Sprintf("%s, seed %d", settings[slots[i].setting].Label, slots[i].seed)
-	}
-	points := false
-	for _, st := range settings {
-		points = points || isPoints(st.Task)
-	}
-	hooks := experiment.Hooks{
+	rp.mu.Lock()
+	defer rp.mu.Unlock()
+	fmt.Fprintf(rp.o.Progress, "%s %s: ", time.Now().Format("15:04:05"), rp.e.Name)
+	fmt.Fprintf(rp.o.Progress, format+"\n", args...)
+}
+
+// hooks report the runs' progress and compare the toy runs with the exact
+// densities when they end.
+func (rp *reproduction) hooks() experiment.Hooks {
+	return experiment.Hooks{
 		Start: func(r experiment.Run, run *rundir.Run) error {
-			say("%s: from step %d to %d", labelOf[r.Dir], run.StepCount(), r.Steps)
+			rp.say("%s: from step %d to %d", rp.labels[r.Dir], run.StepCount(), r.Steps)
 			run.OnEval = func(ev orw.EvalRecord, _ *orw.Images) {
-				say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", labelOf[r.Dir], ev.Step, ev.Reward, ev.ClassEntropy, ev.W2Velocity)
+				rp.say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", rp.labels[r.Dir], ev.Step, ev.Reward, ev.ClassEntropy, ev.W2Velocity)
 			}
 			return nil
 		},
 		End: func(r experiment.Run, run *rundir.Run, err error) error {
-			if err != nil || !points {
+			if err != nil || !rp.points {
 				return nil
 			}
-			for i, rr := range runs {
+			for i, rr := range rp.runs {
 				if rr.Dir == r.Dir {
-					tr, terr := toyCompare(run, settings[slots[i].setting], slots[i].seed)
+					tr, terr := toyCompare(run, rp.settings[rp.slots[i].setting], rp.slots[i].seed)
 					if terr != nil {
 						return terr
 					}
-					mu.Lock()
-					toys[r.Dir] = tr
-					mu.Unlock()
+					rp.mu.Lock()
+					rp.toys[r.Dir] = tr
+					rp.mu.Unlock()
 				}
 			}
 			return nil
 		},
 		Skip: func(r experiment.Run, res experiment.Result) error {
-			say("%s: trained earlier (step %d), read", labelOf[r.Dir], res.Steps)
+			rp.say("%s: trained earlier (step %d), read", rp.labels[r.Dir], res.Steps)
 			return nil
 		},
 	}
-	say("%d settings x %d seeds = %d runs on %d workers (run directories in %s)", len(settings), o.Seeds, len(runs), max(o.Workers, 1), o.RunsDir)
-	table, err := experiment.Grid{Runs: runs, Workers: o.Workers,
-		Options: experiment.Options{Backend: o.Backend, Hooks: hooks, FinalEval: true, OpenFinished: points}}.Execute(ctx)
-	if err != nil {
-		return nil, err
-	}
+}
+
+// results gathers the grid's table (a row per run) into the results file's
+// settings, and returns the runs' histories named by their settings' labels.
+func (rp *reproduction) results(table *experiment.Table) (*Results, []*runplot.History, error) {
+	e, o := rp.e, rp.o
 	res := &Results{Experiment: e.Name, Title: e.Title, Paper: e.PaperValues, PaperText: e.Paper, Differences: e.Differences,
 		Quick: o.Size.Quick, Command: o.Command, Machine: machine(), Date: time.Now().UTC().Format("2006-01-02")}
 	hs := make([]*runplot.History, len(table.Rows))
 	names := classNames{}
-	for i, st := range settings {
+	for i, st := range rp.settings {
 		c := st.Config
-		sr := SettingResult{Label: st.Label, Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
-			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}
+		sr := SettingResult{Label: st.Label, RunSetting: experiment.RunSetting{Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
+			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}}
 		for j, row := range table.Rows {
-			if slots[j].setting != i {
+			if rp.slots[j].setting != i {
 				continue
 			}
-			rr := RunResult{Seed: slots[j].seed, FinalReward: row.FinalReward, ClassFractions: row.ClassFractions,
-				ClassEntropy: row.ClassEntropy, W2Velocity: row.W2Velocity, EmpiricalW2: row.EmpiricalW2, WallSeconds: row.WallSeconds,
-				Toy: toys[runs[j].Dir]}
-			if !math.IsNaN(row.Frechet) {
-				f := row.Frechet
-				rr.Frechet = &f
-			}
+			rr := RunResult{Seed: rp.slots[j].seed, Outcome: row.Outcome, Toy: rp.toys[rp.runs[j].Dir]}
+			rr.ClassNames = nil // the setting holds them
 			if h := row.History; h != nil {
-				if len(h.Evals) > 0 {
-					rr.InitialReward = h.Evals[0].Reward
-				}
 				g := *h
 				g.Name = st.Label
 				if g.ClassNames == nil { // a run that was only read: its task's judge names the classes
-					if g.ClassNames, err = names.of(runs[j].Trial); err != nil {
-						return nil, err
+					var err error
+					if g.ClassNames, err = names.of(rp.runs[j].Trial); err != nil {
+						return nil, nil, err
 					}
 				}
 				if sr.ClassNames == nil {
@@ -247,24 +280,7 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 		}
 		res.Settings = append(res.Settings, sr)
 	}
-	if e.Name == "alpha-ablation" {
-		res.Frontier = frontier(settings, hs)
-	}
-	for _, c := range e.Checks {
-		v, ok := c.Eval(res)
-		res.Checks = append(res.Checks, CheckResult{Claim: c.Claim, Value: v, OK: ok})
-	}
-	if err := os.MkdirAll(filepath.Join(o.Out, e.Name), 0o755); err != nil {
-		return nil, err
-	}
-	if err := writePanels(e, settings, runs, hs, res, filepath.Join(o.Out, e.Name)); err != nil {
-		return nil, err
-	}
-	res.WallSeconds = time.Since(start).Seconds()
-	if err := WriteResults(filepath.Join(o.Out, e.Name+".json"), res); err != nil {
-		return nil, err
-	}
-	return res, nil
+	return res, hs, nil
 }
 
 // WriteResults writes a results file atomically, indented.
