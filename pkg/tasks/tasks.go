@@ -118,6 +118,10 @@ func (r ClassSetReward) Reward(images *orw.Images) ([]float64, error) {
 	return out, nil
 }
 
+// RewardedClasses are the classes of the set (ClassRewarder); a PromptReward
+// has them too.
+func (r ClassSetReward) RewardedClasses() []int { return r.Classes }
+
 // RewardParams are the classifier's weights: with RewardGraph they make
 // ClassSetReward an orw.GraphReward, which the trainer computes inside its
 // sampling graph.
