@@ -309,14 +309,6 @@ func (o Options) meta(t *Task) map[string]string {
 	return m
 }
 
-func optionsFromMeta(m map[string]string) Options {
-	var o Options
-	for _, f := range OptionFields {
-		f.Set(&o, m[f.MetaKey]) // a bad switch reads as false
-	}
-	return o
-}
-
 // metaDiff lists the keys in which two run metadata maps differ ("prompt: a → b").
 func metaDiff(have, want map[string]string) []string {
 	keys := map[string]bool{}

@@ -165,8 +165,8 @@ func TestResolveOptions(t *testing.T) {
 	}
 	// Runs record their options; a change is named.
 	m := Options{Model: "latent", Prompt: "a shoe"}.meta(jpeg)
-	if got := optionsFromMeta(m); got.Prompt != "a shoe" || got.Model != "latent" {
-		t.Errorf("options do not survive the run metadata: %+v", got)
+	if m["prompt"] != "a shoe" || m["model"] != "latent" {
+		t.Errorf("the run metadata lacks the options: %v", m)
 	}
 	if d := metaDiff(m, Options{Model: "latent", Prompt: "a top"}.meta(jpeg)); len(d) != 1 || !strings.Contains(d[0], `prompt: "a shoe" → "a top"`) {
 		t.Errorf("metaDiff: %v", d)

@@ -181,20 +181,3 @@ func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options
 	}
 	return rundir.OpenOrCreate(dir, cfg, env, meta)
 }
-
-// OpenRun opens an existing run directory, rebuilding its Env from what it recorded.
-func OpenRun(backend compute.Backend, dir string) (*rundir.Run, error) {
-	info, err := rundir.ReadRunInfo(dir)
-	if err != nil {
-		return nil, err
-	}
-	t, err := Lookup(info.Meta["task"])
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", dir, err)
-	}
-	env, err := t.BuildEnv(backend, optionsFromMeta(info.Meta))
-	if err != nil {
-		return nil, err
-	}
-	return rundir.Open(dir, env)
-}
