@@ -59,17 +59,9 @@ func runReproduce(ctx context.Context, args []string) error {
 	if *seeds < 1 || *seeds > 100 {
 		return fmt.Errorf("--seeds must be in 1..100, got %d", *seeds)
 	}
-	names := []string{name}
-	if name == "all" {
-		names = paper.Names()
-	}
-	var exps []*paper.Experiment
-	for _, n := range names {
-		e, err := paper.Lookup(n)
-		if err != nil {
-			return err
-		}
-		exps = append(exps, e)
+	exps, err := experimentsNamed(name)
+	if err != nil {
+		return err
 	}
 	be, err := backend()
 	if err != nil {
@@ -101,6 +93,24 @@ func runReproduce(ctx context.Context, args []string) error {
 		}
 	}
 	return nil
+}
+
+// experimentsNamed returns the experiment of the paper named name, or all of
+// them for "all".
+func experimentsNamed(name string) ([]*paper.Experiment, error) {
+	names := []string{name}
+	if name == "all" {
+		names = paper.Names()
+	}
+	var exps []*paper.Experiment
+	for _, n := range names {
+		e, err := paper.Lookup(n)
+		if err != nil {
+			return nil, err
+		}
+		exps = append(exps, e)
+	}
+	return exps, nil
 }
 
 // writeReport regenerates the results page from the results files.
