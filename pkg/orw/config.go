@@ -230,6 +230,7 @@ type FieldError struct {
 	msg string
 }
 
+// Error is the problem in words: "Tau must be a finite number in [0, 1e4], got -1".
 func (e *FieldError) Error() string {
 	if e.msg != "" {
 		return e.msg
@@ -241,6 +242,7 @@ func (e *FieldError) Error() string {
 // line, and errors.As finds each FieldError in it.
 type configErrors []error
 
+// Error lists the problems on one line, after "invalid fine-tuning config: ".
 func (e configErrors) Error() string {
 	msgs := make([]string, len(e))
 	for i, err := range e {
@@ -249,6 +251,7 @@ func (e configErrors) Error() string {
 	return "invalid fine-tuning config: " + strings.Join(msgs, "; ")
 }
 
+// Unwrap returns the problems, for errors.As and errors.Is.
 func (e configErrors) Unwrap() []error { return e }
 
 // Validate reports every bad value, with the valid range: each one is a

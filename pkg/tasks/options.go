@@ -15,6 +15,7 @@ import (
 // Options are a run's task settings besides its orw.Config: which base model,
 // which reward, which prompt or target image. A run directory records them
 // (config.json, "meta") so that it can be reopened with the same Env.
+// OptionFields names each field: its flag, sweep key and metadata key.
 type Options struct {
 	// Model is the base model: a kind ("latent", "latent-cond", "unet", "mlp") or
 	// a generator checkpoint file; "" = the task's.
