@@ -100,8 +100,7 @@ func newFinetuneFlags() *finetuneFlags {
 	return f
 }
 
-// finetuneRun is what orw finetune runs, from its flags: checked once here,
-// on the way in.
+// finetuneRun is what orw finetune runs, made from its flags by setup.
 type finetuneRun struct {
 	task  *tasks.Task
 	opts  tasks.Options // resolved
@@ -112,7 +111,9 @@ type finetuneRun struct {
 }
 
 // setup checks the parsed flags and turns them into the run: the task's
-// defaults, overridden by the flags given.
+// defaults, overridden by the flags given. The config is validated here, once
+// on the way in, so that a bad flag fails before the backend and the models
+// load; orw.NewTrainer checks it again only as the library's own guard.
 func (f *finetuneFlags) setup() (*finetuneRun, error) {
 	task, err := tasks.Lookup(*f.taskName)
 	if err != nil {
