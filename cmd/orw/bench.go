@@ -108,43 +108,54 @@ func runBench(ctx context.Context, args []string) error {
 		res := run.res
 		res.Impl, res.Model, res.Batch, res.EulerSteps, res.Rounds = "orwcfm-go", w, b, *steps, *rounds
 		res.Backend, res.SIMD = backends.Config(), backends.SIMDEnabled
-		t0 := time.Now()
-		if _, err := run.tr.Step(); err != nil {
+		if err := run.time(ctx, &res, *cpuProfile, i); err != nil {
 			return err
 		}
-		res.MsCompile = msSince(t0)
-		var prof *os.File
-		if *cpuProfile != "" {
-			if prof, err = startProfile(*cpuProfile, i); err != nil {
-				return err
-			}
-		}
-		var round, sample, train []float64
-		for range *rounds {
-			if err := ctx.Err(); err != nil {
-				return err
-			}
-			t := time.Now()
-			rec, err := run.tr.Step()
-			if err != nil {
-				return err
-			}
-			round = append(round, msSince(t))
-			sample = append(sample, rec.SampleMS)
-			train = append(train, rec.TrainMS)
-		}
-		if prof != nil {
-			pprof.StopCPUProfile()
-			if err := prof.Close(); err != nil {
-				return err
-			}
-		}
-		res.MsPerRound, res.MsSample, res.MsTrainStep = median(round), median(sample), median(train)
-		res.MsRoundMin, res.MsRoundMax, res.MsRoundMean = slices.Min(round), slices.Max(round), stat.Mean(round, nil)
 		if err := enc.Encode(res); err != nil {
 			return err
 		}
 	}
+	return nil
+}
+
+// time times res.Rounds rounds of the workload after an untimed warm-up
+// round, into res; with a profile path, the timed rounds of workload i are
+// profiled (startProfile).
+func (run benchRun) time(ctx context.Context, res *BenchResult, profile string, i int) error {
+	t0 := time.Now()
+	if _, err := run.tr.Step(); err != nil {
+		return err
+	}
+	res.MsCompile = msSince(t0)
+	var prof *os.File
+	if profile != "" {
+		var err error
+		if prof, err = startProfile(profile, i); err != nil {
+			return err
+		}
+	}
+	var round, sample, train []float64
+	for range res.Rounds {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		t := time.Now()
+		rec, err := run.tr.Step()
+		if err != nil {
+			return err
+		}
+		round = append(round, msSince(t))
+		sample = append(sample, rec.SampleMS)
+		train = append(train, rec.TrainMS)
+	}
+	if prof != nil {
+		pprof.StopCPUProfile()
+		if err := prof.Close(); err != nil {
+			return err
+		}
+	}
+	res.MsPerRound, res.MsSample, res.MsTrainStep = median(round), median(sample), median(train)
+	res.MsRoundMin, res.MsRoundMax, res.MsRoundMean = slices.Min(round), slices.Max(round), stat.Mean(round, nil)
 	return nil
 }
 

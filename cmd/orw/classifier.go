@@ -21,13 +21,12 @@ func init() {
 func runTrainClassifier(ctx context.Context, args []string) error {
 	fs := newFlags("train-classifier", "train the classifier that judges samples (rewards, digit histograms)")
 	task := fs.String("task", "mnist", "data set: mnist, fashion, cifar10")
-	dataDir := fs.String("data", "", "directory with the data set's files (default: the built-in location)")
+	common := newTrainingFlags(fs)
+	dataDir, seed := common.dataDir, common.seed
 	out := fs.String("out", "", "output checkpoint (default: TASK-classifier.ckpt)")
 	steps := fs.Int64("steps", 2400, "training steps")
 	batch := fs.Int("batch", 128, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
-	seed := fs.Uint64("seed", 1, "random seed")
-	state := fs.String("state", "", "directory for the resumable training state (default: OUT.state)")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -53,10 +52,7 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	stateDir := *state
-	if stateDir == "" {
-		stateDir = *out + ".state"
-	}
+	stateDir := common.stateDir(*out)
 	if err := os.MkdirAll(stateDir, 0o755); err != nil {
 		return err
 	}

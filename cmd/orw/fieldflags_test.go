@@ -1,7 +1,9 @@
 package main
 
 import (
+	"errors"
 	"flag"
+	"fmt"
 	"io"
 	"testing"
 
@@ -9,34 +11,51 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw"
 )
 
-// TestFieldsAsFlags checks the translation of library errors, which name
-// orw.Config fields, into the flags of the command that printed them.
+// TestFieldsAsFlags checks that the *orw.FieldError values of a library
+// error are shown with the flags of the command that printed them, and that
+// the rest of the text, and fields the command has no flag for, stay.
 func TestFieldsAsFlags(t *testing.T) {
 	cfg := orw.DefaultConfig()
 	finetune := flag.NewFlagSet("finetune", flag.ContinueOnError)
 	experiment.BindConfig(finetune, &cfg)
 	sample := flag.NewFlagSet("sample", flag.ContinueOnError)
 	sample.Int("sample-steps", 0, "")
+	bad := orw.DefaultConfig()
+	bad.RefreshEvery, bad.Sampler.Steps, bad.Optim.Beta1 = 0, 0, 2
+	badErr := bad.Validate()
+	reft := orw.DefaultConfig()
+	reft.Method, reft.PoolSize = orw.MethodReFT, 3
 	for _, tc := range []struct {
-		fs        *flag.FlagSet
-		msg, want string
+		fs   *flag.FlagSet
+		err  error
+		want string
 	}{
-		{finetune, "invalid fine-tuning config: RefreshEvery must be >= 1, got 0; Sampler.Steps must be in 1..10000, got 0",
-			"invalid fine-tuning config: --refresh-every must be >= 1, got 0; --sample-steps must be in 1..10000, got 0"},
-		{finetune, "the loss is NaN: lower Tau or the learning rate, or set NormalizeWeights.",
-			"the loss is NaN: lower --tau or the learning rate, or set --normalize-weights."},
-		{finetune, "PoolSize must be in batch..4194304 for reft, got 3", "--pool-size must be in batch..4194304 for reft, got 3"},
-		{finetune, "reft keeps no samples: raise PoolSize or KeepFraction", "reft keeps no samples: raise --pool-size or --keep-fraction"},
-		// Fields without a flag, other words and names inside file names stay.
-		{finetune, "Optim.Beta1 and Optim.LR, Tau2, orw.Config.Tau", "Optim.Beta1 and --lr, Tau2, orw.Config.Tau"},
-		{finetune, "open runs/Tau/Batch-1/x: no such file", "open runs/Tau/Batch-1/x: no such file"},
+		{finetune, badErr, "invalid fine-tuning config: --refresh-every must be >= 1, got 0; --sample-steps must be in 1..10000, got 0; " +
+			"optim: Adam betas must be in [0, 1), got 2 and 0.999"},
+		{finetune, reft.Validate(), "invalid fine-tuning config: --pool-size must be in batch..4194304 for reft, got 3"},
+		// Wrapped, the field errors are still found.
+		{finetune, fmt.Errorf("point 3 (tau=1): %w", badErr), "point 3 (tau=1): invalid fine-tuning config: --refresh-every must be >= 1, got 0; " +
+			"--sample-steps must be in 1..10000, got 0; optim: Adam betas must be in [0, 1), got 2 and 0.999"},
 		// A command without the flag shows the field.
-		{sample, "Tau must be a finite number; Sampler.Steps must be in 1..10000", "Tau must be a finite number; --sample-steps must be in 1..10000"},
-		{nil, "Tau must be", "Tau must be"},
+		{sample, badErr, "invalid fine-tuning config: RefreshEvery must be >= 1, got 0; --sample-steps must be in 1..10000, got 0; " +
+			"optim: Adam betas must be in [0, 1), got 2 and 0.999"},
+		{nil, badErr, badErr.Error()},
+		// Other errors are left as they are, field-like words included.
+		{finetune, errors.New("open runs/Tau/Batch-1/x: no such file"), "open runs/Tau/Batch-1/x: no such file"},
 	} {
-		if got := fieldsAsFlags(tc.msg, tc.fs); got != tc.want {
-			t.Errorf("fieldsAsFlags(%q) = %q, want %q", tc.msg, got, tc.want)
+		if got := fieldsAsFlags(tc.err, tc.fs); got != tc.want {
+			t.Errorf("fieldsAsFlags(%q) = %q, want %q", tc.err, got, tc.want)
 		}
+	}
+}
+
+// TestBadAlpha checks the one line that orw finetune prints for a bad value
+// of a config flag: it names the flag, the value and the rule.
+func TestBadAlpha(t *testing.T) {
+	code, _, errOut := runOrw(t, "finetune", "--alpha", "-1", "--out", t.TempDir())
+	want := "orw finetune: invalid fine-tuning config: --alpha must be a finite number in [0, 1e6], got -1\n"
+	if code != 1 || errOut != want {
+		t.Errorf("exit %d, stderr %q; want exit 1, %q", code, errOut, want)
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"image"
 	"os"
@@ -55,80 +56,154 @@ const defaultTask = "mnist-even"
 // step counts and time estimates cannot overflow.
 const maxSteps = 100_000_000
 
-func runFinetune(ctx context.Context, args []string) error {
-	fs := newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")
-	taskName := fs.String("task", defaultTask, "task (orw tasks lists them); the config flags default to the task's settings (docs/configuration.md; shown: "+defaultTask+"'s)")
-	model := fs.String("model", "", "base model: latent, latent-cond, unet, mlp, or a generator checkpoint (default: the task's)")
-	rewardSpec := fs.String("reward", "", "reward replacing the task's: "+tasks.RewardSpecSyntax+"; orw tasks lists the names")
-	prompt := fs.String("prompt", "", "prompt of the prompt reward (orw tasks lists them; default: the task's)")
-	twoSided := fs.Bool("two-sided", false, "prompt reward p(prompt) - p(not prompt) instead of p(prompt)")
-	target := fs.String("target", "", "target image of the target reward: an index into the test split, or a PNG file (default 0)")
-	dataDir := fs.String("data", "", "directory with the data set's files (target images; default: the built-in location)")
-	out := fs.String("out", "", "run directory (default runs/TASK-METHOD-tTAU-aALPHA-sSEED)")
-	steps := fs.Int64("steps", 0, "total gradient steps (default: the task's)")
-	// The config flags: only those given override the task's defaults.
-	given := orw.DefaultConfig()
+// finetuneFlags are orw finetune's flags.
+type finetuneFlags struct {
+	fs       *flag.FlagSet
+	taskName *string
+	// opts are the task options (tasks.OptionFields), config the config flags
+	// (experiment.ConfigFields) with the default task's values: only those
+	// given override the task's defaults.
+	opts                       tasks.Options
+	config                     orw.Config
+	out                        *string
+	steps, gridEvery           *int64
+	asJSON, quiet, tensorboard *bool
+}
+
+func newFinetuneFlags() *finetuneFlags {
+	f := &finetuneFlags{fs: newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")}
+	fs := f.fs
+	f.taskName = fs.String("task", defaultTask, "task (orw tasks lists them); the config flags default to the task's settings (docs/configuration.md; shown: "+defaultTask+"'s)")
+	tasks.BindOptions(fs, &f.opts)
+	f.out = fs.String("out", "", "run directory (default runs/TASK-METHOD-tTAU-aALPHA-sSEED)")
+	f.steps = fs.Int64("steps", 0, "total gradient steps (default: the task's)")
+	f.config = orw.DefaultConfig()
 	if t, err := tasks.Lookup(defaultTask); err == nil {
-		given = t.Defaults()
+		f.config = t.Defaults()
 	}
-	experiment.BindConfig(fs, &given)
-	gridEvery := fs.Int64("grid-every", 0, "write a sample grid every N steps (default: steps/5)")
-	asJSON := fs.Bool("json", false, "end by printing one JSON summary on stdout")
-	quiet := fs.Bool("quiet", false, "no progress bar")
-	tensorboard := fs.Bool("tensorboard", true, "write TensorBoard event files into the run directory (docs/sweeps.md)")
-	if err := parse(fs, args); err != nil {
+	experiment.BindConfig(fs, &f.config)
+	f.gridEvery = fs.Int64("grid-every", 0, "write a sample grid every N steps (default: steps/5)")
+	f.asJSON = fs.Bool("json", false, "end by printing one JSON summary on stdout")
+	f.quiet = fs.Bool("quiet", false, "no progress bar")
+	f.tensorboard = fs.Bool("tensorboard", true, "write TensorBoard event files into the run directory (docs/sweeps.md)")
+	return f
+}
+
+// finetuneRun is what orw finetune runs, made from its flags by setup.
+type finetuneRun struct {
+	task  *tasks.Task
+	opts  tasks.Options // resolved
+	cfg   orw.Config
+	total int64  // gradient steps
+	grid  int64  // steps between sample grids
+	out   string // run directory
+}
+
+// setup checks the parsed flags and turns them into the run: the task's
+// defaults, overridden by the flags given. The config is validated here, once
+// on the way in, so that a bad flag fails before the backend and the models
+// load; orw.NewTrainer checks it again only as the library's own guard.
+func (f *finetuneFlags) setup() (*finetuneRun, error) {
+	task, err := tasks.Lookup(*f.taskName)
+	if err != nil {
+		return nil, err
+	}
+	r := &finetuneRun{task: task, cfg: task.Defaults(), total: task.Steps, grid: *f.gridEvery, out: *f.out}
+	experiment.ApplyFlags(f.fs, &r.cfg, f.config)
+	if err := r.cfg.Validate(); err != nil {
+		return nil, err
+	}
+	f.fs.Visit(func(fl *flagT) {
+		if fl.Name == "steps" {
+			r.total = *f.steps
+		}
+	})
+	if r.total < 0 || r.total > maxSteps {
+		return nil, fmt.Errorf("--steps must be in 0..%d, got %d", maxSteps, r.total)
+	}
+	if dir := f.opts.DataDir; dir != "" {
+		if st, err := os.Stat(dir); err != nil || !st.IsDir() {
+			return nil, fmt.Errorf("--data %s: no such directory", dir)
+		}
+	}
+	if r.out == "" {
+		r.out = filepath.Join("runs", fmt.Sprintf("%s-%s-t%g-a%g-s%d", task.Name, r.cfg.Method, r.cfg.Tau, r.cfg.Alpha, r.cfg.Seed))
+	}
+	if r.grid <= 0 {
+		r.grid = max(r.total/5, 1)
+	}
+	return r, nil
+}
+
+func runFinetune(ctx context.Context, args []string) error {
+	flags := newFinetuneFlags()
+	if err := parse(flags.fs, args); err != nil {
 		return err
 	}
-	task, err := tasks.Lookup(*taskName)
+	r, err := flags.setup()
 	if err != nil {
 		return err
 	}
-	cfg := task.Defaults()
-	experiment.ApplyFlags(fs, &cfg, given)
-	set := map[string]bool{}
-	fs.Visit(func(f *flagT) { set[f.Name] = true })
-	if err := cfg.Validate(); err != nil {
-		return err
-	}
-	total := task.Steps
-	if set["steps"] {
-		total = *steps
-	}
-	if total < 0 || total > maxSteps {
-		return fmt.Errorf("--steps must be in 0..%d, got %d", maxSteps, total)
-	}
-	if *dataDir != "" {
-		if st, err := os.Stat(*dataDir); err != nil || !st.IsDir() {
-			return fmt.Errorf("--data %s: no such directory", *dataDir)
-		}
-	}
-	if *out == "" {
-		*out = filepath.Join("runs", fmt.Sprintf("%s-%s-t%g-a%g-s%d", task.Name, cfg.Method, cfg.Tau, cfg.Alpha, cfg.Seed))
-	}
-	grid := *gridEvery
-	if grid <= 0 {
-		grid = max(total/5, 1)
-	}
+	task, cfg, total, out := r.task, r.cfg, r.total, r.out
 	be, err := backend()
 	if err != nil {
 		return err
 	}
 	t0 := time.Now()
-	opts, err := task.Resolve(tasks.Options{Model: *model, Reward: *rewardSpec, Prompt: *prompt, TwoSided: *twoSided, Target: *target, DataDir: *dataDir})
+	opts, err := task.Resolve(flags.opts)
 	if err != nil {
 		return err
 	}
-	// One run of the experiment layer; the hooks draw its pictures from the
-	// open run (also when it had finished before: OpenFinished).
-	var v *runViews
-	var files []string
-	var toy *tasks.ToyComparison
-	hooks := experiment.Hooks{
+	r.opts = opts
+	var views finetuneViews
+	spec := experiment.Run{Trial: experiment.Trial{Name: filepath.Base(out), Task: task.Name, Options: opts, Config: cfg}, Dir: out, Steps: total}
+	res, stepErr := spec.Execute(ctx, experiment.Options{Backend: be, Hooks: views.hooks(r, *flags.quiet), FinalEval: true, OpenFinished: true, TensorBoard: *flags.tensorboard})
+	if stepErr != nil {
+		if stepErr == context.Canceled { // Ctrl-C: the run is saved
+			return &interrupted{fmt.Sprintf("interrupted at step %d of %d; the run is saved in %s: run the same command again to resume", res.Steps, total, out)}
+		}
+		if errors.Is(stepErr, context.Canceled) { // not wrapped: the run is not saved
+			return fmt.Errorf("interrupted at step %d, and the run could not be saved: %v", res.Steps, stepErr)
+		}
+		return stepErr
+	}
+	v, files, toy := views.v, views.files, views.toy
+	sum := FinetuneSummary{
+		Task: task.Name, Method: string(cfg.Method), Model: opts.Model, Tau: cfg.Tau,
+		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: res.Steps,
+		Outcome: res.Outcome, RunDir: out, Files: append(v.written, files...), Toy: toy,
+	}
+	sum.WallSeconds = time.Since(t0).Seconds()
+	if sum.ClassFractions != nil {
+		sum.ClassNames = v.classNames
+	}
+	if *flags.asJSON {
+		return printJSON(sum)
+	}
+	printFinetune(sum, task, cfg, out)
+	return nil
+}
+
+// finetuneViews are the pictures of orw finetune's run: its hooks draw them
+// from the open run (also when it had finished before: OpenFinished).
+type finetuneViews struct {
+	v     *runViews
+	files []string // the plots
+	toy   *tasks.ToyComparison
+}
+
+// hooks draw the start grid and set up the progress bar and the grids of
+// the steps (Start), then draw the final grid, the plots and, for 2-D point
+// tasks, the comparison with the exact density (End).
+func (fv *finetuneViews) hooks(r *finetuneRun, quiet bool) experiment.Hooks {
+	task, total, grid := r.task, r.total, r.grid
+	return experiment.Hooks{
 		Start: func(_ experiment.Run, run *rundir.Run) error {
-			v = newRunViews(run, *out)
+			v := newRunViews(run, r.out)
+			fv.v = v
 			if task.Points {
 				v.exact = func(step int64) ([][]float64, string, error) {
-					return toyExact(task, opts, cfg, step)
+					return toyExact(task, r.opts, r.cfg, step)
 				}
 			}
 			if err := v.grid("start.png"); err != nil {
@@ -136,16 +211,16 @@ func runFinetune(ctx context.Context, args []string) error {
 			}
 			var w2avg, ravg float64
 			start := run.StepCount()
-			run.OnStep = func(r orw.StepRecord) {
-				ravg = smooth(ravg, r.RewardMean, r.Step-start)
-				w2avg = smooth(w2avg, r.W2, r.Step-start)
-				if r.Step%grid == 0 && r.Step < total {
-					if err := v.grid(fmt.Sprintf("step-%06d.png", r.Step)); err != nil {
+			run.OnStep = func(rec orw.StepRecord) {
+				ravg = smooth(ravg, rec.RewardMean, rec.Step-start)
+				w2avg = smooth(w2avg, rec.W2, rec.Step-start)
+				if rec.Step%grid == 0 && rec.Step < total {
+					if err := v.grid(fmt.Sprintf("step-%06d.png", rec.Step)); err != nil {
 						fmt.Fprintln(os.Stderr, "warning:", err)
 					}
 				}
 			}
-			if !*quiet {
+			if !quiet {
 				run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
 					train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
 						return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
@@ -159,41 +234,22 @@ func runFinetune(ctx context.Context, args []string) error {
 			if err != nil {
 				return nil
 			}
-			if err := v.grid("final.png"); err != nil {
+			if err := fv.v.grid("final.png"); err != nil {
 				return err
 			}
-			if files, err = v.plots(); err != nil {
+			if fv.files, err = fv.v.plots(); err != nil {
 				return err
 			}
 			if task.Points {
-				toy, err = v.toyComparison(run.StepCount())
+				fv.toy, err = fv.v.toyComparison(run.StepCount())
 			}
 			return err
 		},
 	}
-	spec := experiment.Run{Trial: experiment.Trial{Name: filepath.Base(*out), Task: task.Name, Options: opts, Config: cfg}, Dir: *out, Steps: total}
-	res, stepErr := spec.Execute(ctx, experiment.Options{Backend: be, Hooks: hooks, FinalEval: true, OpenFinished: true, TensorBoard: *tensorboard})
-	if stepErr != nil {
-		if stepErr == context.Canceled { // Ctrl-C: the run is saved
-			return &interrupted{fmt.Sprintf("interrupted at step %d of %d; the run is saved in %s: run the same command again to resume", res.Steps, total, *out)}
-		}
-		if errors.Is(stepErr, context.Canceled) { // not wrapped: the run is not saved
-			return fmt.Errorf("interrupted at step %d, and the run could not be saved: %v", res.Steps, stepErr)
-		}
-		return stepErr
-	}
-	sum := FinetuneSummary{
-		Task: task.Name, Method: string(cfg.Method), Model: opts.Model, Tau: cfg.Tau,
-		Reward: task.RewardSpecOf(opts), Prompt: opts.Prompt, TwoSided: opts.TwoSided, Target: opts.Target, Alpha: cfg.Alpha, Seed: cfg.Seed, Steps: res.Steps,
-		Outcome: res.Outcome, RunDir: *out, Files: append(v.written, files...), Toy: toy,
-	}
-	sum.WallSeconds = time.Since(t0).Seconds()
-	if sum.ClassFractions != nil {
-		sum.ClassNames = v.classNames
-	}
-	if *asJSON {
-		return printJSON(sum)
-	}
+}
+
+// printFinetune prints the summary of a run of task with cfg in dir for people.
+func printFinetune(sum FinetuneSummary, task *tasks.Task, cfg orw.Config, dir string) {
 	fmt.Printf("finetune: %s %s tau=%g alpha=%g: reward %.3f → %.3f in %d steps (%s)\n", task.Name, cfg.Method, cfg.Tau, cfg.Alpha,
 		sum.InitialReward, sum.FinalReward, sum.Steps, time.Duration(sum.WallSeconds*float64(time.Second)).Round(time.Second))
 	fmt.Printf("reward: %s%s\n", sum.Reward, rewardDetails(sum))
@@ -212,8 +268,7 @@ func runFinetune(ctx context.Context, args []string) error {
 	if sum.Frechet > 0 {
 		fmt.Printf("Fréchet distance to the real test images: %.4g\n", sum.Frechet)
 	}
-	fmt.Printf("wrote %s: %s\n", *out, strings.Join(relative(*out, sum.Files), ", "))
-	return nil
+	fmt.Printf("wrote %s: %s\n", dir, strings.Join(relative(dir, sum.Files), ", "))
 }
 
 // smooth is an exponential moving average with a short warm-up.

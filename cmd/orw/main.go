@@ -13,12 +13,12 @@ import (
 	"io"
 	"os"
 	"os/signal"
-	"regexp"
 	"sort"
 	"strings"
 	"syscall"
 
 	"github.com/orwcfm/orwcfm/pkg/experiment"
+	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 )
 
@@ -106,7 +106,7 @@ func run(args []string) int {
 			fmt.Fprintln(os.Stderr, "orw "+name+": "+msg)
 			return 130
 		}
-		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(fieldsAsFlags(err.Error(), flagSets[name])))
+		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(fieldsAsFlags(err, flagSets[name])))
 		return 1
 	}
 	fmt.Fprintf(os.Stderr, "orw: unknown command %q; valid commands: %s\n", name, strings.Join(commandNames(), ", "))
@@ -134,36 +134,49 @@ func commandNames() []string {
 // oneLine folds an error message to one line.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// fieldPath matches a Go field path in an error message: "Tau", "Sampler.Steps".
-var fieldPath = regexp.MustCompile(`[A-Za-z][A-Za-z0-9]*(\.[A-Za-z][A-Za-z0-9]*)*`)
-
-// fieldsAsFlags shows a library error in the command's terms: each orw.Config
-// field that it names as a word and that fs has a flag for ("RefreshEvery must
-// be >= 1") becomes that flag ("--refresh-every must be >= 1"), by the table of
-// experiment.ConfigFields. Words inside file names ("runs/Tau/x") stay.
-func fieldsAsFlags(msg string, fs *flag.FlagSet) string {
+// fieldsAsFlags shows a library error in the command's terms: each
+// *orw.FieldError in err whose field has a flag in fs (by the table of
+// experiment.ConfigFields) is written with the flag in place of the field
+// ("--refresh-every must be >= 1, got 0"); the rest of the text stays.
+func fieldsAsFlags(err error, fs *flag.FlagSet) string {
+	msg := err.Error()
 	if fs == nil {
 		return msg
 	}
-	var b strings.Builder
-	last := 0
-	for _, m := range fieldPath.FindAllStringIndex(msg, -1) {
-		f := experiment.FlagOf(msg[m[0]:m[1]])
-		if f == "" || fs.Lookup(f) == nil || partOfName(msg, m[0]-1) || partOfName(msg, m[1]) {
+	for _, fe := range fieldErrors(err) {
+		f := experiment.FlagOf(fe.Field)
+		if f == "" || fs.Lookup(f) == nil {
 			continue
 		}
-		b.WriteString(msg[last:m[0]])
-		b.WriteString("--" + f)
-		last = m[1]
+		asFlag := *fe
+		asFlag.Field = "--" + f
+		msg = strings.Replace(msg, fe.Error(), asFlag.Error(), 1)
 	}
-	b.WriteString(msg[last:])
-	return b.String()
+	return msg
 }
 
-// partOfName reports whether msg[i] joins a word to a longer name: a path
-// separator, dash or underscore (not a blank or punctuation that ends a word).
-func partOfName(msg string, i int) bool {
-	return i >= 0 && i < len(msg) && strings.IndexByte(`/\-_`, msg[i]) >= 0
+// fieldErrors lists the *orw.FieldError values in err's tree, in order.
+func fieldErrors(err error) []*orw.FieldError {
+	var out []*orw.FieldError
+	var walk func(error)
+	walk = func(err error) {
+		if fe, ok := err.(*orw.FieldError); ok {
+			out = append(out, fe)
+			return
+		}
+		switch u := err.(type) {
+		case interface{ Unwrap() []error }:
+			for _, e := range u.Unwrap() {
+				walk(e)
+			}
+		case interface{ Unwrap() error }:
+			if e := u.Unwrap(); e != nil {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	return out
 }
 
 // flagSets holds each command's flags (made by newFlags), for fieldsAsFlags.

@@ -25,7 +25,7 @@ func runReproduce(ctx context.Context, args []string) error {
 	quick := fs.Bool("quick", false, "the small size that CI runs (checks that everything runs; the findings need the full size)")
 	out := fs.String("out", "", "where the run directories go (default runs/reproduce, or runs/reproduce-quick with --quick)")
 	results := fs.String("results", "", "where the results file NAME.json and the panels NAME/*.png go (default docs/results; with --quick, OUT/results)")
-	data := fs.String("data", "", "compression-tradeoff: a CIFAR-10 directory (default: Fashion-MNIST)")
+	dataDir := fs.String("data", "", "compression-tradeoff: a CIFAR-10 directory (default: Fashion-MNIST)")
 	report := fs.Bool("report", false, "write docs/results.md from the results files (see --results) and stop")
 	reportPath := fs.String("report-file", "docs/results.md", "the page --report writes")
 	var name string
@@ -72,10 +72,10 @@ func runReproduce(ctx context.Context, args []string) error {
 		if *quick {
 			cmd += " --quick"
 		}
-		if *data != "" {
-			cmd += " --data " + *data
+		if *dataDir != "" {
+			cmd += " --data " + *dataDir
 		}
-		res, err := paper.Reproduce(ctx, e, paper.Options{Size: paper.Size{Quick: *quick, Data: *data}, Seeds: *seeds, Workers: *workers,
+		res, err := paper.Reproduce(ctx, e, paper.Options{Size: paper.Size{Quick: *quick, DataDir: *dataDir}, Seeds: *seeds, Workers: *workers,
 			RunsDir: *out, Out: *results, Command: cmd, Progress: os.Stderr, Backend: be})
 		if err != nil {
 			return fmt.Errorf("%s: %w (run the same command again to resume)", e.Name, err)
@@ -85,8 +85,8 @@ func runReproduce(ctx context.Context, args []string) error {
 	return nil
 }
 
-// experimentsNamed returns the experiment called name, or every experiment
-// for "all".
+// experimentsNamed returns the experiment of the paper named name, or all of
+// them for "all".
 func experimentsNamed(name string) ([]*paper.Experiment, error) {
 	names := []string{name}
 	if name == "all" {

@@ -19,6 +19,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/orw/train"
+	"github.com/orwcfm/orwcfm/pkg/tasks"
 )
 
 func init() {
@@ -84,12 +85,9 @@ func newSweepFlags(cmd, summary string) *sweepFlags {
 	sf.settings["task"] = fs.String("task", "", "task or tasks (orw tasks lists them; default "+experiment.DefaultTask+")")
 	sf.settings["steps"] = fs.String("steps", "", "gradient steps of each run (default: the task's)"+lists)
 	sf.settings["seed"] = fs.String("seeds", "", "seeds of each setting"+lists)
-	sf.settings["model"] = fs.String("model", "", "base model (default: the task's; one value, a file sweeps it)")
-	sf.settings["reward"] = fs.String("reward", "", "reward replacing the task's (one value; a file sweeps it)")
-	sf.settings["prompt"] = fs.String("prompt", "", "prompt of the prompt reward (one value; a file sweeps it)")
-	sf.settings["two-sided"] = fs.String("two-sided", "", "two-sided prompt reward: true or false"+lists)
-	sf.settings["target"] = fs.String("target", "", "target image of the target reward (one value; a file sweeps it)")
-	sf.settings["data"] = fs.String("data", "", "directory with the data set's files")
+	for _, f := range tasks.OptionFields {
+		sf.settings[f.Name] = fs.String(f.Name, "", f.SweepUsage)
+	}
 	for _, f := range experiment.ConfigFields {
 		if f.Flag == "" {
 			continue

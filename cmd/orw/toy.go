@@ -21,37 +21,25 @@ import (
 // --width, default 128; 16-dim time embedding) on 50,000 samples of the toy
 // mixture with exact minibatch OT-CFM, Adam 2e-3 with a cosine decay over the
 // run, and the midpoint sampler with 16 steps; samples are not clipped.
-func pretrainToy(ctx context.Context, given map[string]bool, model, out, state string, steps int64, batch int, lr float64, width int, seed uint64, solver ode.Solver, sampleSteps int, args []string) error {
-	if model != "mlp" {
-		if given["model"] {
-			return fmt.Errorf("the toy2d task trains an mlp flow, not %q: drop --model or use --model mlp", model)
-		}
-		model = "mlp"
+func pretrainToy(ctx context.Context, given map[string]bool, f *pretrainFlags, args []string) error {
+	out, steps, batch, lr, width, seed := *f.out, *f.steps, *f.batch, *f.lr, *f.width, *f.seed
+	if *f.model != "mlp" && given["model"] {
+		return fmt.Errorf("the toy2d task trains an mlp flow, not %q: drop --model or use --model mlp", *f.model)
 	}
-	if out == "" {
-		out = "toy2d-mlp.ckpt"
-	}
-	if state == "" {
-		state = out + ".state"
-	}
-	if steps == 0 {
-		steps = 2500
-	}
-	if batch == 0 {
-		batch = 256
-	}
-	if lr == 0 {
-		lr = 2e-3
-	}
+	orDefault(&out, "toy2d-mlp.ckpt")
+	state := f.stateDir(out)
+	orDefault(&steps, 2500)
+	orDefault(&batch, 256)
+	orDefault(&lr, 2e-3)
 	if !given["width"] {
 		width = 128
 	}
 	sampler := orw.SamplerConfig{Solver: ode.Midpoint, Steps: 16}
 	if given["solver"] {
-		sampler.Solver = solver
+		sampler.Solver = f.solver
 	}
 	if given["sample-steps"] {
-		sampler.Steps = sampleSteps
+		sampler.Steps = *f.sampleSteps
 	}
 	if err := sampler.Validate(); err != nil {
 		return err
@@ -71,13 +59,7 @@ func pretrainToy(ctx context.Context, given map[string]bool, model, out, state s
 		return err
 	}
 	g.Unbounded = true
-	g.Meta["data"] = "toy2d"
-	g.Meta["command"] = "orw " + joinArgs(args)
-	if err := orw.SaveGenerator(out, g); err != nil {
-		return err
-	}
-	fmt.Printf("pretrain: wrote %s (toy mlp flow, %d parameters) in %s\n", out, g.Params.NumParams(), time.Since(t0).Round(time.Second))
-	return nil
+	return savePretrained(g, out, "toy2d", "toy mlp flow", args, t0)
 }
 
 // toyExact is the exact tilted density of a point task at a step, with a title.

@@ -73,10 +73,31 @@ const MaxSweepPoints = 100_000
 // (ConfigFields' order), and the seed last, so that the seeds of a setting
 // are neighbours in the grid.
 var (
-	sweepLeading = []string{"task", "model", "reward", "prompt", "two-sided", "target", "data", "steps"}
-	// sweepText are the keys whose values are free text (may hold commas).
-	sweepText = map[string]bool{"model": true, "reward": true, "prompt": true, "target": true, "data": true}
+	sweepLeading = leadingKeys()
+	// sweepText are the keys whose values are free text (may hold commas):
+	// the options that are not switches.
+	sweepText = textKeys()
 )
+
+// leadingKeys are the task, its options (tasks.OptionFields) and the step count.
+func leadingKeys() []string {
+	keys := []string{"task"}
+	for _, f := range tasks.OptionFields {
+		keys = append(keys, f.Name)
+	}
+	return append(keys, "steps")
+}
+
+// textKeys are the options whose values are free text.
+func textKeys() map[string]bool {
+	m := map[string]bool{}
+	for _, f := range tasks.OptionFields {
+		if !f.IsBool() {
+			m[f.Name] = true
+		}
+	}
+	return m
+}
 
 // keyRank orders canonical keys.
 func keyRank(key string) int {
@@ -441,22 +462,6 @@ func (s *Sweep) point(i int) (Point, error) {
 		val := v.Values[0]
 		switch v.Key {
 		case "task":
-		case "model":
-			opts.Model = val
-		case "reward":
-			opts.Reward = val
-		case "prompt":
-			opts.Prompt = val
-		case "target":
-			opts.Target = val
-		case "data":
-			opts.DataDir = val
-		case "two-sided":
-			b, err := strconv.ParseBool(val)
-			if err != nil {
-				return p, fmt.Errorf("two-sided: %q is not true or false", val)
-			}
-			opts.TwoSided = b
 		case "steps":
 			n, err := strconv.ParseInt(val, 10, 64)
 			if err != nil || n < 0 {
@@ -464,6 +469,12 @@ func (s *Sweep) point(i int) (Point, error) {
 			}
 			steps = n
 		default:
+			if f, ok := tasks.LookupOption(v.Key); ok {
+				if err := f.Set(&opts, val); err != nil {
+					return p, fmt.Errorf("%s: %w", v.Key, err)
+				}
+				continue
+			}
 			if err := SetField(&cfg, v.Key, val); err != nil {
 				return p, fmt.Errorf("%s: %w", v.Key, err)
 			}

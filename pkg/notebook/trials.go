@@ -210,18 +210,11 @@ func (c classNameCache) get(t Trial) (classInfo, error) {
 }
 
 // rewardedClasses returns the classes that a reward favours when it is the
-// classifier's probability of a set of classes (mnist-even's even digits, a
-// prompt's classes), and nil for any other reward.
+// classifier's probability of a set of classes (tasks.ClassRewarder: mnist-even's
+// even digits, a prompt's classes), and nil for any other reward.
 func rewardedClasses(r orw.Reward) []int {
-	switch v := r.(type) {
-	case tasks.ClassSetReward:
-		return v.Classes
-	case *tasks.ClassSetReward:
-		return v.Classes
-	case tasks.PromptReward:
-		return v.Classes
-	case *tasks.PromptReward:
-		return v.Classes
+	if c, ok := r.(tasks.ClassRewarder); ok {
+		return c.RewardedClasses()
 	}
 	return nil
 }

@@ -2,6 +2,7 @@ package orw
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -119,10 +120,12 @@ func (c SamplerConfig) Validate() error {
 		for _, s := range ode.Solvers() {
 			names = append(names, s.String())
 		}
-		return fmt.Errorf("Sampler.Solver: unknown solver %v (valid: %s)", c.Solver, strings.Join(names, ", "))
+		valid := strings.Join(names, ", ")
+		return &FieldError{Field: "Sampler.Solver", Value: c.Solver, Rule: "one of " + valid,
+			msg: fmt.Sprintf("Sampler.Solver: unknown solver %v (valid: %s)", c.Solver, valid)}
 	}
 	if c.Steps <= 0 || c.Steps > 10000 {
-		return fmt.Errorf("Sampler.Steps must be in 1..10000, got %d", c.Steps)
+		return &FieldError{Field: "Sampler.Steps", Value: c.Steps, Rule: "in 1..10000"}
 	}
 	return nil
 }
@@ -212,60 +215,110 @@ func DefaultConfig() Config {
 	}
 }
 
-// Validate reports every bad value, with the valid range.
+// FieldError is a bad value of one field of a Config, as Config.Validate
+// reports it (find it with errors.As): the field, its value and the rule it
+// breaks. Its text is "Field must be Rule, got Value", or the message of the
+// field's own check (an unknown method, coupling or solver, the optimiser's).
+type FieldError struct {
+	// Field is the Go field path from Config: "Tau", "Sampler.Steps", "Optim".
+	Field string
+	// Value is the field's bad value.
+	Value any
+	// Rule is what a valid value is: "in 1..65536", "one of orw, rwcfm, raft, reft".
+	Rule string
+	// msg, when set, is the whole message (a check of the field's own type).
+	msg string
+}
+
+// Error is the problem in words: "Tau must be a finite number in [0, 1e4], got -1".
+func (e *FieldError) Error() string {
+	if e.msg != "" {
+		return e.msg
+	}
+	return fmt.Sprintf("%s must be %s, got %v", e.Field, e.Rule, e.Value)
+}
+
+// configErrors are the problems of one Config: its text is today's single
+// line, and errors.As finds each FieldError in it.
+type configErrors []error
+
+// Error lists the problems on one line, after "invalid fine-tuning config: ".
+func (e configErrors) Error() string {
+	msgs := make([]string, len(e))
+	for i, err := range e {
+		msgs[i] = err.Error()
+	}
+	return "invalid fine-tuning config: " + strings.Join(msgs, "; ")
+}
+
+// Unwrap returns the problems, for errors.As and errors.Is.
+func (e configErrors) Unwrap() []error { return e }
+
+// Validate reports every bad value, with the valid range: each one is a
+// *FieldError (errors.As finds them).
 func (c Config) Validate() error {
-	var errs []string
-	bad := func(format string, args ...any) { errs = append(errs, fmt.Sprintf(format, args...)) }
+	var errs configErrors
+	bad := func(field string, value any, rule string) {
+		errs = append(errs, &FieldError{Field: field, Value: value, Rule: rule})
+	}
+	// own wraps the error of a field's own check, keeping its message.
+	own := func(field string, value any, rule string, err error) {
+		errs = append(errs, &FieldError{Field: field, Value: value, Rule: rule, msg: err.Error()})
+	}
 	if err := c.Method.Validate(); err != nil {
-		bad("%v", err)
+		names := make([]string, len(Methods))
+		for i, m := range Methods {
+			names[i] = string(m)
+		}
+		own("Method", string(c.Method), "one of "+strings.Join(names, ", "), err)
 	}
 	if !isFinite(c.Tau) || c.Tau < 0 || c.Tau > 1e4 {
-		bad("Tau must be a finite number in [0, 1e4], got %g", c.Tau)
+		bad("Tau", c.Tau, "a finite number in [0, 1e4]")
 	}
 	if !isFinite(c.Alpha) || c.Alpha < 0 || c.Alpha > 1e6 {
-		bad("Alpha must be a finite number in [0, 1e6], got %g", c.Alpha)
+		bad("Alpha", c.Alpha, "a finite number in [0, 1e6]")
 	}
 	if c.Batch < 1 || c.Batch > 1<<16 {
-		bad("Batch must be in 1..65536, got %d", c.Batch)
+		bad("Batch", c.Batch, "in 1..65536")
 	}
 	if c.RefreshEvery < 1 {
-		bad("RefreshEvery must be >= 1, got %d", c.RefreshEvery)
+		bad("RefreshEvery", c.RefreshEvery, ">= 1")
 	}
 	if c.StepsPerBatch < 1 {
-		bad("StepsPerBatch must be >= 1, got %d", c.StepsPerBatch)
+		bad("StepsPerBatch", c.StepsPerBatch, ">= 1")
 	}
 	if !(c.KeepFraction > 0 && c.KeepFraction <= 1) {
-		bad("KeepFraction must be in (0, 1], got %g", c.KeepFraction)
+		bad("KeepFraction", c.KeepFraction, "in (0, 1]")
 	}
 	if (c.Method == MethodRWCFM || c.Method == MethodReFT) && (c.PoolSize < c.Batch || c.PoolSize > 1<<22) {
-		bad("PoolSize must be in batch..4194304 for %s, got %d", c.Method, c.PoolSize)
+		bad("PoolSize", c.PoolSize, fmt.Sprintf("in batch..4194304 for %s", c.Method))
 	}
 	if c.Method == MethodReFT && int(math.Ceil(float64(c.PoolSize)*c.KeepFraction)) < 1 {
-		bad("reft keeps no samples: raise PoolSize or KeepFraction")
+		own("PoolSize", c.PoolSize, "large enough that reft keeps a sample", errors.New("reft keeps no samples: raise PoolSize or KeepFraction"))
 	}
 	if err := c.Coupling.Validate(); err != nil {
-		bad("%v", err)
+		own("Coupling", string(c.Coupling), "one of independent, ot", err)
 	}
 	if err := c.Sampler.Validate(); err != nil {
-		bad("%v", err)
+		errs = append(errs, err) // a *FieldError
 	}
 	if err := c.Optim.Validate(); err != nil {
-		bad("%v", err)
+		own("Optim", c.Optim, "a valid optimiser setting", err)
 	}
 	if c.EvalEvery < 1 {
-		bad("EvalEvery must be >= 1, got %d", c.EvalEvery)
+		bad("EvalEvery", c.EvalEvery, ">= 1")
 	}
 	if c.EvalSamples < 2 || c.EvalSamples > 1<<14 {
-		bad("EvalSamples must be in 2..16384, got %d", c.EvalSamples)
+		bad("EvalSamples", c.EvalSamples, "in 2..16384")
 	}
 	if c.W2Times < 1 || c.W2Times > 1000 {
-		bad("W2Times must be in 1..1000, got %d", c.W2Times)
+		bad("W2Times", c.W2Times, "in 1..1000")
 	}
 	if c.CheckpointEvery < 1 {
-		bad("CheckpointEvery must be >= 1, got %d", c.CheckpointEvery)
+		bad("CheckpointEvery", c.CheckpointEvery, ">= 1")
 	}
 	if len(errs) > 0 {
-		return fmt.Errorf("invalid fine-tuning config: %s", strings.Join(errs, "; "))
+		return errs
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package orw_test
 
 import (
+	"errors"
 	"math"
 	"strings"
 	"testing"
@@ -30,6 +31,52 @@ func TestConfigValidation(t *testing.T) {
 	}
 	if err := orw.DefaultConfig().Validate(); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestConfigFieldErrors checks that Validate's problems are *orw.FieldError
+// values naming the field, the value and the rule, each found by errors.As,
+// while the text stays one line listing them all.
+func TestConfigFieldErrors(t *testing.T) {
+	c := orw.DefaultConfig()
+	c.Alpha = -1
+	err := c.Validate()
+	var fe *orw.FieldError
+	if !errors.As(err, &fe) {
+		t.Fatalf("Validate() = %v, not a *FieldError", err)
+	}
+	if fe.Field != "Alpha" || fe.Value != -1.0 || fe.Rule != "a finite number in [0, 1e6]" {
+		t.Errorf("FieldError = %+v", *fe)
+	}
+	if want := "invalid fine-tuning config: Alpha must be a finite number in [0, 1e6], got -1"; err.Error() != want {
+		t.Errorf("text %q, want %q", err.Error(), want)
+	}
+
+	c = orw.DefaultConfig()
+	c.RefreshEvery = 0
+	c.Sampler.Steps = 0
+	c.Optim.LR = 0
+	err = c.Validate()
+	want := "invalid fine-tuning config: RefreshEvery must be >= 1, got 0; Sampler.Steps must be in 1..10000, got 0; " +
+		"optim: learning rate must be positive and finite, got 0"
+	if err.Error() != want {
+		t.Errorf("text %q, want %q", err.Error(), want)
+	}
+	var fields []string
+	var walk func(error)
+	walk = func(err error) {
+		if fe, ok := err.(*orw.FieldError); ok {
+			fields = append(fields, fe.Field)
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+		}
+	}
+	walk(err)
+	if strings.Join(fields, " ") != "RefreshEvery Sampler.Steps Optim" {
+		t.Errorf("fields %v", fields)
 	}
 }
 

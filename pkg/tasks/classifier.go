@@ -52,19 +52,6 @@ func SaveClassifier(path string, c *Classifier) error {
 	return ckpt.Write(path, KindClassifier, meta, c.Params)
 }
 
-// LoadClassifier reads a classifier checkpoint file.
-func LoadClassifier(path string) (*Classifier, error) {
-	ck, err := ckpt.Read(path)
-	if err != nil {
-		return nil, err
-	}
-	c, err := classifierFromCheckpoint(ck)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return c, nil
-}
-
 func classifierFromCheckpoint(ck *ckpt.Checkpoint) (*Classifier, error) {
 	if ck.Kind != KindClassifier {
 		return nil, fmt.Errorf("checkpoint holds a %q, not a classifier", ck.Kind)

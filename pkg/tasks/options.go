@@ -1,6 +1,7 @@
 package tasks
 
 import (
+	"flag"
 	"fmt"
 	"slices"
 	"sort"
@@ -14,6 +15,7 @@ import (
 // Options are a run's task settings besides its orw.Config: which base model,
 // which reward, which prompt or target image. A run directory records them
 // (config.json, "meta") so that it can be reopened with the same Env.
+// OptionFields names each field: its flag, sweep key and metadata key.
 type Options struct {
 	// Model is the base model: a kind ("latent", "latent-cond", "unet", "mlp") or
 	// a generator checkpoint file; "" = the task's.
@@ -31,6 +33,102 @@ type Options struct {
 	// DataDir is where the data set's files are ("" = their default place);
 	// target rewards read the test split from it.
 	DataDir string
+}
+
+// OptionField is one field of Options and the names it goes by: its flag (in
+// orw finetune and orw sweep) and sweep key, its key in a run's metadata
+// (config.json, "meta"), and what it means.
+type OptionField struct {
+	// Name is the flag, without dashes, and the sweep key: "model", "two-sided".
+	Name string
+	// MetaKey is the option's key in a run's metadata: "model", "two_sided".
+	MetaKey string
+	// Usage says what the option does, for orw finetune -h.
+	Usage string
+	// SweepUsage is the shorter text of orw sweep's flag, which takes a
+	// setting's values as text.
+	SweepUsage string
+	// field is the option's field in an Options: a *string or a *bool.
+	field func(*Options) any
+}
+
+// OptionFields is the one table that binds Options to names, in the order of
+// the struct: Options' run metadata, the sweep settings of
+// experiment.Sweep, and the flags of orw finetune (BindOptions) and orw
+// sweep read it. A test checks that it covers every field of Options.
+var OptionFields = []OptionField{
+	{"model", "model", "base model: latent, latent-cond, unet, mlp, or a generator checkpoint (default: the task's)",
+		"base model (default: the task's; one value, a file sweeps it)", func(o *Options) any { return &o.Model }},
+	{"reward", "reward", "reward replacing the task's: " + RewardSpecSyntax + "; orw tasks lists the names",
+		"reward replacing the task's (one value; a file sweeps it)", func(o *Options) any { return &o.Reward }},
+	{"prompt", "prompt", "prompt of the prompt reward (orw tasks lists them; default: the task's)",
+		"prompt of the prompt reward (one value; a file sweeps it)", func(o *Options) any { return &o.Prompt }},
+	{"two-sided", "two_sided", "prompt reward p(prompt) - p(not prompt) instead of p(prompt)",
+		"two-sided prompt reward: true or false (a comma-separated list sweeps it)", func(o *Options) any { return &o.TwoSided }},
+	{"target", "target", "target image of the target reward: an index into the test split, or a PNG file (default 0)",
+		"target image of the target reward (one value; a file sweeps it)", func(o *Options) any { return &o.Target }},
+	{"data", "data_dir", "directory with the data set's files (target images; default: the built-in location)",
+		"directory with the data set's files", func(o *Options) any { return &o.DataDir }},
+}
+
+// LookupOption returns the entry of OptionFields whose Name is name.
+func LookupOption(name string) (OptionField, bool) {
+	for _, f := range OptionFields {
+		if f.Name == name {
+			return f, true
+		}
+	}
+	return OptionField{}, false
+}
+
+// IsBool reports whether the option is a switch (true or false); the others
+// are free text, whose one value may hold commas.
+func (f OptionField) IsBool() bool {
+	_, ok := f.field(&Options{}).(*bool)
+	return ok
+}
+
+// Get returns the option's value in o as text: "" when it is unset (a false
+// switch is "").
+func (f OptionField) Get(o Options) string {
+	switch p := f.field(&o).(type) {
+	case *string:
+		return *p
+	case *bool:
+		if *p {
+			return "true"
+		}
+	}
+	return ""
+}
+
+// Set sets the option in o from its text; a switch takes what
+// strconv.ParseBool takes.
+func (f OptionField) Set(o *Options, value string) error {
+	switch p := f.field(o).(type) {
+	case *string:
+		*p = value
+	case *bool:
+		b, err := strconv.ParseBool(value)
+		if err != nil {
+			return fmt.Errorf("%q is not true or false", value)
+		}
+		*p = b
+	}
+	return nil
+}
+
+// BindOptions defines on fs one flag for each entry of OptionFields, which
+// sets its field in *o; the default that -h shows is the field's value in *o.
+func BindOptions(fs *flag.FlagSet, o *Options) {
+	for _, f := range OptionFields {
+		switch p := f.field(o).(type) {
+		case *string:
+			fs.StringVar(p, f.Name, *p, f.Usage)
+		case *bool:
+			fs.BoolVar(p, f.Name, *p, f.Usage)
+		}
+	}
 }
 
 // RewardSpecOf is the reward spec a run of t uses with opts.
@@ -200,28 +298,16 @@ func taskGenerator(t *Task, model string) (*orw.Generator, error) {
 // meta is what a run records of its options (empty ones are left out, so runs
 // made before an option existed open unchanged).
 func (o Options) meta(t *Task) map[string]string {
-	m := map[string]string{"task": t.Name, "data": t.Data, "model": o.Model}
+	m := map[string]string{"task": t.Name, "data": t.Data}
+	for _, f := range OptionFields {
+		if v := f.Get(o); v != "" {
+			m[f.MetaKey] = v
+		}
+	}
 	if m["model"] == "" {
 		m["model"] = "latent"
 	}
-	add := func(k, v string) {
-		if v != "" {
-			m[k] = v
-		}
-	}
-	add("reward", o.Reward)
-	add("prompt", o.Prompt)
-	add("target", o.Target)
-	add("data_dir", o.DataDir)
-	if o.TwoSided {
-		m["two_sided"] = "true"
-	}
 	return m
-}
-
-func optionsFromMeta(m map[string]string) Options {
-	two, _ := strconv.ParseBool(m["two_sided"])
-	return Options{Model: m["model"], Reward: m["reward"], Prompt: m["prompt"], TwoSided: two, Target: m["target"], DataDir: m["data_dir"]}
 }
 
 // metaDiff lists the keys in which two run metadata maps differ ("prompt: a → b").

@@ -51,6 +51,14 @@ func (d *RewardDef) dataList() string {
 	return "data set " + strings.Join(d.Data, " or ")
 }
 
+// ClassRewarder is the optional interface of a reward that is the
+// classifier's probability of a set of classes (mnist-even's even digits, a
+// prompt's classes: ClassSetReward, PromptReward): the classes it favours,
+// which pictures of a run's class make-up mark.
+type ClassRewarder interface {
+	RewardedClasses() []int
+}
+
 // RewardEnv is what a named reward may use to build itself.
 type RewardEnv struct {
 	Backend compute.Backend

@@ -2,6 +2,7 @@ package tasks
 
 import (
 	"math"
+	"slices"
 	"strings"
 	"testing"
 
@@ -164,8 +165,8 @@ func TestResolveOptions(t *testing.T) {
 	}
 	// Runs record their options; a change is named.
 	m := Options{Model: "latent", Prompt: "a shoe"}.meta(jpeg)
-	if got := optionsFromMeta(m); got.Prompt != "a shoe" || got.Model != "latent" {
-		t.Errorf("options do not survive the run metadata: %+v", got)
+	if m["prompt"] != "a shoe" || m["model"] != "latent" {
+		t.Errorf("the run metadata lacks the options: %v", m)
 	}
 	if d := metaDiff(m, Options{Model: "latent", Prompt: "a top"}.meta(jpeg)); len(d) != 1 || !strings.Contains(d[0], `prompt: "a shoe" → "a top"`) {
 		t.Errorf("metaDiff: %v", d)
@@ -183,4 +184,27 @@ func mustTask(t *testing.T, name string) *Task {
 		t.Fatal(err)
 	}
 	return task
+}
+
+// TestRewardedClasses checks which rewards tell the classes they favour:
+// a class set and a prompt do, through ClassRewarder; a JPEG reward does not.
+func TestRewardedClasses(t *testing.T) {
+	for _, tc := range []struct {
+		r    orw.Reward
+		want []int
+	}{
+		{ClassSetReward{Classes: EvenDigits}, EvenDigits},
+		{&ClassSetReward{Classes: []int{3}}, []int{3}},
+		{PromptReward{ClassSetReward: ClassSetReward{Classes: []int{1, 7}}, TwoSided: true}, []int{1, 7}},
+		{&PromptReward{ClassSetReward: ClassSetReward{Classes: []int{2}}}, []int{2}},
+		{JPEGReward{}, nil},
+	} {
+		var got []int
+		if c, ok := tc.r.(ClassRewarder); ok {
+			got = c.RewardedClasses()
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%T: rewarded classes %v, want %v", tc.r, got, tc.want)
+		}
+	}
 }

@@ -118,6 +118,10 @@ func (r ClassSetReward) Reward(images *orw.Images) ([]float64, error) {
 	return out, nil
 }
 
+// RewardedClasses are the classes of the set (ClassRewarder); a PromptReward
+// has them too.
+func (r ClassSetReward) RewardedClasses() []int { return r.Classes }
+
 // RewardParams are the classifier's weights: with RewardGraph they make
 // ClassSetReward an orw.GraphReward, which the trainer computes inside its
 // sampling graph.
@@ -176,21 +180,4 @@ func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options
 		return nil, err
 	}
 	return rundir.OpenOrCreate(dir, cfg, env, meta)
-}
-
-// OpenRun opens an existing run directory, rebuilding its Env from what it recorded.
-func OpenRun(backend compute.Backend, dir string) (*rundir.Run, error) {
-	info, err := rundir.ReadRunInfo(dir)
-	if err != nil {
-		return nil, err
-	}
-	t, err := Lookup(info.Meta["task"])
-	if err != nil {
-		return nil, fmt.Errorf("run %s: %w", dir, err)
-	}
-	env, err := t.BuildEnv(backend, optionsFromMeta(info.Meta))
-	if err != nil {
-		return nil, err
-	}
-	return rundir.Open(dir, env)
 }

@@ -22,9 +22,9 @@ import (
 type Size struct {
 	// Quick selects the small size.
 	Quick bool
-	// Data is the directory of a data set the experiment needs beyond the
+	// DataDir is the directory of a data set the experiment needs beyond the
 	// shipped ones (CIFAR-10 for compression-tradeoff; "" uses Fashion-MNIST).
-	Data string
+	DataDir string
 }
 
 // Setting is one setting of an experiment; it runs once per seed.
@@ -309,8 +309,8 @@ func compressionTradeoffExperiment() *Experiment {
 		Settings: func(s Size) ([]Setting, error) {
 			task := "fashion-jpeg"
 			var opts tasks.Options
-			if s.Data != "" {
-				task, opts = "cifar10-jpeg", tasks.Options{DataDir: s.Data}
+			if s.DataDir != "" {
+				task, opts = "cifar10-jpeg", tasks.Options{DataDir: s.DataDir}
 			}
 			t, err := tasks.Lookup(task)
 			if err != nil {

@@ -125,10 +125,9 @@ func OpenOrCreate(dir string, cfg orw.Config, env orw.Env, meta map[string]strin
 }
 
 // Create makes a new run in dir (created if needed; it must not hold a run).
+// cfg is checked once, by orw.NewTrainer, before any file of the run is
+// written.
 func Create(dir string, cfg orw.Config, env orw.Env, meta map[string]string) (*Run, error) {
-	if err := cfg.Validate(); err != nil {
-		return nil, err
-	}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("cannot create run directory: %w", err)
 	}
