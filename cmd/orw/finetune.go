@@ -147,7 +147,8 @@ func runFinetune(ctx context.Context, args []string) error {
 			}
 			var w2avg, ravg float64
 			start := run.StepCount()
-			run.OnStep = func(r orw.StepRecord) {
+			l := run.Loop()
+			l.OnStep("finetune pictures", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], r orw.StepRecord) error {
 				ravg = smooth(ravg, r.RewardMean, r.Step-start)
 				w2avg = smooth(w2avg, r.W2, r.Step-start)
 				if r.Step%grid == 0 && r.Step < total {
@@ -155,31 +156,30 @@ func runFinetune(ctx context.Context, args []string) error {
 						fmt.Fprintln(os.Stderr, "warning:", err)
 					}
 				}
-			}
-			if !*quiet {
-				run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-					train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
-						return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
-					})
-				}
-			}
-			return nil
-		},
-		// End runs after the final evaluation (FinalEval), when training succeeded.
-		End: func(_ experiment.Run, run *rundir.Run, err error) error {
-			if err != nil {
 				return nil
+			})
+			if !*quiet {
+				train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
+					return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
+				})
 			}
-			if err := v.grid("final.png"); err != nil {
+			// After the final evaluation (FinalEval), when training succeeded.
+			l.OnEnd("finetune pictures", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+				if err != nil {
+					return nil
+				}
+				if err := v.grid("final.png"); err != nil {
+					return err
+				}
+				if files, err = v.plots(); err != nil {
+					return err
+				}
+				if task.Points {
+					toy, err = v.toyComparison(run.StepCount())
+				}
 				return err
-			}
-			if files, err = v.plots(); err != nil {
-				return err
-			}
-			if task.Points {
-				toy, err = v.toyComparison(run.StepCount())
-			}
-			return err
+			})
+			return nil
 		},
 	}
 	spec := experiment.Run{Trial: experiment.Trial{Name: filepath.Base(*out), Task: task.Name, Options: opts, Config: cfg}, Dir: *out, Steps: total}

@@ -105,28 +105,32 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 			redraw()
 			from := run.StepCount()
 			bar = d.NewProgress(r.Name, from, max(r.Steps, from))
-			run.OnStep = func(s orw.StepRecord) { h.Steps = append(h.Steps, s) }
-			run.OnEval = func(e orw.EvalRecord, _ *orw.Images) {
-				h.Evals = append(h.Evals, e)
-				redraw()
-			}
-			run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-				train.AttachProgress(l, bar, 1, func(s orw.StepRecord) string {
-					if s.Step >= r.Steps { // the last step's evaluation is in h by now
-						return final(h)
-					}
-					return fmt.Sprintf("batch reward %.3f", s.RewardMean)
-				})
-			}
-			return nil
-		},
-		End: func(_ experiment.Run, _ *rundir.Run, err error) error {
-			switch {
-			case errors.Is(err, context.Canceled):
-				bar.Done("interrupted")
-			default:
-				bar.Done(final(h))
-			}
+			l := run.Loop()
+			l.OnStep("trials", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], s orw.StepRecord) error {
+				h.Steps = append(h.Steps, s)
+				return nil
+			})
+			l.OnEvent("trials", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], ev any) error {
+				if e, ok := ev.(rundir.Eval); ok {
+					h.Evals = append(h.Evals, e.Record)
+					redraw()
+				}
+				return nil
+			})
+			train.AttachProgress(l, bar, 1, func(s orw.StepRecord) string {
+				if s.Step >= r.Steps { // the last step's evaluation is in h by now
+					return final(h)
+				}
+				return fmt.Sprintf("batch reward %.3f", s.RewardMean)
+			})
+			l.OnEnd("trials", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+				if errors.Is(err, context.Canceled) {
+					bar.Done("interrupted")
+				} else {
+					bar.Done(final(h))
+				}
+				return nil
+			})
 			return nil
 		},
 		Skip: func(r experiment.Run, res experiment.Result) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
@@ -172,26 +173,34 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 	hooks := experiment.Hooks{
 		Start: func(r experiment.Run, run *rundir.Run) error {
 			say("%s: from step %d to %d", labelOf[r.Dir], run.StepCount(), r.Steps)
-			run.OnEval = func(ev orw.EvalRecord, _ *orw.Images) {
-				say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", labelOf[r.Dir], ev.Step, ev.Reward, ev.ClassEntropy, ev.W2Velocity)
-			}
-			return nil
-		},
-		End: func(r experiment.Run, run *rundir.Run, err error) error {
-			if err != nil || !points {
+			l := run.Loop()
+			l.OnEvent("reproduce log", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], e any) error {
+				if ev, ok := e.(rundir.Eval); ok {
+					say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", labelOf[r.Dir], ev.Record.Step, ev.Record.Reward, ev.Record.ClassEntropy, ev.Record.W2Velocity)
+				}
+				return nil
+			})
+			if !points {
 				return nil
 			}
-			for i, rr := range runs {
-				if rr.Dir == r.Dir {
-					tr, terr := toyCompare(run, settings[slots[i].setting], slots[i].seed)
-					if terr != nil {
-						return terr
-					}
-					mu.Lock()
-					toys[r.Dir] = tr
-					mu.Unlock()
+			// After the final evaluation (FinalEval), when training succeeded.
+			l.OnEnd("toy comparison", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+				if err != nil {
+					return nil
 				}
-			}
+				for i, rr := range runs {
+					if rr.Dir == r.Dir {
+						tr, terr := toyCompare(run, settings[slots[i].setting], slots[i].seed)
+						if terr != nil {
+							return terr
+						}
+						mu.Lock()
+						toys[r.Dir] = tr
+						mu.Unlock()
+					}
+				}
+				return nil
+			})
 			return nil
 		},
 		Skip: func(r experiment.Run, res experiment.Result) error {
