@@ -89,12 +89,14 @@ func (v *LiveView) hookName() string { return "live view " + v.id }
 // liveBar shows the loop's progress on the bar of the view's StepTo.
 type liveBar struct{ v *LiveView }
 
+// Update shows p on the bar of the StepTo under way (none outside StepTo).
 func (b liveBar) Update(p train.Progress) {
 	if b.v.stepping {
 		b.v.bar.Update(p)
 	}
 }
 
+// Finish finishes the bar of the StepTo under way.
 func (b liveBar) Finish(p train.Progress) {
 	if b.v.stepping {
 		b.v.bar.Finish(p)
