@@ -211,7 +211,8 @@ func (fv *finetuneViews) hooks(r *finetuneRun, quiet bool) experiment.Hooks {
 			}
 			var w2avg, ravg float64
 			start := run.StepCount()
-			run.OnStep = func(rec orw.StepRecord) {
+			l := run.Loop()
+			l.OnStep("finetune pictures", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
 				ravg = smooth(ravg, rec.RewardMean, rec.Step-start)
 				w2avg = smooth(w2avg, rec.W2, rec.Step-start)
 				if rec.Step%grid == 0 && rec.Step < total {
@@ -219,31 +220,30 @@ func (fv *finetuneViews) hooks(r *finetuneRun, quiet bool) experiment.Hooks {
 						fmt.Fprintln(os.Stderr, "warning:", err)
 					}
 				}
-			}
-			if !quiet {
-				run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-					train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
-						return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
-					})
-				}
-			}
-			return nil
-		},
-		// End runs after the final evaluation (FinalEval), when training succeeded.
-		End: func(_ experiment.Run, run *rundir.Run, err error) error {
-			if err != nil {
 				return nil
+			})
+			if !quiet {
+				train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
+					return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
+				})
 			}
-			if err := fv.v.grid("final.png"); err != nil {
+			// After the final evaluation (FinalEval), when training succeeded.
+			l.OnEnd("finetune pictures", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+				if err != nil {
+					return nil
+				}
+				if err := v.grid("final.png"); err != nil {
+					return err
+				}
+				if fv.files, err = v.plots(); err != nil {
+					return err
+				}
+				if task.Points {
+					fv.toy, err = v.toyComparison(run.StepCount())
+				}
 				return err
-			}
-			if fv.files, err = fv.v.plots(); err != nil {
-				return err
-			}
-			if task.Points {
-				fv.toy, err = fv.v.toyComparison(run.StepCount())
-			}
-			return err
+			})
+			return nil
 		},
 	}
 }

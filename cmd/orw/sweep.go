@@ -270,29 +270,25 @@ func (p *sweepProgress) hooks() experiment.Hooks {
 				p.printf(r, "starting %s, %d steps (%s)", r.Dir, r.Steps, text)
 			}
 			every := max(r.Steps/10, 1)
-			onLoop := run.OnLoop
-			run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-				l.OnStep("sweep progress", every, train.PriorityDisplay, func(l *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
-					if l.Step() < r.Steps {
-						p.printf(r, "step %d/%d, batch reward %.3f, %s left", l.Step(), r.Steps, rec.RewardMean, l.Remaining().Round(time.Second))
-					}
-					return nil
-				})
-				if onLoop != nil {
-					onLoop(l)
+			l := run.Loop()
+			l.OnStep("sweep progress", every, train.PriorityDisplay, func(l *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
+				if l.Step() < r.Steps {
+					p.printf(r, "step %d/%d, batch reward %.3f, %s left", l.Step(), r.Steps, rec.RewardMean, l.Remaining().Round(time.Second))
 				}
-			}
-			return nil
-		},
-		End: func(r experiment.Run, run *rundir.Run, err error) error {
-			if err != nil {
 				return nil
-			}
-			_, evals, herr := run.History()
-			if herr == nil && len(evals) > 0 {
-				e := evals[len(evals)-1]
-				p.printf(r, "done at step %d: reward %.4g, W2 estimate %.4g", run.StepCount(), e.Reward, e.W2Velocity)
-			}
+			})
+			// After the final evaluation (FinalEval), when training succeeded.
+			l.OnEnd("sweep progress", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+				if err != nil {
+					return nil
+				}
+				_, evals, herr := run.History()
+				if herr == nil && len(evals) > 0 {
+					e := evals[len(evals)-1]
+					p.printf(r, "done at step %d: reward %.4g, W2 estimate %.4g", run.StepCount(), e.Reward, e.W2Velocity)
+				}
+				return nil
+			})
 			return nil
 		},
 		Skip: func(r experiment.Run, res experiment.Result) error {

@@ -136,7 +136,7 @@ func readRun(dir string) (Result, error) {
 	}
 	r := Run{Trial: Trial{Name: base, Task: info.Meta["task"], Config: info.Config}, Dir: dir}
 	res := r.blank()
-	step, histBytes, err := checkpointStep(dir)
+	saved, err := rundir.ReadSaved(dir)
 	if errors.Is(err, os.ErrNotExist) {
 		// Created, never checkpointed: at step 0 with no history.
 		res.Steps = 0
@@ -146,12 +146,8 @@ func readRun(dir string) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	steps, evals, err := rundir.ReadHistory(filepath.Join(dir, historyFile), histBytes)
-	if err != nil {
-		return res, fmt.Errorf("run %s: %w", dir, err)
-	}
-	h := &runplot.History{Name: base, Dir: dir, Config: info.Config, Meta: info.Meta, Steps: steps, Evals: evals}
-	res.fill(h, step, info.Config.EvalSamples)
+	h := &runplot.History{Name: base, Dir: dir, Config: info.Config, Meta: info.Meta, Steps: saved.Steps, Evals: saved.Evals}
+	res.fill(h, saved.Step, info.Config.EvalSamples)
 	return res, nil
 }
 

@@ -27,9 +27,11 @@
 // With Options.TensorBoard each run also writes TensorBoard event files
 // (package tbevents).
 //
-// The layer shows nothing itself: callers watch the runs through Hooks
-// (progress bars, live plots, sample grids), as orw finetune and the
-// notebooks' trials (package notebook) do.
+// The layer shows nothing itself: Hooks.Start hands callers each open run,
+// and they register their hooks (progress bars, live plots, sample grids)
+// on its training loop (rundir.Run.Loop), as orw finetune and the
+// notebooks' trials (package notebook) do; the event files are hooks on
+// the same loop.
 //
 // Layering: commands and notebooks call this package; it calls package
 // tasks (environments, rewards, base models), package vis/runplot (run

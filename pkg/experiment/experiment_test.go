@@ -17,6 +17,7 @@ import (
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 )
 
@@ -93,9 +94,12 @@ type counter struct{ start, end, skip atomic.Int32 }
 
 func (c *counter) hooks() Hooks {
 	return Hooks{
-		Start: func(Run, *rundir.Run) error { c.start.Add(1); return nil },
-		End:   func(Run, *rundir.Run, error) error { c.end.Add(1); return nil },
-		Skip:  func(Run, Result) error { c.skip.Add(1); return nil },
+		Start: func(_ Run, run *rundir.Run) error {
+			c.start.Add(1)
+			run.Loop().OnEnd("count", train.PriorityDisplay, func(*train.Loop[orw.StepRecord], error) error { c.end.Add(1); return nil })
+			return nil
+		},
+		Skip: func(Run, Result) error { c.skip.Add(1); return nil },
 	}
 }
 
@@ -255,14 +259,15 @@ func TestInterruptAndErrors(t *testing.T) {
 	var ended error
 	opts := Options{Hooks: Hooks{
 		Start: func(_ Run, run *rundir.Run) error {
-			run.OnStep = func(s orw.StepRecord) {
+			run.Loop().OnStep("cancel", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], s orw.StepRecord) error {
 				if s.Step == 3 {
 					cancel()
 				}
-			}
+				return nil
+			})
+			run.Loop().OnEnd("ended", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error { ended = err; return nil })
 			return nil
 		},
-		End: func(_ Run, _ *rundir.Run, err error) error { ended = err; return nil },
 	}}
 	res, err := r.Execute(ctx, opts)
 	if err != context.Canceled || ended != context.Canceled || res.Steps != 3 {
@@ -272,7 +277,7 @@ func TestInterruptAndErrors(t *testing.T) {
 	ctx2, cancel2 := context.WithCancel(context.Background())
 	defer cancel2()
 	opts.Hooks.Start = func(_ Run, run *rundir.Run) error {
-		run.OnStep = func(s orw.StepRecord) { cancel2() }
+		run.Loop().OnStep("cancel", 1, train.PriorityDisplay, func(*train.Loop[orw.StepRecord], orw.StepRecord) error { cancel2(); return nil })
 		return nil
 	}
 	_, err = Grid{Runs: []Run{r}, Options: opts}.Execute(ctx2)

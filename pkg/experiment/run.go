@@ -2,16 +2,13 @@ package experiment
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
-	"path/filepath"
 
 	"github.com/gomlx/compute"
 
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
-	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
@@ -25,6 +22,10 @@ type Run struct {
 	Dir string
 	// Steps is the step count to train the run to.
 	Steps int64
+
+	// sweep, when set (Sweep.Grid), is written to the run directory's
+	// SweepFile once the run is opened.
+	sweep *SweepRecord
 }
 
 // Runs returns the runs of trials of the experiment group, each in its
@@ -42,18 +43,15 @@ func Runs(root, group string, steps int64, trials ...Trial) []Run {
 // A Grid with several workers calls them from several goroutines at once.
 type Hooks struct {
 	// Start is called with each run opened at its current step, before it
-	// trains. It may set the open run's OnStep, OnEval and OnLoop. An error
-	// stops the run before it trains, and is the run's error.
+	// trains. It registers the caller's hooks on the run's training loop
+	// (run.Loop(): OnStep, OnEvent for evaluations, OnEnd for what follows
+	// training; see rundir.Run.Loop for the run's own hooks and their
+	// order). An error stops the run before it trains, and is the run's
+	// error.
 	Start func(r Run, run *rundir.Run) error
-	// End is called after a run trained, with the error that training
-	// returned (nil when the run reached r.Steps and, with
-	// Options.FinalEval, was evaluated), before the run is closed. Its error
-	// becomes the run's when training succeeded, and is joined to it
-	// otherwise.
-	End func(r Run, run *rundir.Run, err error) error
-	// Skip is called instead of Start and End for a run that had already
-	// reached r.Steps and so was only read, with its result. An error is
-	// the run's error.
+	// Skip is called instead of Start for a run that had already reached
+	// r.Steps and so was only read, with its result. An error is the run's
+	// error.
 	Skip func(r Run, res Result) error
 }
 
@@ -64,7 +62,8 @@ type Options struct {
 	// Hooks watch the runs.
 	Hooks Hooks
 	// FinalEval evaluates each trained run at its last step, unless its
-	// last evaluation is already there (see rundir.Run.Evaluate), so that
+	// last evaluation is already there (rundir.Run.EvaluateAtEnd: an end
+	// hook of the run's loop, before the callers' display hooks), so that
 	// its result describes the model it ends with. Without it the result
 	// holds the run's last periodic evaluation.
 	FinalEval bool
@@ -122,23 +121,13 @@ func (r Run) Execute(ctx context.Context, opts Options) (Result, error) {
 	if err != nil {
 		return res, err
 	}
-	if opts.TensorBoard {
-		opts.Hooks = tensorBoardHooks(opts.Hooks)
-	}
 	res.Steps = run.StepCount()
-	if opts.Hooks.Start != nil {
-		if err := opts.Hooks.Start(r, run); err != nil {
-			run.Close()
-			return res, err
-		}
+	run.EvaluateAtEnd(opts.FinalEval)
+	if err := r.attach(run, opts); err != nil {
+		run.Close()
+		return res, err
 	}
 	err = run.StepTo(ctx, r.Steps)
-	if err == nil && opts.FinalEval {
-		_, err = run.Evaluate()
-	}
-	if opts.Hooks.End != nil {
-		err = join(err, opts.Hooks.End(r, run, err))
-	}
 	res.Steps = run.StepCount()
 	if h, herr := runplot.FromRun(run, r.Name); herr == nil {
 		res.fill(h, run.StepCount(), r.Config.EvalSamples)
@@ -146,6 +135,26 @@ func (r Run) Execute(ctx context.Context, opts Options) (Result, error) {
 		err = join(err, herr)
 	}
 	return res, join(err, run.Close())
+}
+
+// attach writes the run's SweepRecord (when it is a sweep's), then
+// registers the hooks of opts on the open run's loop: the caller's
+// (Hooks.Start), then those of the event files (Options.TensorBoard).
+func (r Run) attach(run *rundir.Run, opts Options) error {
+	if r.sweep != nil {
+		if err := writeSweepRecord(r.Dir, *r.sweep); err != nil {
+			return err
+		}
+	}
+	if opts.Hooks.Start != nil {
+		if err := opts.Hooks.Start(r, run); err != nil {
+			return err
+		}
+	}
+	if opts.TensorBoard {
+		return attachTensorBoard(run)
+	}
+	return nil
 }
 
 // join returns a when b is nil and b when a is nil (unwrapped, so that a
@@ -176,20 +185,14 @@ func (r *Result) fill(h *runplot.History, steps int64, evalSamples int) {
 	r.Outcome = OutcomeOf(h, evalSamples)
 }
 
-// The files of a run directory that readFinished reads (see package rundir).
-const (
-	stateFile   = "state.ckpt"
-	historyFile = "history.jsonl"
-)
-
-// readFinished reads the run in r.Dir without opening it, if it was made
-// with r's settings and its last checkpoint has reached r.Steps: its
-// history up to that checkpoint and its step count. Anything else (no run,
-// other settings, a damaged file) is "not finished", and opening the run
-// then says what is wrong.
+// readFinished reads the run in r.Dir without opening it (rundir.ReadSaved),
+// if it was made with r's settings and rundir says it has finished r.Steps:
+// its history up to its last checkpoint and its step count. Anything else
+// (no run, other settings, a damaged file) is "not finished", and opening
+// the run then says what is wrong.
 func readFinished(r Run) (*runplot.History, int64, bool) {
-	info, err := rundir.ReadRunInfo(r.Dir)
-	if err != nil || len(info.Config.Diff(r.Config)) > 0 {
+	saved, err := rundir.ReadSaved(r.Dir)
+	if err != nil || !saved.Finished(r.Steps) || len(saved.Info.Config.Diff(r.Config)) > 0 {
 		return nil, 0, false
 	}
 	task, err := tasks.Lookup(r.TaskName())
@@ -197,33 +200,9 @@ func readFinished(r Run) (*runplot.History, int64, bool) {
 		return nil, 0, false
 	}
 	o, err := task.Resolve(r.Options)
-	if err != nil || !maps.Equal(info.Meta, tasks.RunMetaWith(task, o)) {
+	if err != nil || !maps.Equal(saved.Info.Meta, tasks.RunMetaWith(task, o)) {
 		return nil, 0, false
 	}
-	step, histBytes, err := checkpointStep(r.Dir)
-	if err != nil || step < r.Steps {
-		return nil, 0, false
-	}
-	steps, evals, err := rundir.ReadHistory(filepath.Join(r.Dir, historyFile), histBytes)
-	if err != nil {
-		return nil, 0, false
-	}
-	return &runplot.History{Name: r.Name, Dir: r.Dir, Config: info.Config, Meta: info.Meta, Steps: steps, Evals: evals}, step, true
-}
-
-// checkpointStep reads the step count of a run directory's last checkpoint
-// and the length of the history that belongs to it.
-func checkpointStep(dir string) (step, historyBytes int64, err error) {
-	c, err := ckpt.Read(filepath.Join(dir, stateFile))
-	if err != nil {
-		return 0, 0, err
-	}
-	var meta struct {
-		Step         *int64 `json:"step"`
-		HistoryBytes *int64 `json:"history_bytes"`
-	}
-	if c.Kind != "run-state" || json.Unmarshal(c.Meta, &meta) != nil || meta.Step == nil || meta.HistoryBytes == nil {
-		return 0, 0, fmt.Errorf("%s is not a run state", filepath.Join(dir, stateFile))
-	}
-	return *meta.Step, *meta.HistoryBytes, nil
+	info := saved.Info
+	return &runplot.History{Name: r.Name, Dir: r.Dir, Config: info.Config, Meta: info.Meta, Steps: saved.Steps, Evals: saved.Evals}, saved.Step, true
 }

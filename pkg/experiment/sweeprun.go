@@ -8,7 +8,6 @@ import (
 	"path/filepath"
 
 	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
-	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 )
 
 // SweepFile is the file that a sweep writes into each of its run
@@ -58,20 +57,10 @@ func ReadSweepRecord(dir string) (SweepRecord, error) {
 // in its directory (SweepFile), then calls opts.Hooks.Start.
 func (s *Sweep) Grid(points []Point, workers int, opts Options) Grid {
 	runs := make([]Run, len(points))
-	recs := map[string]SweepRecord{}
 	for i, p := range points {
+		rec := s.Record(p)
 		runs[i] = p.Run
-		recs[p.Run.Dir] = s.Record(p)
-	}
-	start := opts.Hooks.Start
-	opts.Hooks.Start = func(r Run, run *rundir.Run) error {
-		if err := writeSweepRecord(r.Dir, recs[r.Dir]); err != nil {
-			return err
-		}
-		if start != nil {
-			return start(r, run)
-		}
-		return nil
+		runs[i].sweep = &rec
 	}
 	return Grid{Runs: runs, Workers: workers, Options: opts}
 }

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"image"
 	"math"
-	"sync"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
@@ -57,71 +56,52 @@ type tbRun struct {
 	classes []string
 	// scatter bounds of 2-D tasks, grown to hold every picture so far.
 	bounds *[4]float64
-	// err is a write error of OnEval (which cannot return one), returned
-	// by the next step and by End.
+	// err is the first write error; later writes return it.
 	err error
 }
 
-// tensorBoardHooks returns hooks that do what h does and also write the
-// event files of each run they start.
-func tensorBoardHooks(h Hooks) Hooks {
-	var mu sync.Mutex
-	open := map[*rundir.Run]*tbRun{}
-	start, end := h.Start, h.End
-	h.Start = func(r Run, run *rundir.Run) error {
-		if start != nil {
-			if err := start(r, run); err != nil {
-				return err
-			}
+// hookTensorBoard names the hooks of the event files on a run's loop.
+const hookTensorBoard = "tensorboard"
+
+// attachTensorBoard registers on run's loop the hooks that write its event
+// file: the scalars of each step, those and the sample grid of each
+// evaluation, and the file's closing at the end (all train.PriorityDisplay).
+// A run whose directory has no event file yet first gets what it recorded
+// before (backfill).
+func attachTensorBoard(run *rundir.Run) error {
+	prev, err := tbevents.Files(run.Dir)
+	if err != nil {
+		return err
+	}
+	tb := &tbRun{run: run, resumed: len(prev) > 0, first: run.StepCount() + 1, classes: run.ClassNames()}
+	if !tb.resumed {
+		if err := tb.backfill(); err != nil {
+			return errors.Join(err, tb.close())
 		}
-		prev, err := tbevents.Files(run.Dir)
-		if err != nil {
-			return err
-		}
-		tb := &tbRun{run: run, resumed: len(prev) > 0, first: run.StepCount() + 1, classes: run.ClassNames()}
-		if !tb.resumed {
-			if err := tb.backfill(); err != nil {
-				return err
-			}
-		}
-		mu.Lock()
-		open[run] = tb
-		mu.Unlock()
-		onLoop, onEval := run.OnLoop, run.OnEval
-		run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-			l.OnStep("tensorboard", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
-				return tb.step(rec)
-			})
-			if onLoop != nil {
-				onLoop(l)
-			}
-		}
-		// OnEval has no error: a failed write ends the run at its next step.
-		run.OnEval = func(rec orw.EvalRecord, imgs *orw.Images) {
-			if err := tb.eval(rec); err != nil && tb.err == nil {
-				tb.err = err
-			}
-			if onEval != nil {
-				onEval(rec, imgs)
-			}
+	}
+	l := run.Loop()
+	l.OnStep(hookTensorBoard, 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
+		return tb.step(rec)
+	})
+	l.OnEvent(hookTensorBoard, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], ev any) error {
+		if e, ok := ev.(rundir.Eval); ok {
+			return tb.keep(tb.eval(e.Record))
 		}
 		return nil
+	})
+	l.OnEnd(hookTensorBoard, train.PriorityDisplay, func(*train.Loop[orw.StepRecord], error) error {
+		l.Remove(hookTensorBoard)
+		return tb.close()
+	})
+	return nil
+}
+
+// keep records err as the writer's first error and returns it.
+func (tb *tbRun) keep(err error) error {
+	if err != nil && tb.err == nil {
+		tb.err = err
 	}
-	h.End = func(r Run, run *rundir.Run, err error) error {
-		var endErr error
-		if end != nil {
-			endErr = end(r, run, err)
-		}
-		mu.Lock()
-		tb := open[run]
-		delete(open, run)
-		mu.Unlock()
-		if tb != nil {
-			endErr = errors.Join(endErr, tb.close())
-		}
-		return endErr
-	}
-	return h
+	return err
 }
 
 // writer returns the run's event file, created on first use.
@@ -145,10 +125,9 @@ func (tb *tbRun) writer() (*tbevents.Writer, error) {
 	return w, nil
 }
 
-// close closes the event file and returns the first write error that
-// OnEval could not return.
+// close closes the event file.
 func (tb *tbRun) close() error {
-	err := tb.err
+	var err error
 	if tb.w != nil {
 		err = errors.Join(err, tb.w.Close())
 		tb.w = nil

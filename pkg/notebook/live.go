@@ -35,9 +35,11 @@ const (
 // evaluation. Outside a notebook it prints progress lines and writes the
 // final dashboard as a PNG file.
 //
-// A LiveView hooks into the run's OnStep and OnEval callbacks (keeping any
-// that were set) until Close, and, while StepTo trains the run, attaches
-// its progress bar to the run's training loop through OnLoop.
+// A LiveView registers its hooks on the run's training loop (rundir.Run.Loop)
+// until Close, next to any others: a step hook that records the step,
+// redraws and updates the progress bar of StepTo, and an event hook that
+// records each evaluation and redraws (train.PriorityDisplay, so they see
+// the step recorded, evaluated and saved).
 type LiveView struct {
 	// Every is the number of steps between redraws of the dashboard.
 	Every int
@@ -51,8 +53,7 @@ type LiveView struct {
 	bar      *Progress
 	drawn    int64
 	err      error
-	prevStep func(orw.StepRecord)
-	prevEval func(orw.EvalRecord, *orw.Images)
+	stepping bool // in StepTo: the bar shows the loop's progress
 	closed   bool
 }
 
@@ -67,9 +68,39 @@ func (d *Display) Live(run *rundir.Run, every int) *LiveView {
 		v.hist = &runplot.History{Name: v.Name, Config: run.Config(), ClassNames: run.ClassNames()}
 	}
 	v.hist.Rewarded = rewardedClasses(run.Trainer().Env().Reward)
-	v.prevStep, v.prevEval = run.OnStep, run.OnEval
-	run.OnStep, run.OnEval = v.onStep, v.onEval
+	l := run.Loop()
+	l.OnStep(v.hookName(), 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], s orw.StepRecord) error {
+		v.onStep(s)
+		return nil
+	})
+	l.OnEvent(v.hookName(), train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], ev any) error {
+		if e, ok := ev.(rundir.Eval); ok {
+			v.onEval(e.Record)
+		}
+		return nil
+	})
+	train.AttachProgressAs(l, v.hookName(), liveBar{v}, 1, func(orw.StepRecord) string { return v.status() })
 	return v
+}
+
+// hookName names the view's hooks on the run's loop.
+func (v *LiveView) hookName() string { return "live view " + v.id }
+
+// liveBar shows the loop's progress on the bar of the view's StepTo.
+type liveBar struct{ v *LiveView }
+
+// Update shows p on the bar of the StepTo under way (none outside StepTo).
+func (b liveBar) Update(p train.Progress) {
+	if b.v.stepping {
+		b.v.bar.Update(p)
+	}
+}
+
+// Finish finishes the bar of the StepTo under way.
+func (b liveBar) Finish(p train.Progress) {
+	if b.v.stepping {
+		b.v.bar.Finish(p)
+	}
 }
 
 // Step trains the run for n more steps while the view shows its progress
@@ -95,17 +126,9 @@ func (v *LiveView) StepTo(total int64) error {
 	if v.d.Notebook {
 		v.draw()
 	}
-	// The bar is a hook of the run's training loop, after any the run had.
-	prevLoop := v.run.OnLoop
-	bar := v.bar
-	v.run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-		if prevLoop != nil {
-			prevLoop(l)
-		}
-		train.AttachProgress(l, bar, 1, func(orw.StepRecord) string { return v.status() })
-	}
+	v.stepping = true
 	err := v.run.StepTo(ctx, total)
-	v.run.OnLoop = prevLoop
+	v.stepping = false
 	if v.d.Notebook {
 		v.draw()
 	}
@@ -124,12 +147,12 @@ func (v *LiveView) StepTo(total int64) error {
 	return errors.Join(err, v.takeErr())
 }
 
-// Close restores the run's callbacks and returns the first error met while
-// drawing, if any.
+// Close removes the view's hooks from the run's loop and returns the first
+// error met while drawing, if any.
 func (v *LiveView) Close() error {
 	if !v.closed {
 		v.closed = true
-		v.run.OnStep, v.run.OnEval = v.prevStep, v.prevEval
+		v.run.Loop().Remove(v.hookName())
 	}
 	return v.takeErr()
 }
@@ -141,19 +164,13 @@ func (v *LiveView) takeErr() error {
 }
 
 func (v *LiveView) onStep(s orw.StepRecord) {
-	if v.prevStep != nil {
-		v.prevStep(s)
-	}
 	v.hist.Steps = append(v.hist.Steps, s)
 	if v.d.Notebook && v.Every > 0 && s.Step%int64(v.Every) == 0 {
 		v.draw()
 	}
 }
 
-func (v *LiveView) onEval(e orw.EvalRecord, im *orw.Images) {
-	if v.prevEval != nil {
-		v.prevEval(e, im)
-	}
+func (v *LiveView) onEval(e orw.EvalRecord) {
 	v.hist.Evals = append(v.hist.Evals, e)
 	if v.d.Notebook {
 		v.drawn = -1 // the curves changed: redraw even at a drawn step

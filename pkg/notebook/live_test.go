@@ -13,6 +13,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
@@ -71,9 +72,16 @@ func (brightJudge) Classify(im *orw.Images) ([]int, error) {
 func TestLiveNotebook(t *testing.T) {
 	run := tinyRun(t)
 	var outer []int64
-	run.OnStep = func(s orw.StepRecord) { outer = append(outer, s.Step) }
+	run.Loop().OnStep("outer", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], s orw.StepRecord) error {
+		outer = append(outer, s.Step)
+		return nil
+	})
+	before := run.Loop().Hooks()
 	d, r := notebookDisplay()
 	v := d.Live(run, 3)
+	if len(run.Loop().Hooks()) != len(before)+4 {
+		t.Errorf("the live view registered %v, want 4 hooks more than %v", run.Loop().Hooks(), before)
+	}
 	if err := v.Step(10); err != nil {
 		t.Fatal(err)
 	}
@@ -81,10 +89,10 @@ func TestLiveNotebook(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(outer) != 10 {
-		t.Errorf("the run's own OnStep saw %d steps, want 10", len(outer))
+		t.Errorf("the loop's other hook saw %d steps, want 10", len(outer))
 	}
-	if run.OnEval != nil || run.OnStep == nil {
-		t.Error("Close did not restore the run's callbacks")
+	if got := run.Loop().Hooks(); !slices.Equal(got, before) {
+		t.Errorf("after Close the loop has the hooks %v, want %v", got, before)
 	}
 	var bar, dash []output
 	for _, o := range r.outs {

@@ -61,117 +61,137 @@ func (d *Display) RunTrials(group string, steps int64, trials ...Trial) ([]*runp
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	cmp := uniqueID("trials")
+	v := &trialsView{d: d, group: group, id: uniqueID("trials"), names: classNameCache{}}
 	if d.Notebook {
-		d.publish(map[string]any{"text/html": "<i>curves appear at the first evaluation…</i>", "text/plain": "curves appear at the first evaluation"}, cmp)
-	}
-	var hs []*runplot.History
-	var drawErr error
-	redraw := func() {
-		if !d.Notebook || drawErr != nil {
-			return
-		}
-		img, err := comparison(hs)
-		if err != nil {
-			drawErr = err
-			return
-		}
-		b, err := encodePNG(img)
-		if err != nil {
-			drawErr = err
-			return
-		}
-		d.publish(map[string]any{"image/png": b, "text/plain": group + ": reward and W2 of the trials"}, cmp)
-	}
-	// final is the status of a trial's bar at its end.
-	final := func(h *runplot.History) string {
-		if e, ok := h.Final(); ok {
-			return fmt.Sprintf("eval reward %.3f · W2 %.3g", e.Reward, e.W2Velocity)
-		}
-		return "done"
-	}
-	names := classNameCache{}
-	// One trial at a time: the hooks share these.
-	var h *runplot.History
-	var bar *Progress
-	hooks := experiment.Hooks{
-		Start: func(r experiment.Run, run *rundir.Run) error {
-			var err error
-			if h, err = runplot.FromRun(run, r.Name); err != nil {
-				return err
-			}
-			h.Rewarded = rewardedClasses(run.Trainer().Env().Reward)
-			hs = append(hs, h)
-			redraw()
-			from := run.StepCount()
-			bar = d.NewProgress(r.Name, from, max(r.Steps, from))
-			run.OnStep = func(s orw.StepRecord) { h.Steps = append(h.Steps, s) }
-			run.OnEval = func(e orw.EvalRecord, _ *orw.Images) {
-				h.Evals = append(h.Evals, e)
-				redraw()
-			}
-			run.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-				train.AttachProgress(l, bar, 1, func(s orw.StepRecord) string {
-					if s.Step >= r.Steps { // the last step's evaluation is in h by now
-						return final(h)
-					}
-					return fmt.Sprintf("batch reward %.3f", s.RewardMean)
-				})
-			}
-			return nil
-		},
-		End: func(_ experiment.Run, _ *rundir.Run, err error) error {
-			switch {
-			case errors.Is(err, context.Canceled):
-				bar.Done("interrupted")
-			default:
-				bar.Done(final(h))
-			}
-			return nil
-		},
-		Skip: func(r experiment.Run, res experiment.Result) error {
-			h = res.History
-			cn, err := names.get(r.Trial)
-			if err != nil {
-				return err
-			}
-			h.ClassNames, h.Rewarded = cn.names, cn.rewarded
-			hs = append(hs, h)
-			redraw()
-			bar = d.NewProgress(r.Name, res.Steps, res.Steps)
-			bar.Done(final(h) + " (trained earlier)")
-			return nil
-		},
+		d.publish(map[string]any{"text/html": "<i>curves appear at the first evaluation…</i>", "text/plain": "curves appear at the first evaluation"}, v.id)
 	}
 	grid := experiment.Grid{
 		Runs:    experiment.Runs(RunsDir(), group, steps, trials...),
 		Workers: 1,
-		Options: experiment.Options{Backend: backend, Hooks: hooks},
+		Options: experiment.Options{Backend: backend, Hooks: experiment.Hooks{Start: v.start, Skip: v.skip}},
 	}
-	_, err = grid.Execute(ctx)
+	if _, err = grid.Execute(ctx); err != nil {
+		return v.hs, trialsError(err)
+	}
+	v.redraw()
+	if !d.Notebook {
+		if img, err := comparison(v.hs); err == nil {
+			v.drawErr = d.Show(img, Name(group+"-trials"))
+		} else {
+			v.drawErr = err
+		}
+	}
+	if v.drawErr != nil {
+		return v.hs, fmt.Errorf("notebook: RunTrials: drawing: %w", v.drawErr)
+	}
+	return v.hs, nil
+}
+
+// trialsError is the error of RunTrials for the error of its grid.
+func trialsError(err error) error {
 	var re *experiment.Error
 	switch {
 	case errors.As(err, &re) && errors.Is(re.Err, context.Canceled):
-		return hs, fmt.Errorf("interrupted at step %d of trial %q (saved; run the cell again to continue)", re.Step, re.Run.Name)
+		return fmt.Errorf("interrupted at step %d of trial %q (saved; run the cell again to continue)", re.Step, re.Run.Name)
 	case errors.As(err, &re):
-		return hs, fmt.Errorf("trial %q: %w", re.Run.Name, re.Err)
+		return fmt.Errorf("trial %q: %w", re.Run.Name, re.Err)
 	case errors.Is(err, context.Canceled):
-		return hs, errors.New("interrupted between trials (saved; run the cell again to continue)")
-	case err != nil:
-		return hs, err
+		return errors.New("interrupted between trials (saved; run the cell again to continue)")
 	}
-	redraw()
-	if !d.Notebook {
-		if img, err := comparison(hs); err == nil {
-			drawErr = d.Show(img, Name(group+"-trials"))
-		} else {
-			drawErr = err
+	return err
+}
+
+// trialsView is the display of RunTrials: the histories of the trials so
+// far with their comparison plot (output id), and a progress bar per
+// trial. The grid runs one trial at a time.
+type trialsView struct {
+	d       *Display
+	group   string
+	id      string
+	names   classNameCache
+	hs      []*runplot.History
+	drawErr error
+}
+
+// redraw draws the comparison of the trials so far (in a notebook).
+func (v *trialsView) redraw() {
+	if !v.d.Notebook || v.drawErr != nil {
+		return
+	}
+	img, err := comparison(v.hs)
+	if err != nil {
+		v.drawErr = err
+		return
+	}
+	b, err := encodePNG(img)
+	if err != nil {
+		v.drawErr = err
+		return
+	}
+	v.d.publish(map[string]any{"image/png": b, "text/plain": v.group + ": reward and W2 of the trials"}, v.id)
+}
+
+// trialStatus is the status of a trial's bar at its end.
+func trialStatus(h *runplot.History) string {
+	if e, ok := h.Final(); ok {
+		return fmt.Sprintf("eval reward %.3f · W2 %.3g", e.Reward, e.W2Velocity)
+	}
+	return "done"
+}
+
+// start adds a trial about to train, and registers on its loop the hooks
+// that record its steps and evaluations (redrawing at each) and show its bar.
+func (v *trialsView) start(r experiment.Run, run *rundir.Run) error {
+	h, err := runplot.FromRun(run, r.Name)
+	if err != nil {
+		return err
+	}
+	h.Rewarded = rewardedClasses(run.Trainer().Env().Reward)
+	v.hs = append(v.hs, h)
+	v.redraw()
+	from := run.StepCount()
+	bar := v.d.NewProgress(r.Name, from, max(r.Steps, from))
+	l := run.Loop()
+	l.OnStep("trials", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], s orw.StepRecord) error {
+		h.Steps = append(h.Steps, s)
+		return nil
+	})
+	l.OnEvent("trials", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], ev any) error {
+		if e, ok := ev.(rundir.Eval); ok {
+			h.Evals = append(h.Evals, e.Record)
+			v.redraw()
 		}
+		return nil
+	})
+	train.AttachProgress(l, bar, 1, func(s orw.StepRecord) string {
+		if s.Step >= r.Steps { // the last step's evaluation is in h by now
+			return trialStatus(h)
+		}
+		return fmt.Sprintf("batch reward %.3f", s.RewardMean)
+	})
+	l.OnEnd("trials", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+		if errors.Is(err, context.Canceled) {
+			bar.Done("interrupted")
+		} else {
+			bar.Done(trialStatus(h))
+		}
+		return nil
+	})
+	return nil
+}
+
+// skip adds a trial trained earlier, only read.
+func (v *trialsView) skip(r experiment.Run, res experiment.Result) error {
+	h := res.History
+	cn, err := v.names.get(r.Trial)
+	if err != nil {
+		return err
 	}
-	if drawErr != nil {
-		return hs, fmt.Errorf("notebook: RunTrials: drawing: %w", drawErr)
-	}
-	return hs, nil
+	h.ClassNames, h.Rewarded = cn.names, cn.rewarded
+	v.hs = append(v.hs, h)
+	v.redraw()
+	v.d.NewProgress(r.Name, res.Steps, res.Steps).Done(trialStatus(h) + " (trained earlier)")
+	return nil
 }
 
 // classNameCache holds the class names of the trials' tasks and base

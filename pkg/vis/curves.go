@@ -156,121 +156,44 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 			return fmt.Errorf("series %d (%q): %v", i, series[i].Name, err)
 		}
 	}
-	yclip := func(v float64) float64 { return v }
-	zero := 0.0 // the level of y = 0 on a log axis, if some value is not positive
+	c := curveStyle{yclip: func(v float64) float64 { return v }, xmap: sty.xmap, markers: sty.markers}
 	if sty.logY {
 		var all [][]float64
 		for _, s := range series {
 			all = append(all, s.Y, s.Lo, s.Hi)
 		}
-		floor, _, ok := positiveRange(all...)
-		if !ok {
+		var ok bool
+		if c.yclip, c.zero, ok = logClip(all...); !ok {
 			return errors.New("no positive value to place a log axis")
 		}
-		for _, vs := range all {
-			for _, v := range vs {
-				if v <= 0 {
-					zero = logZero(floor)
-				}
-			}
-		}
-		yclip = func(v float64) float64 {
-			if v <= 0 {
-				return zero
-			}
-			return v
-		}
 	}
-	xmap := sty.xmap
-	if xmap == nil {
-		xmap = func(x float64) float64 { return x }
+	if c.xmap == nil {
+		c.xmap = func(x float64) float64 { return x }
 	}
-
-	type curve struct {
-		segs   [][]int
-		thumbs []plot.Thumbnailer
-	}
-	curves := make([]curve, len(series))
+	segs := make([][][]int, len(series))
 	for i, s := range series {
-		curves[i].segs = segments(len(s.X), func(j int) bool {
-			ok := finite(xmap(s.X[j]), s.Y[j])
+		segs[i] = segments(len(s.X), func(j int) bool {
+			ok := finite(c.xmap(s.X[j]), s.Y[j])
 			if s.Lo != nil {
 				ok = ok && finite(s.Lo[j], s.Hi[j])
 			}
 			return ok
 		})
 	}
-
 	// Bands go first, so that no band hides another series' line.
+	thumbs := make([][]plot.Thumbnailer, len(series))
 	for i, s := range series {
-		if s.Lo == nil {
-			continue
-		}
-		band := &plotter.Polygon{
-			Color:     translucent(s.colour(i), 0.25),
-			LineStyle: draw.LineStyle{Color: color.Transparent},
-		}
-		for _, seg := range curves[i].segs {
-			if len(seg) < 2 {
-				continue
-			}
-			ring := make(plotter.XYs, 0, 2*len(seg))
-			for _, j := range seg {
-				ring = append(ring, plotter.XY{X: xmap(s.X[j]), Y: yclip(s.Hi[j])})
-			}
-			for k := len(seg) - 1; k >= 0; k-- {
-				j := seg[k]
-				ring = append(ring, plotter.XY{X: xmap(s.X[j]), Y: yclip(s.Lo[j])})
-			}
-			band.XYs = append(band.XYs, ring)
-		}
-		if len(band.XYs) > 0 {
-			p.Add(band)
-		}
-		curves[i].thumbs = append(curves[i].thumbs, band)
-	}
-
-	for i, s := range series {
-		line := &plotter.Line{LineStyle: draw.LineStyle{Color: s.colour(i), Width: vg.Points(1.5)}}
-		if s.Dashed {
-			line.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-		}
-		dotted := line.LineStyle
-		dotted.Width = vg.Points(1)
-		dotted.Dashes = []vg.Length{vg.Points(1), vg.Points(2.5)}
-		dots := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: s.colour(i), Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}}
-		for _, seg := range curves[i].segs {
-			xys := make(plotter.XYs, len(seg))
-			for k, j := range seg {
-				xys[k] = plotter.XY{X: xmap(s.X[j]), Y: yclip(s.Y[j])}
-			}
-			if len(seg) == 1 || sty.markers {
-				dots.XYs = append(dots.XYs, xys...)
-			}
-			// Each segment is its own line, so that gaps stay open; on a
-			// log axis the pieces that touch a zero are dotted lines.
-			for _, piece := range zeroPieces(seg, func(j int) bool { return zero > 0 && s.Y[j] <= 0 }) {
-				l := *line
-				if piece.zero {
-					l.LineStyle = dotted
-				}
-				l.XYs = xys[piece.from : piece.to+1]
-				p.Add(&l)
-			}
-		}
-		if len(dots.XYs) > 0 {
-			p.Add(dots)
-		}
-		curves[i].thumbs = append(curves[i].thumbs, line)
-		if sty.markers {
-			curves[i].thumbs = append(curves[i].thumbs, dots)
+		if s.Lo != nil {
+			thumbs[i] = append(thumbs[i], c.addBand(p, s, s.colour(i), segs[i]))
 		}
 	}
-
+	for i, s := range series {
+		thumbs[i] = append(thumbs[i], c.addLine(p, s, s.colour(i), segs[i])...)
+	}
 	named := false
 	for i, s := range series {
 		if s.Name != "" {
-			p.Legend.Add(s.Name, curves[i].thumbs...)
+			p.Legend.Add(s.Name, thumbs[i]...)
 			named = true
 		}
 	}
@@ -282,9 +205,107 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 		if lo == hi {
 			lo, hi = lo/2, hi*2
 		}
-		setLogY(p, lo, hi, zero)
+		setLogY(p, lo, hi, c.zero)
 	}
 	return nil
+}
+
+// curveStyle is how addSeries places the points of its series.
+type curveStyle struct {
+	xmap    func(float64) float64 // X values to plot coordinates
+	yclip   func(float64) float64 // Y values to plot coordinates
+	zero    float64               // the level of y = 0 on a log axis, if some value is not positive
+	markers bool                  // mark every point
+}
+
+// logClip returns the clipping of values onto a log axis: those that are
+// not positive go to a level below the least positive one (zero, returned
+// too; 0 when every value is positive). ok is false when no value is
+// positive.
+func logClip(values ...[]float64) (clip func(float64) float64, zero float64, ok bool) {
+	floor, _, ok := positiveRange(values...)
+	if !ok {
+		return nil, 0, false
+	}
+	for _, vs := range values {
+		for _, v := range vs {
+			if v <= 0 {
+				zero = logZero(floor)
+			}
+		}
+	}
+	return func(v float64) float64 {
+		if v <= 0 {
+			return zero
+		}
+		return v
+	}, zero, true
+}
+
+// addBand adds the band of s (from Lo to Hi) over its segments segs, and
+// returns it for the legend.
+func (c curveStyle) addBand(p *plot.Plot, s Series, col color.Color, segs [][]int) plot.Thumbnailer {
+	band := &plotter.Polygon{
+		Color:     translucent(col, 0.25),
+		LineStyle: draw.LineStyle{Color: color.Transparent},
+	}
+	for _, seg := range segs {
+		if len(seg) < 2 {
+			continue
+		}
+		ring := make(plotter.XYs, 0, 2*len(seg))
+		for _, j := range seg {
+			ring = append(ring, plotter.XY{X: c.xmap(s.X[j]), Y: c.yclip(s.Hi[j])})
+		}
+		for k := len(seg) - 1; k >= 0; k-- {
+			j := seg[k]
+			ring = append(ring, plotter.XY{X: c.xmap(s.X[j]), Y: c.yclip(s.Lo[j])})
+		}
+		band.XYs = append(band.XYs, ring)
+	}
+	if len(band.XYs) > 0 {
+		p.Add(band)
+	}
+	return band
+}
+
+// addLine adds the line of s over its segments segs (and the markers of
+// its points, or of its lone points), and returns them for the legend.
+func (c curveStyle) addLine(p *plot.Plot, s Series, col color.Color, segs [][]int) []plot.Thumbnailer {
+	line := &plotter.Line{LineStyle: draw.LineStyle{Color: col, Width: vg.Points(1.5)}}
+	if s.Dashed {
+		line.LineStyle.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	}
+	dotted := line.LineStyle
+	dotted.Width = vg.Points(1)
+	dotted.Dashes = []vg.Length{vg.Points(1), vg.Points(2.5)}
+	dots := &plotter.Scatter{GlyphStyle: draw.GlyphStyle{Color: col, Radius: vg.Points(2.5), Shape: draw.CircleGlyph{}}}
+	for _, seg := range segs {
+		xys := make(plotter.XYs, len(seg))
+		for k, j := range seg {
+			xys[k] = plotter.XY{X: c.xmap(s.X[j]), Y: c.yclip(s.Y[j])}
+		}
+		if len(seg) == 1 || c.markers {
+			dots.XYs = append(dots.XYs, xys...)
+		}
+		// Each segment is its own line, so that gaps stay open; on a
+		// log axis the pieces that touch a zero are dotted lines.
+		for _, piece := range zeroPieces(seg, func(j int) bool { return c.zero > 0 && s.Y[j] <= 0 }) {
+			l := *line
+			if piece.zero {
+				l.LineStyle = dotted
+			}
+			l.XYs = xys[piece.from : piece.to+1]
+			p.Add(&l)
+		}
+	}
+	if len(dots.XYs) > 0 {
+		p.Add(dots)
+	}
+	if c.markers {
+		return []plot.Thumbnailer{line, dots}
+	}
+	return []plot.Thumbnailer{line}
 }
 
 // piece is a run of points of a line, from index from to index to of its
@@ -375,31 +396,41 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 	xclip := func(v float64) float64 { return v }
 	zero := 0.0 // the level of W2 = 0 on a log axis, if some W2 is not positive
 	if logW2 {
-		floor, _, ok := positiveRange(w2)
-		if !ok {
+		var ok bool
+		if xclip, zero, ok = logClip(w2); !ok {
 			return nil, fmt.Errorf("vis: %s: no positive W2 to place a log axis", fn)
 		}
-		for _, v := range w2 {
-			if v <= 0 {
-				zero = logZero(floor)
-			}
-		}
-		xclip = func(v float64) float64 {
-			if v <= 0 {
-				return zero
-			}
-			return v
-		}
 	}
-
+	pts := tradeOffPointsOf(w2, reward, labels, xclip)
+	if len(pts.front) == 0 {
+		return nil, fmt.Errorf("vis: %s: no finite points", fn)
+	}
 	p := newPlot(title, "W2 distance", "reward")
-	var (
-		onFront = make([]bool, len(w2))
-		front   plotter.XYs
-		others  plotter.XYs
-		marks   [][2]float64
-		texts   []string
-	)
+	pts.add(p, labels != nil)
+	if logW2 {
+		lo, hi := p.X.Min, p.X.Max
+		if lo == hi {
+			lo, hi = lo/2, hi*2
+		}
+		setLogX(p, lo, hi, zero)
+	}
+	return p, nil
+}
+
+// tradeOffPoints are the finite points of a trade-off plot: on the Pareto
+// front (by W2), the others, and all of them with their labels ("" for
+// none) for the labeller.
+type tradeOffPoints struct {
+	front, others plotter.XYs
+	marks         [][2]float64
+	texts         []string
+}
+
+// tradeOffPointsOf sorts the finite points (xclip(w2), reward) of a
+// trade-off plot.
+func tradeOffPointsOf(w2, reward []float64, labels []string, xclip func(float64) float64) tradeOffPoints {
+	var pts tradeOffPoints
+	onFront := make([]bool, len(w2))
 	for _, i := range ParetoFront(w2, reward, false, true) {
 		onFront[i] = true
 	}
@@ -409,50 +440,44 @@ func tradeOff(fn, title string, w2, reward []float64, labels []string, logW2 boo
 		}
 		pt := plotter.XY{X: xclip(w2[i]), Y: reward[i]}
 		if onFront[i] {
-			front = append(front, pt)
+			pts.front = append(pts.front, pt)
 		} else {
-			others = append(others, pt)
+			pts.others = append(pts.others, pt)
 		}
 		// Every point goes to the labeller, labelled or not: the labels keep
 		// off them all.
-		marks = append(marks, [2]float64{pt.X, pt.Y})
+		pts.marks = append(pts.marks, [2]float64{pt.X, pt.Y})
 		if labels != nil {
-			texts = append(texts, labels[i])
+			pts.texts = append(pts.texts, labels[i])
 		} else {
-			texts = append(texts, "")
+			pts.texts = append(pts.texts, "")
 		}
 	}
-	if len(front) == 0 {
-		return nil, fmt.Errorf("vis: %s: no finite points", fn)
-	}
-	sort.Slice(front, func(i, j int) bool { return front[i].X < front[j].X })
+	sort.Slice(pts.front, func(i, j int) bool { return pts.front[i].X < pts.front[j].X })
+	return pts
+}
 
+// add draws the points on p: the front as a dashed line with dots, the
+// others as grey rings, the legend, and the labels when labelled.
+func (pts tradeOffPoints) add(p *plot.Plot, labelled bool) {
 	col := Color(0)
-	line := &plotter.Line{XYs: front, LineStyle: draw.LineStyle{Color: col, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}}
-	dots := &plotter.Scatter{XYs: front, GlyphStyle: draw.GlyphStyle{Color: col, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}}
+	line := &plotter.Line{XYs: pts.front, LineStyle: draw.LineStyle{Color: col, Width: vg.Points(1), Dashes: []vg.Length{vg.Points(4), vg.Points(3)}}}
+	dots := &plotter.Scatter{XYs: pts.front, GlyphStyle: draw.GlyphStyle{Color: col, Radius: vg.Points(3), Shape: draw.CircleGlyph{}}}
 	p.Add(line, dots)
 	p.Legend.Add("Pareto front", line, dots)
-	if len(others) > 0 {
-		rings := &plotter.Scatter{XYs: others, GlyphStyle: draw.GlyphStyle{Color: color.Gray{Y: 0x80}, Radius: vg.Points(3), Shape: draw.RingGlyph{}}}
+	if len(pts.others) > 0 {
+		rings := &plotter.Scatter{XYs: pts.others, GlyphStyle: draw.GlyphStyle{Color: color.Gray{Y: 0x80}, Radius: vg.Points(3), Shape: draw.RingGlyph{}}}
 		p.Add(rings)
 		p.Legend.Add("dominated", rings)
 	}
 	// Low W2 with high reward is the corner no trade-off reaches, so the
 	// legend rarely hides a point there.
 	p.Legend.Top, p.Legend.Left = true, true
-	if labels != nil {
-		pl := newPointLabels(marks, texts)
-		for _, f := range front {
+	if labelled {
+		pl := newPointLabels(pts.marks, pts.texts)
+		for _, f := range pts.front {
 			pl.line = append(pl.line, [2]float64{f.X, f.Y})
 		}
 		p.Add(pl)
 	}
-	if logW2 {
-		lo, hi := p.X.Min, p.X.Max
-		if lo == hi {
-			lo, hi = lo/2, hi*2
-		}
-		setLogX(p, lo, hi, zero)
-	}
-	return p, nil
 }

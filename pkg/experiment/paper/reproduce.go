@@ -20,6 +20,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
+	"github.com/orwcfm/orwcfm/pkg/orw/train"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
@@ -212,25 +213,21 @@ func (rp *reproduction) hooks() experiment.Hooks {
 	return experiment.Hooks{
 		Start: func(r experiment.Run, run *rundir.Run) error {
 			rp.say("%s: from step %d to %d", rp.labels[r.Dir], run.StepCount(), r.Steps)
-			run.OnEval = func(ev orw.EvalRecord, _ *orw.Images) {
-				rp.say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", rp.labels[r.Dir], ev.Step, ev.Reward, ev.ClassEntropy, ev.W2Velocity)
-			}
-			return nil
-		},
-		End: func(r experiment.Run, run *rundir.Run, err error) error {
-			if err != nil || !rp.points {
-				return nil
-			}
-			for i, rr := range rp.runs {
-				if rr.Dir == r.Dir {
-					tr, terr := toyCompare(run, rp.settings[rp.slots[i].setting], rp.slots[i].seed)
-					if terr != nil {
-						return terr
-					}
-					rp.mu.Lock()
-					rp.toys[r.Dir] = tr
-					rp.mu.Unlock()
+			l := run.Loop()
+			l.OnEvent("reproduce log", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], e any) error {
+				if ev, ok := e.(rundir.Eval); ok {
+					rp.say("%s: step %d, reward %.3f, class entropy %.2f, W2 %.3g", rp.labels[r.Dir], ev.Record.Step, ev.Record.Reward, ev.Record.ClassEntropy, ev.Record.W2Velocity)
 				}
+				return nil
+			})
+			if rp.points {
+				// After the final evaluation (FinalEval), when training succeeded.
+				l.OnEnd("toy comparison", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
+					if err != nil {
+						return nil
+					}
+					return rp.compareToy(r, run)
+				})
 			}
 			return nil
 		},
@@ -239,6 +236,24 @@ func (rp *reproduction) hooks() experiment.Hooks {
 			return nil
 		},
 	}
+}
+
+// compareToy compares the toy run r, open as run, with its exact tilted
+// density and keeps the comparison for the results file.
+func (rp *reproduction) compareToy(r experiment.Run, run *rundir.Run) error {
+	for i, rr := range rp.runs {
+		if rr.Dir != r.Dir {
+			continue
+		}
+		tr, err := toyCompare(run, rp.settings[rp.slots[i].setting], rp.slots[i].seed)
+		if err != nil {
+			return err
+		}
+		rp.mu.Lock()
+		rp.toys[r.Dir] = tr
+		rp.mu.Unlock()
+	}
+	return nil
 }
 
 // results gathers the grid's table (a row per run) into the results file's

@@ -42,19 +42,19 @@ func TestPanicIsAStepError(t *testing.T) {
 	}
 	explode = false
 	// A panicking hook: the step it follows is done and recorded.
-	r.OnLoop = func(l *train.Loop[orw.StepRecord]) {
-		l.OnStep("bad hook", 1, train.PriorityDisplay, func(l *train.Loop[orw.StepRecord], _ orw.StepRecord) error {
-			if l.Step() == 3 {
-				panic("display bug")
-			}
-			return nil
-		})
-	}
+	r.Loop().OnStep("bad hook", 1, train.PriorityDisplay, func(l *train.Loop[orw.StepRecord], _ orw.StepRecord) error {
+		if l.Step() == 3 {
+			panic("display bug")
+		}
+		return nil
+	})
 	err = r.Step(ctx, 2)
 	if err == nil || !strings.Contains(err.Error(), "bad hook") || !strings.Contains(err.Error(), "display bug") {
 		t.Fatalf("err = %v, want the hook's panic, naming the hook", err)
 	}
-	r.OnLoop = nil
+	if n := r.Loop().Remove("bad hook"); n != 1 {
+		t.Fatalf("removed %d hooks named \"bad hook\", want 1", n)
+	}
 	if err := r.StepTo(ctx, 6); err != nil {
 		t.Fatal(err)
 	}

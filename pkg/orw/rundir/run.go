@@ -98,14 +98,32 @@ type Run struct {
 	// histSize is the number of history bytes written (and kept) so far.
 	histSize int64
 	lastEval int64
+	// last is the evaluation just recorded, for its event.
+	last Eval
 
-	// OnStep and OnEval, when set, are called after every step and evaluation
-	// (progress bars, live plots); OnLoop, when set, can attach more hooks to
-	// the training loop of each Step call.
-	OnStep func(orw.StepRecord)
-	OnEval func(orw.EvalRecord, *orw.Images)
-	OnLoop func(*train.Loop[orw.StepRecord])
+	loop *train.Loop[orw.StepRecord]
+	// saveFailed: the history or a checkpoint failed in the loop; the final
+	// save would only repeat its error (a full disk stays full) or record a
+	// state whose history is incomplete.
+	saveFailed bool
+	// finalEval: evaluate at the end of a loop that reached its total.
+	finalEval bool
 }
+
+// Eval is the event that a run emits on its loop (train.Loop.OnEvent) for
+// every evaluation it records, in the loop or by Evaluate: the record and
+// the samples it was computed from.
+type Eval struct {
+	Record orw.EvalRecord
+	Images *orw.Images
+}
+
+// The names of the hooks that a run registers on its loop (see Loop).
+const (
+	HookHistory    = "history"
+	HookEvaluate   = "evaluate"
+	HookCheckpoint = "checkpoint"
+)
 
 // OpenOrCreate opens the run in dir, or creates it with cfg when dir holds none.
 // An existing run must have been created with the same cfg: the error lists the
@@ -194,6 +212,7 @@ func (r *Run) start(env orw.Env, fresh bool) error {
 		return err
 	}
 	r.tr = tr
+	r.loop = r.newLoop()
 	hp := filepath.Join(r.Dir, historyFile)
 	if fresh {
 		if err := ckpt.WriteFileAtomic(filepath.Join(r.Dir, configFile), func(w io.Writer) error {
@@ -397,9 +416,7 @@ func (r *Run) evaluate() error {
 		return err
 	}
 	r.lastEval = r.tr.StepCount()
-	if r.OnEval != nil {
-		r.OnEval(rec, imgs)
-	}
+	r.last = Eval{Record: rec, Images: imgs}
 	return nil
 }
 
@@ -408,6 +425,81 @@ func (r *Run) StepCount() int64 { return r.tr.StepCount() }
 
 // Config is the run's configuration.
 func (r *Run) Config() orw.Config { return r.Info.Config }
+
+// Loop is the run's training loop, the same for every Step and StepTo call
+// of this Run. The run registers its own hooks on it when opened, in this
+// order:
+//
+//	step  "history"     (train.PriorityRecord)    the history line of each step
+//	step  "evaluate"    (train.PriorityRecord+1)  every EvalEvery steps: an
+//	                                              evaluation, recorded, then emitted
+//	                                              as an Eval event
+//	step  "checkpoint"  (train.PrioritySave)      every CheckpointEvery steps,
+//	                                              except the last (the end saves)
+//	end   "checkpoint"  (train.PrioritySave)      a checkpoint at the end, unless the
+//	                                              history or a checkpoint failed
+//	                                              (then the last good one stands, and
+//	                                              a resumed run recomputes the steps
+//	                                              after it)
+//	end   "evaluate"    (train.PrioritySave+1)    with EvaluateAtEnd, when the loop
+//	                                              reached its total: Evaluate
+//
+// Callers add theirs (progress bars, live plots, event files) with
+// OnStep, OnEvent (evaluations: Eval values) and OnEnd; display hooks use
+// train.PriorityDisplay, so they see the step recorded, evaluated and saved.
+// A hook's error stops the loop after the step, and StepTo returns it.
+func (r *Run) Loop() *train.Loop[orw.StepRecord] { return r.loop }
+
+// EvaluateAtEnd sets whether StepTo evaluates the run (see Evaluate) once
+// it has reached its total, so that the last evaluation describes the model
+// it ends with, even when the total is not a multiple of EvalEvery.
+func (r *Run) EvaluateAtEnd(on bool) { r.finalEval = on }
+
+// newLoop returns the run's loop with its own hooks (see Loop).
+func (r *Run) newLoop() *train.Loop[orw.StepRecord] {
+	cfg := r.Info.Config
+	loop := train.New[orw.StepRecord](r.tr, r.tr.StepCount())
+	loop.OnStep(HookHistory, 1, train.PriorityRecord, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
+		return r.saving(r.appendHistory(rec))
+	})
+	loop.OnStep(HookEvaluate, int64(cfg.EvalEvery), train.PriorityRecord+1, func(*train.Loop[orw.StepRecord], orw.StepRecord) error {
+		if err := r.saving(r.evaluate()); err != nil {
+			return err
+		}
+		return r.emitEval()
+	})
+	loop.OnStep(HookCheckpoint, int64(cfg.CheckpointEvery), train.PrioritySave, func(l *train.Loop[orw.StepRecord], _ orw.StepRecord) error {
+		if l.Step() >= l.Total {
+			return nil // the end hook saves
+		}
+		return r.saving(r.Checkpoint())
+	})
+	loop.OnEnd(HookCheckpoint, train.PrioritySave, func(*train.Loop[orw.StepRecord], error) error {
+		if r.saveFailed {
+			return nil
+		}
+		return r.Checkpoint()
+	})
+	loop.OnEnd(HookEvaluate, train.PrioritySave+1, func(l *train.Loop[orw.StepRecord], err error) error {
+		if !r.finalEval || err != nil || l.Step() < l.Total {
+			return nil
+		}
+		_, err = r.Evaluate()
+		return err
+	})
+	return loop
+}
+
+// saving notes a failed write of the history or a checkpoint (see saveFailed).
+func (r *Run) saving(err error) error {
+	if err != nil {
+		r.saveFailed = true
+	}
+	return err
+}
+
+// emitEval emits the evaluation just recorded on the loop.
+func (r *Run) emitEval() error { return r.loop.Emit(r.last) }
 
 // Step runs n more gradient steps, evaluating every EvalEvery steps and saving a
 // checkpoint every CheckpointEvery steps and at the end. When ctx is cancelled it
@@ -419,64 +511,18 @@ func (r *Run) Step(ctx context.Context, n int) error {
 }
 
 // StepTo runs gradient steps until StepCount() reaches total (no-op if already
-// there), through the training loop with these hooks, in order: the history
-// line of each step, OnStep, an evaluation every EvalEvery steps, a checkpoint
-// every CheckpointEvery steps, and a checkpoint at the end (unless a
-// checkpoint or the history failed: then the last good checkpoint stands, and
-// a resumed run recomputes the steps after it).
+// there, but for the end hooks), through the run's loop and its hooks (see
+// Loop). The errors of the run's own hooks are returned as they are, those of
+// the callers' hooks as a *train.HookError naming the hook.
 func (r *Run) StepTo(ctx context.Context, total int64) error {
 	if r.tr == nil {
 		return fmt.Errorf("run %s is closed", r.Dir)
 	}
-	cfg := r.Info.Config
-	loop := train.New[orw.StepRecord](r.tr, total)
-	// saveFailed: the history or a checkpoint failed in the loop; the final
-	// save would only repeat its error (a full disk stays full) or record a
-	// state whose history is incomplete.
-	saveFailed := false
-	loop.OnStep("history", 1, train.PriorityRecord, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
-		if err := r.appendHistory(rec); err != nil {
-			saveFailed = true
-			return err
-		}
-		return nil
-	})
-	loop.OnStep("evaluate", int64(cfg.EvalEvery), train.PriorityRecord+1, func(*train.Loop[orw.StepRecord], orw.StepRecord) error {
-		if err := r.evaluate(); err != nil {
-			saveFailed = true
-			return err
-		}
-		return nil
-	})
-	loop.OnStep("checkpoint", int64(cfg.CheckpointEvery), train.PrioritySave, func(l *train.Loop[orw.StepRecord], _ orw.StepRecord) error {
-		if l.Step() >= total {
-			return nil // the end hook saves
-		}
-		if err := r.Checkpoint(); err != nil {
-			saveFailed = true
-			return err
-		}
-		return nil
-	})
-	if r.OnStep != nil {
-		onStep := r.OnStep
-		loop.OnStep("OnStep", 1, train.PriorityRecord+2, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
-			onStep(rec)
-			return nil
-		})
-	}
-	loop.OnEnd("checkpoint", train.PrioritySave, func(*train.Loop[orw.StepRecord], error) error {
-		if saveFailed {
-			return nil
-		}
-		return r.Checkpoint()
-	})
-	if r.OnLoop != nil {
-		r.OnLoop(loop)
-	}
-	err := loop.Run(ctx)
+	r.saveFailed = false
+	r.loop.Total = total
+	err := r.loop.Run(ctx)
 	var he *train.HookError
-	if errors.As(err, &he) && he.Hook != "checkpoint" && he.Hook != "history" && he.Hook != "evaluate" {
+	if errors.As(err, &he) && he.Hook != HookCheckpoint && he.Hook != HookHistory && he.Hook != HookEvaluate {
 		return err
 	}
 	// Errors of our own hooks read as before the loop existed: without the hook's name.
@@ -495,7 +541,8 @@ func unwrapHook(err error) error {
 	return err
 }
 
-// Evaluate evaluates the trainee now and records it, unless the current step
+// Evaluate evaluates the trainee now, records it, saves a checkpoint and
+// emits the evaluation on the run's loop (see Loop), unless the current step
 // already has an evaluation; it returns the latest evaluation.
 func (r *Run) Evaluate() (orw.EvalRecord, error) {
 	if r.lastEval != r.tr.StepCount() {
@@ -503,6 +550,9 @@ func (r *Run) Evaluate() (orw.EvalRecord, error) {
 			return orw.EvalRecord{}, err
 		}
 		if err := r.Checkpoint(); err != nil {
+			return orw.EvalRecord{}, err
+		}
+		if err := r.emitEval(); err != nil {
 			return orw.EvalRecord{}, err
 		}
 	}
@@ -633,6 +683,53 @@ func LatestParams(dir string, flow nets.Velocity) (*nets.Params, int64, error) {
 		return nil, 0, fmt.Errorf("%s: the run's weights do not fit its base model: %w", path, err)
 	}
 	return p, meta.Step, nil
+}
+
+// Saved is what a run directory holds as of its last checkpoint, read
+// without opening the run (see ReadSaved).
+type Saved struct {
+	// Info is the run's config.json.
+	Info *RunInfo
+	// Step is the step count of the last checkpoint.
+	Step int64
+	// Steps and Evals are the history that belongs to that checkpoint.
+	Steps []orw.StepRecord
+	Evals []orw.EvalRecord
+}
+
+// ReadSaved reads the run in dir as of its last checkpoint without opening
+// it (it takes no lock, so it works while another process trains the run):
+// its config, step count and the history up to that checkpoint (not the
+// steps after it, which a resumed run recomputes). A directory without a
+// checkpoint, or with a damaged one, is an error.
+func ReadSaved(dir string) (*Saved, error) {
+	info, err := ReadRunInfo(dir)
+	if err != nil {
+		return nil, err
+	}
+	_, meta, err := readState(filepath.Join(dir, stateFile))
+	if err != nil {
+		return nil, err
+	}
+	steps, evals, err := ReadHistory(filepath.Join(dir, historyFile), meta.HistoryLen)
+	if err != nil {
+		return nil, fmt.Errorf("run %s: %w", dir, err)
+	}
+	return &Saved{Info: info, Step: meta.Step, Steps: steps, Evals: evals}, nil
+}
+
+// Finished reports whether the saved run has reached total steps: opening
+// it would train nothing more.
+func (s *Saved) Finished(total int64) bool { return s.Step >= total }
+
+// Finished reports whether the run in dir has been saved at total steps or
+// more (see ReadSaved); a directory that holds no readable run is an error.
+func Finished(dir string, total int64) (bool, error) {
+	s, err := ReadSaved(dir)
+	if err != nil {
+		return false, err
+	}
+	return s.Finished(total), nil
 }
 
 // ClassNames are the judge's class names (nil without a judge).

@@ -1,8 +1,10 @@
 // Package train is the one training loop of the project: pretraining (flows,
 // autoencoders, classifiers) and fine-tuning run through the same Loop, which
-// steps a Stepper and calls named hooks after each step and at the end, in the
-// manner of GoMLX's train.Loop. Checkpoints, history files, evaluations and
-// progress bars (terminal and notebook) are hooks.
+// steps a Stepper and calls named hooks after each step, at events its owner
+// emits (an evaluation) and at the end, in the manner of GoMLX's train.Loop.
+// Checkpoints, history files, evaluations, event files and progress bars
+// (terminal and notebook) are hooks: the owner of a loop (package rundir)
+// registers its own, and its callers add theirs to the same loop.
 //
 // A step that fails leaves the Stepper as it was before the step (that is the
 // Stepper's contract); a panic inside a step or a hook becomes an error of that
@@ -41,6 +43,16 @@ type stepHook[R any] struct {
 	fn       Hook[R]
 }
 
+// EventHook is called with each event that the loop's owner emits (see
+// Emit): package rundir emits its evaluations as rundir.Eval values.
+type EventHook[R any] func(l *Loop[R], ev any) error
+
+type eventHook[R any] struct {
+	name     string
+	priority int
+	fn       EventHook[R]
+}
+
 type endHook[R any] struct {
 	name     string
 	priority int
@@ -54,10 +66,11 @@ type Loop[R any] struct {
 	// Total is the step count Run stops at (a resumed stepper continues to it).
 	Total int64
 
-	steps []stepHook[R]
-	ends  []endHook[R]
-	start time.Time
-	first int64
+	steps  []stepHook[R]
+	events []eventHook[R]
+	ends   []endHook[R]
+	start  time.Time
+	first  int64
 }
 
 // New returns a loop that steps s until its step count reaches total.
@@ -76,16 +89,65 @@ const (
 
 // OnStep attaches fn, called after every step whose count is a multiple of
 // every (every <= 1: after each step). Hooks run by priority, then in the
-// order they were attached.
+// order they were attached. Hooks may be attached and removed by hooks; the
+// change counts from the next step (or event, or end).
 func (l *Loop[R]) OnStep(name string, every int64, priority int, fn Hook[R]) {
-	l.steps = append(l.steps, stepHook[R]{name: name, every: max(every, 1), priority: priority, fn: fn})
+	l.steps = append(slices.Clip(l.steps), stepHook[R]{name: name, every: max(every, 1), priority: priority, fn: fn})
 	slices.SortStableFunc(l.steps, func(a, b stepHook[R]) int { return a.priority - b.priority })
 }
 
-// OnEnd attaches fn, called once when Run returns, whatever the outcome.
+// OnEnd attaches fn, called when Run returns (each time), whatever the outcome.
 func (l *Loop[R]) OnEnd(name string, priority int, fn EndHook[R]) {
-	l.ends = append(l.ends, endHook[R]{name: name, priority: priority, fn: fn})
+	l.ends = append(slices.Clip(l.ends), endHook[R]{name: name, priority: priority, fn: fn})
 	slices.SortStableFunc(l.ends, func(a, b endHook[R]) int { return a.priority - b.priority })
+}
+
+// OnEvent attaches fn, called with every event emitted on the loop (Emit),
+// by priority, then in the order attached.
+func (l *Loop[R]) OnEvent(name string, priority int, fn EventHook[R]) {
+	l.events = append(slices.Clip(l.events), eventHook[R]{name: name, priority: priority, fn: fn})
+	slices.SortStableFunc(l.events, func(a, b eventHook[R]) int { return a.priority - b.priority })
+}
+
+// Emit calls the event hooks with ev, in order, and stops at the first that
+// fails: its error (or panic) is returned as a *HookError naming it. A loop
+// need not be running to emit (an evaluation between two runs of the loop).
+func (l *Loop[R]) Emit(ev any) error {
+	for _, h := range l.events {
+		if err := callEvent(l, h, ev); err != nil {
+			return &HookError{Hook: h.name, Step: l.Step(), Err: err}
+		}
+	}
+	return nil
+}
+
+// Remove detaches every hook named name (step, event and end hooks) and
+// returns how many there were.
+func (l *Loop[R]) Remove(name string) int {
+	n := len(l.steps) + len(l.events) + len(l.ends)
+	// New slices, not edits in place: a hook may remove hooks while Run or
+	// Emit goes through the old ones.
+	l.steps = slices.DeleteFunc(slices.Clone(l.steps), func(h stepHook[R]) bool { return h.name == name })
+	l.events = slices.DeleteFunc(slices.Clone(l.events), func(h eventHook[R]) bool { return h.name == name })
+	l.ends = slices.DeleteFunc(slices.Clone(l.ends), func(h endHook[R]) bool { return h.name == name })
+	return n - len(l.steps) - len(l.events) - len(l.ends)
+}
+
+// Hooks lists the names of the attached hooks in the order they run:
+// step hooks, then event hooks, then end hooks, each prefixed by its kind
+// ("step:", "event:", "end:").
+func (l *Loop[R]) Hooks() []string {
+	var names []string
+	for _, h := range l.steps {
+		names = append(names, "step:"+h.name)
+	}
+	for _, h := range l.events {
+		names = append(names, "event:"+h.name)
+	}
+	for _, h := range l.ends {
+		names = append(names, "end:"+h.name)
+	}
+	return names
 }
 
 // Step is the stepper's step count.
@@ -134,7 +196,9 @@ func Recover(err *error) {
 
 // Run steps until Total, or until ctx is cancelled (it then stops after the
 // current step and returns ctx.Err()), a step fails, or a hook fails. The end
-// hooks run in every case.
+// hooks run in every case, each with the error so far (Run's, joined with
+// the errors of the end hooks before it). A loop can be run again (to a
+// greater Total): its hooks stay attached.
 func (l *Loop[R]) Run(ctx context.Context) (err error) {
 	l.start, l.first = time.Now(), l.Step()
 	defer func() {
@@ -173,6 +237,11 @@ func (l *Loop[R]) step() (rec R, err error) {
 func callStep[R any](l *Loop[R], h stepHook[R], rec R) (err error) {
 	defer Recover(&err)
 	return h.fn(l, rec)
+}
+
+func callEvent[R any](l *Loop[R], h eventHook[R], ev any) (err error) {
+	defer Recover(&err)
+	return h.fn(l, ev)
 }
 
 func callEnd[R any](l *Loop[R], h endHook[R], runErr error) (err error) {

@@ -142,3 +142,87 @@ func TestTextBar(t *testing.T) {
 		t.Errorf("progress output:\n%s", out)
 	}
 }
+
+func TestLoopEventsByPriorityAndErrors(t *testing.T) {
+	l := train.New[int64](&counter{}, 0)
+	var log []string
+	l.OnEvent("show", train.PriorityDisplay, func(_ *train.Loop[int64], ev any) error {
+		log = append(log, fmt.Sprintf("show:%v", ev))
+		return nil
+	})
+	l.OnEvent("record", train.PriorityRecord, func(_ *train.Loop[int64], ev any) error {
+		log = append(log, fmt.Sprintf("record:%v", ev))
+		if ev == "bad" {
+			return errors.New("cannot record")
+		}
+		return nil
+	})
+	if err := l.Emit("eval"); err != nil {
+		t.Fatal(err)
+	}
+	err := l.Emit("bad")
+	var he *train.HookError
+	if !errors.As(err, &he) || he.Hook != "record" || !strings.Contains(err.Error(), "cannot record") {
+		t.Fatalf("err = %v, want a HookError of \"record\"", err)
+	}
+	if got, want := strings.Join(log, " "), "record:eval show:eval record:bad"; got != want {
+		t.Errorf("event hooks ran as %q, want %q (the failed hook stops the others)", got, want)
+	}
+}
+
+func TestLoopHookErrorStopsTheLoop(t *testing.T) {
+	c := &counter{}
+	l := train.New[int64](c, 10)
+	var ended error
+	l.OnStep("writer", 1, train.PriorityDisplay, func(l *train.Loop[int64], _ int64) error {
+		if l.Step() == 3 {
+			return errors.New("disk full")
+		}
+		return nil
+	})
+	l.OnEnd("end", 0, func(_ *train.Loop[int64], err error) error { ended = err; return nil })
+	err := l.Run(context.Background())
+	var he *train.HookError
+	if !errors.As(err, &he) || he.Hook != "writer" || he.Step != 3 || c.n != 3 || ended != err {
+		t.Fatalf("err = %v at step %d (end hook saw %v), want the writer's error at step 3", err, c.n, ended)
+	}
+}
+
+func TestLoopRemoveAndRunAgain(t *testing.T) {
+	c := &counter{}
+	l := train.New[int64](c, 2)
+	var log []string
+	hook := func(name string) {
+		l.OnStep(name, 1, 0, func(l *train.Loop[int64], _ int64) error {
+			log = append(log, fmt.Sprintf("%s%d", name, l.Step()))
+			return nil
+		})
+	}
+	hook("a")
+	hook("b")
+	// An end hook that removes hooks, itself included, while the end hooks run.
+	l.OnEnd("b", 0, func(l *train.Loop[int64], _ error) error { l.Remove("b"); return nil })
+	l.OnEnd("a", 1, func(l *train.Loop[int64], _ error) error { log = append(log, "end"); return nil })
+	if got, want := strings.Join(l.Hooks(), " "), "step:a step:b end:b end:a"; got != want {
+		t.Errorf("Hooks() = %q, want %q", got, want)
+	}
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(l.Hooks(), " "), "step:a end:a"; got != want {
+		t.Errorf("after the end hook removed \"b\": %q, want %q", got, want)
+	}
+	l.Total = 3
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := strings.Join(log, " "), "a1 b1 a2 b2 end a3 end"; got != want {
+		t.Errorf("hooks ran as %q, want %q", got, want)
+	}
+	if l.First() != 2 {
+		t.Errorf("the second Run started at %d, want 2", l.First())
+	}
+	if n := l.Remove("a"); n != 2 || len(l.Hooks()) != 0 {
+		t.Errorf("Remove(\"a\") = %d leaving %v, want 2 and none", n, l.Hooks())
+	}
+}

@@ -24,21 +24,28 @@ type Display interface {
 	Finish(p Progress)
 }
 
-// AttachProgress attaches d to l: it is updated every `every` steps (and at the
-// end) with status(rec) as its status line; status may be nil.
+// AttachProgress attaches d to l as hooks named "progress" (see
+// AttachProgressAs).
 func AttachProgress[R any](l *Loop[R], d Display, every int64, status func(R) string) {
+	AttachProgressAs(l, "progress", d, every, status)
+}
+
+// AttachProgressAs attaches d to l as a step and an end hook named name
+// (PriorityDisplay): it is updated every `every` steps (and at the end)
+// with status(rec) as its status line; status may be nil.
+func AttachProgressAs[R any](l *Loop[R], name string, d Display, every int64, status func(R) string) {
 	var last string
 	progress := func(l *Loop[R]) Progress {
 		return Progress{Step: l.Step(), First: l.First(), Total: l.Total, Elapsed: l.Elapsed(), Remaining: l.Remaining(), Status: last}
 	}
-	l.OnStep("progress", every, PriorityDisplay, func(l *Loop[R], rec R) error {
+	l.OnStep(name, every, PriorityDisplay, func(l *Loop[R], rec R) error {
 		if status != nil {
 			last = status(rec)
 		}
 		d.Update(progress(l))
 		return nil
 	})
-	l.OnEnd("progress", PriorityDisplay, func(l *Loop[R], _ error) error {
+	l.OnEnd(name, PriorityDisplay, func(l *Loop[R], _ error) error {
 		d.Finish(progress(l))
 		return nil
 	})

@@ -74,81 +74,16 @@ func Dashboard(h *History, samples *orw.Images, opts DashboardOptions) (image.Im
 	if w <= 0 || ht <= 0 {
 		w, ht = 3.6*vg.Inch, 2.5*vg.Inch
 	}
-	var panels []image.Image
-	add := func(draw func() (image.Image, error)) error {
-		img, err := draw()
-		if err != nil {
-			return err
-		}
-		panels = append(panels, img)
-		return nil
-	}
-	step := int64(0)
-	if n := len(h.Steps); n > 0 {
-		step = h.Steps[n-1].Step
-	}
-	if n := len(h.Evals); n > 0 {
-		step = max(step, h.Evals[n-1].Step)
-	}
-	for _, m := range []Metric{Reward, W2} {
-		if len(h.Steps) == 0 && len(h.Evals) == 0 {
-			break
-		}
-		if err := add(func() (image.Image, error) {
-			p, err := Training(m, h)
-			if err != nil {
-				return nil, err
-			}
-			return vis.PlotImage(p, w, ht)
-		}); err != nil {
-			return nil, fmt.Errorf("runplot: Dashboard: %w", err)
-		}
-	}
-	hasClasses := false
-	for _, e := range h.Evals {
-		hasClasses = hasClasses || len(e.ClassCounts) > 0
-	}
-	if hasClasses {
-		if err := add(func() (image.Image, error) {
-			p, err := Classes(h)
-			if err != nil {
-				return nil, err
-			}
-			return vis.PlotImage(p, w, ht)
-		}); err != nil {
-			return nil, fmt.Errorf("runplot: Dashboard: %w", err)
-		}
+	panels, err := historyPanels(h, w, ht)
+	if err != nil {
+		return nil, fmt.Errorf("runplot: Dashboard: %w", err)
 	}
 	if samples != nil {
-		var err error
-		if IsPoints(samples) {
-			err = add(func() (image.Image, error) {
-				p, err := vis.Scatter(Points(samples), nil)
-				if err != nil {
-					return nil, err
-				}
-				p.Title.Text = fmt.Sprintf("samples at step %d", step)
-				return vis.PlotImage(p, ht, ht)
-			})
-		} else {
-			err = add(func() (image.Image, error) {
-				n, cols := opts.Samples, opts.Cols
-				if n <= 0 {
-					n = 64
-				}
-				if cols <= 0 {
-					cols = 8
-				}
-				g, err := SampleGrid(samples, n, cols, 1, nil)
-				if err != nil {
-					return nil, err
-				}
-				return vis.Grid([]image.Image{g}, 1, vis.GridOptions{Scale: 1, Captions: []string{fmt.Sprintf("samples at step %d", step)}, CaptionsAbove: true}), nil
-			})
-		}
+		img, err := samplesPanel(samples, lastStep(h), opts, ht)
 		if err != nil {
 			return nil, fmt.Errorf("runplot: Dashboard: %w", err)
 		}
+		panels = append(panels, img)
 	}
 	if len(panels) == 0 {
 		return nil, errors.New("runplot: Dashboard: nothing to draw (no records and no samples)")
@@ -158,4 +93,77 @@ func Dashboard(h *History, samples *orw.Images, opts DashboardOptions) (image.Im
 		cols = 2
 	}
 	return vis.Grid(panels, cols, vis.GridOptions{Scale: 1, Pad: 4}), nil
+}
+
+// lastStep is the step of the last record of h (0 without records).
+func lastStep(h *History) int64 {
+	step := int64(0)
+	if n := len(h.Steps); n > 0 {
+		step = h.Steps[n-1].Step
+	}
+	if n := len(h.Evals); n > 0 {
+		step = max(step, h.Evals[n-1].Step)
+	}
+	return step
+}
+
+// historyPanels draws the plots of a dashboard, w × ht each: reward and W2
+// over training (when h has records), and the classes over time (when its
+// evaluations have some).
+func historyPanels(h *History, w, ht vg.Length) ([]image.Image, error) {
+	var panels []image.Image
+	if len(h.Steps) > 0 || len(h.Evals) > 0 {
+		for _, m := range []Metric{Reward, W2} {
+			p, err := Training(m, h)
+			if err != nil {
+				return nil, err
+			}
+			img, err := vis.PlotImage(p, w, ht)
+			if err != nil {
+				return nil, err
+			}
+			panels = append(panels, img)
+		}
+	}
+	hasClasses := false
+	for _, e := range h.Evals {
+		hasClasses = hasClasses || len(e.ClassCounts) > 0
+	}
+	if hasClasses {
+		p, err := Classes(h)
+		if err != nil {
+			return nil, err
+		}
+		img, err := vis.PlotImage(p, w, ht)
+		if err != nil {
+			return nil, err
+		}
+		panels = append(panels, img)
+	}
+	return panels, nil
+}
+
+// samplesPanel draws the samples of a dashboard captioned with step: a
+// scatter plot ht × ht of 2-D points, or a grid of images.
+func samplesPanel(samples *orw.Images, step int64, opts DashboardOptions, ht vg.Length) (image.Image, error) {
+	if IsPoints(samples) {
+		p, err := vis.Scatter(Points(samples), nil)
+		if err != nil {
+			return nil, err
+		}
+		p.Title.Text = fmt.Sprintf("samples at step %d", step)
+		return vis.PlotImage(p, ht, ht)
+	}
+	n, cols := opts.Samples, opts.Cols
+	if n <= 0 {
+		n = 64
+	}
+	if cols <= 0 {
+		cols = 8
+	}
+	g, err := SampleGrid(samples, n, cols, 1, nil)
+	if err != nil {
+		return nil, err
+	}
+	return vis.Grid([]image.Image{g}, 1, vis.GridOptions{Scale: 1, Captions: []string{fmt.Sprintf("samples at step %d", step)}, CaptionsAbove: true}), nil
 }
