@@ -99,7 +99,7 @@ type Trainer struct {
 	spec     MethodSpec
 	env      Env
 	coupling Coupling
-	update   *optim.Trainer
+	update   *optim.Updater
 
 	params   *nets.Params // the trainee v_ft
 	snapshot *nets.Params // the policy that draws online samples
