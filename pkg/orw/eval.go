@@ -76,7 +76,7 @@ func (tr *Trainer) w2VelocityExec() (*Exec, error) {
 		for k := range times {
 			tk := (float64(k) + 0.5) / float64(times)
 			ts := Scalar(x1.Graph(), x1.DType(), tk)
-			xt := Path{}.Xt(x0, x1, BroadcastToDims(ts, b), nil)
+			xt := Path{}.Xt(x0, x1, BroadcastToDims(ts, b))
 			d := ReduceAllMean(W2Term(applyAt(flow, w, ts, xt, labels), applyAt(flow, wRef, ts, xt, labels)))
 			if sum == nil {
 				sum = d

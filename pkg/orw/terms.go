@@ -64,7 +64,7 @@ func (t *LossTerms) Compute(backend compute.Backend, flow nets.Velocity, theta, 
 		p, pRef := in[:k], in[k:2*k]
 		x0, x1, tt, w := in[2*k], in[2*k+1], in[2*k+2], in[2*k+3]
 		path := Path{}
-		xt := path.Xt(x0, x1, tt, nil)
+		xt := path.Xt(x0, x1, tt)
 		u := path.U(x0, x1)
 		v := flow.Apply(nets.Bind(specs, p), tt, xt, nil)
 		vRef := StopGradient(flow.Apply(nets.Bind(specs, pRef), tt, xt, nil))

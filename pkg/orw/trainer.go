@@ -153,7 +153,7 @@ func orwLoss(flow nets.Velocity, alpha float64) optim.LossFn {
 			k++
 		}
 		ref := batch[k:]
-		xt := path.Xt(x0, x1, t, nil)
+		xt := path.Xt(x0, x1, t)
 		v := flow.Apply(nets.Bind(specs, p), t, xt, labels)
 		vRef := StopGradient(flow.Apply(nets.Bind(specs, ref), t, xt, labels))
 		fm := CFMTerm(v, path.U(x0, x1))
