@@ -281,31 +281,3 @@ func imageRows(im *Images, n int) [][]float64 {
 	}
 	return rows
 }
-
-// BuildPool draws the offline methods' fixed pool of reference samples and
-// their rewards (ReFT keeps only the best KeepFraction); the online methods
-// have none. Step calls it when needed.
-func (tr *Trainer) BuildPool() error {
-	if tr.spec.Online || tr.pool != nil {
-		return nil
-	}
-	rng := NewRNG(tr.cfg.Seed + poolSeedOffset)
-	base := tr.env.Base
-	n := tr.cfg.PoolSize
-	noise := make([]float32, 0, n*base.SampleSize())
-	var labels []int32
-	for done := 0; done < n; done += sampleChunk { // the noise and labels of each chunk of 256, in turn
-		m := min(sampleChunk, n-done)
-		noise = append(noise, SampleNoise(rng.Rand, m*base.SampleSize())...)
-		labels = append(labels, drawLabels(rng, base.NumClasses(), m)...)
-	}
-	p, err := tr.scoreInChunks(nil, noise, labels, n)
-	if err != nil {
-		return err
-	}
-	if tr.spec.Keep < 1 {
-		p = p.Best(max(1, int(math.Ceil(float64(p.Len())*tr.spec.Keep))))
-	}
-	tr.pool = p
-	return nil
-}
