@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ot"
@@ -108,7 +109,7 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 	if err := toDevice(tr.env.Backend, params.Tensors, tr.env.Base.Params.Tensors); err != nil {
 		return 0, err
 	}
-	err = forChunks(chunks, func(c int) error {
+	err = parallel.For(chunks, chunkWorkers(), func(c int) error {
 		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		dims := append([]int{i1 - i0}, tr.env.Base.SampleShape()...)
 		args := make([]any, 0, 2*params.Len()+3)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 )
 
@@ -113,7 +114,7 @@ func drawLabels(rng *RNG, k, n int) []int32 {
 }
 
 // scoreChunk is the number of points sampled, decoded and scored per graph
-// call: small enough that two calls run side by side on two cores (forChunks),
+// call: small enough that two calls run side by side on two cores (chunkWorkers),
 // large enough for efficient matrix products.
 const scoreChunk = 64
 
@@ -148,7 +149,7 @@ func (tr *Trainer) scoreInChunks(params *nets.Params, noise []float32, labels []
 	r := make([]float64, n)
 	var rewardMu sync.Mutex
 	chunks := (n + scoreChunk - 1) / scoreChunk
-	err := forChunks(chunks, func(ch int) error {
+	err := parallel.For(chunks, chunkWorkers(), func(ch int) error {
 		i0, i1 := ch*scoreChunk, min((ch+1)*scoreChunk, n)
 		var l []int32
 		if labels != nil {
