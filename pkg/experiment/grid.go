@@ -4,9 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
-	"sync/atomic"
+	"slices"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 )
 
@@ -70,49 +70,32 @@ func (g Grid) Execute(ctx context.Context) (*Table, error) {
 		}
 		opts.Backend = be
 	}
-	workers := min(max(g.Workers, 1), len(g.Runs))
 	results := make([]*Result, len(g.Runs))
 	errs := make([]error, len(g.Runs))
-	var failed atomic.Bool
-	jobs := make(chan int)
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for i := range jobs {
-				if failed.Load() || ctx.Err() != nil {
-					continue
-				}
-				r := g.Runs[i]
-				res, err := r.Execute(ctx, opts)
-				if err != nil {
-					failed.Store(true)
-					errs[i] = &Error{Run: r, Step: res.Steps, Err: err}
-					continue
-				}
-				results[i] = &res
-			}
-		})
-	}
-feed:
-	for i := range g.Runs {
-		if failed.Load() {
-			break
+	// After a failure, or once ctx is done, no further run starts.
+	err := parallel.For(len(g.Runs), max(g.Workers, 1), func(i int) error {
+		if ctx.Err() != nil {
+			return nil
 		}
-		select {
-		case jobs <- i:
-		case <-ctx.Done():
-			break feed
+		r := g.Runs[i]
+		res, err := r.Execute(ctx, opts)
+		if err != nil {
+			errs[i] = &Error{Run: r, Step: res.Steps, Err: err}
+			return errs[i]
 		}
+		results[i] = &res
+		return nil
+	})
+	if err != nil && !slices.Contains(errs, err) {
+		errs = append(errs, err) // a panic
 	}
-	close(jobs)
-	wg.Wait()
 	t := &Table{}
 	for _, r := range results {
 		if r != nil {
 			t.Rows = append(t.Rows, *r)
 		}
 	}
-	err := errors.Join(errs...)
+	err = errors.Join(errs...)
 	if err == nil && ctx.Err() != nil && len(t.Rows) < len(g.Runs) {
 		err = fmt.Errorf("experiment: interrupted after %d of %d runs: %w", len(t.Rows), len(g.Runs), ctx.Err())
 	}

@@ -9,6 +9,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ot"
@@ -76,7 +77,7 @@ func (tr *Trainer) w2VelocityExec() (*Exec, error) {
 		for k := range times {
 			tk := (float64(k) + 0.5) / float64(times)
 			ts := Scalar(x1.Graph(), x1.DType(), tk)
-			xt := Path{}.Xt(x0, x1, BroadcastToDims(ts, b), nil)
+			xt := Path{}.Xt(x0, x1, BroadcastToDims(ts, b))
 			d := ReduceAllMean(W2Term(applyAt(flow, w, ts, xt, labels), applyAt(flow, wRef, ts, xt, labels)))
 			if sum == nil {
 				sum = d
@@ -108,7 +109,7 @@ func (tr *Trainer) w2Velocity(params *nets.Params, x1 []float32, n int, labels [
 	if err := toDevice(tr.env.Backend, params.Tensors, tr.env.Base.Params.Tensors); err != nil {
 		return 0, err
 	}
-	err = forChunks(chunks, func(c int) error {
+	err = parallel.For(chunks, chunkWorkers(), func(c int) error {
 		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		dims := append([]int{i1 - i0}, tr.env.Base.SampleShape()...)
 		args := make([]any, 0, 2*params.Len()+3)
@@ -280,32 +281,4 @@ func imageRows(im *Images, n int) [][]float64 {
 		rows[i] = row
 	}
 	return rows
-}
-
-// BuildPool draws the offline methods' fixed pool of reference samples and
-// their rewards (ReFT keeps only the best KeepFraction); the online methods
-// have none. Step calls it when needed.
-func (tr *Trainer) BuildPool() error {
-	if tr.spec.Online || tr.pool != nil {
-		return nil
-	}
-	rng := NewRNG(tr.cfg.Seed + poolSeedOffset)
-	base := tr.env.Base
-	n := tr.cfg.PoolSize
-	noise := make([]float32, 0, n*base.SampleSize())
-	var labels []int32
-	for done := 0; done < n; done += sampleChunk { // the noise and labels of each chunk of 256, in turn
-		m := min(sampleChunk, n-done)
-		noise = append(noise, SampleNoise(rng.Rand, m*base.SampleSize())...)
-		labels = append(labels, drawLabels(rng, base.NumClasses(), m)...)
-	}
-	p, err := tr.scoreInChunks(nil, noise, labels, n)
-	if err != nil {
-		return err
-	}
-	if tr.spec.Keep < 1 {
-		p = p.Best(max(1, int(math.Ceil(float64(p.Len())*tr.spec.Keep))))
-	}
-	tr.pool = p
-	return nil
 }

@@ -14,33 +14,27 @@ import (
 // This file holds the conditional flow-matching pieces, one small function per
 // equation (docs/method.md, "1 Conditional flow matching"):
 //
-//	x_t = t·x1 + (1−t)·x0 (+ σ·ε)      the probability path (I-CFM; σ = 0 is rectified flow)
+//	x_t = t·x1 + (1−t)·x0               the probability path (rectified flow)
 //	u   = x1 − x0                       its conditional velocity, the regression target
 //	fm  = mean_pixels ‖v(t, x_t) − u‖²  the per-sample CFM term
 //
-// The host draws t, x0 and ε from the run's seeded random number generator, so
+// The host draws t and x0 from the run's seeded random number generator, so
 // that a run is repeatable and resumable; the graph only does arithmetic.
 
-// Path is a conditional probability path between noise x0 and data x1.
-type Path struct {
-	// Sigma is the standard deviation of the Gaussian around the straight
-	// path (0: the deterministic rectified-flow path of the paper).
-	Sigma float64
-}
+// Path is the conditional probability path between noise x0 and data x1: the
+// straight line of rectified flow (I-CFM with σ = 0, as in the paper).
+type Path struct{}
 
-// Xt is the point of the path at time t (t has shape [B]; x0, x1 and eps [B, ...]).
-// eps is ignored when Sigma is 0 and may be nil then.
-func (p Path) Xt(x0, x1, t, eps *Node) *Node {
+// Xt is the point x_t = t·x1 + (1−t)·x0 of the path at time t (t has shape
+// [B]; x0 and x1 [B, ...]).
+func (Path) Xt(x0, x1, t *Node) *Node {
 	tb := broadcastTime(t, x1)
-	xt := Add(Mul(tb, x1), Mul(OneMinus(tb), x0))
-	if p.Sigma > 0 && eps != nil {
-		xt = Add(xt, MulScalar(eps, p.Sigma))
-	}
-	return xt
+	return Add(Mul(tb, x1), Mul(OneMinus(tb), x0))
 }
 
-// U is the conditional velocity of the path, the target of the regression.
-func (p Path) U(x0, x1 *Node) *Node { return Sub(x1, x0) }
+// U is the conditional velocity u = x1 − x0 of the path, the target of the
+// regression.
+func (Path) U(x0, x1 *Node) *Node { return Sub(x1, x0) }
 
 // broadcastTime reshapes t [B] to [B, 1, ..., 1] to broadcast against x.
 func broadcastTime(t, x *Node) *Node {
@@ -176,7 +170,7 @@ func isFinite(f float64) bool { return !math.IsNaN(f) && !math.IsInf(f, 0) }
 // (the paper's CFM objective; docs/method.md, "1 Conditional flow matching").
 // Its batch inputs are x1, x0 (already paired by a coupling), t, and, for a
 // class-conditional flow, labels.
-func CFMLoss(flow nets.Velocity, path Path) optim.LossFn {
+func CFMLoss(flow nets.Velocity) optim.LossFn {
 	specs := flow.Specs()
 	cond := flow.Config().NumClasses > 0
 	return func(p, batch []*Node) (*Node, []*Node) {
@@ -186,7 +180,8 @@ func CFMLoss(flow nets.Velocity, path Path) optim.LossFn {
 		if cond {
 			labels = batch[3]
 		}
-		xt := path.Xt(x0, x1, t, nil)
+		path := Path{}
+		xt := path.Xt(x0, x1, t)
 		v := flow.Apply(w, t, xt, labels)
 		return ReduceAllMean(CFMTerm(v, path.U(x0, x1))), nil
 	}

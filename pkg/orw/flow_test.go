@@ -75,7 +75,7 @@ func toF32(x []float64) []float32 {
 func TestPathXt(t *testing.T) {
 	be := orwtest.Backend(t)
 	out := MustExecOnce(be, func(x0, x1, tt *Node) *Node {
-		return orw.Path{}.Xt(x0, x1, tt, nil)
+		return orw.Path{}.Xt(x0, x1, tt)
 	}, [][]float32{{0, 0}, {1, 1}}, [][]float32{{2, 4}, {3, 5}}, []float32{0.25, 1})
 	got := nets.Float32s(out)
 	want := []float32{0.5, 1, 3, 5}

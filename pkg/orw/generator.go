@@ -4,16 +4,15 @@ import (
 	"encoding/json"
 	"fmt"
 	"runtime"
-	"runtime/debug"
 	"slices"
 	"sync"
-	"sync/atomic"
 
 	"github.com/gomlx/compute"
 	"github.com/gomlx/compute/dtypes"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ode"
@@ -458,56 +457,13 @@ const sampleChunk = 256
 // buffers); runtime.GOMAXPROCS bounds it too.
 const maxChunkWorkers = 4
 
-// forChunks calls f(i) for every i in [0, n), on up to min(GOMAXPROCS,
-// maxChunkWorkers) goroutines at once, and returns the error of the first chunk
-// (in index order) that failed. A panic in f is that chunk's error. Chunks
-// write their results by index, so what they compute does not depend on how
-// many ran at once: the Go backend leaves one core idle through most single
-// operations (only matrix products are split across cores), and running two
-// graph calls side by side fills both.
-func forChunks(n int, f func(i int) error) error {
-	workers := min(runtime.GOMAXPROCS(0), maxChunkWorkers, n)
-	errs := make([]error, n)
-	run := func(i int) {
-		defer func() {
-			if p := recover(); p != nil {
-				errs[i] = fmt.Errorf("panic: %v\n%s", p, debug.Stack())
-			}
-		}()
-		errs[i] = f(i)
-	}
-	if workers <= 1 {
-		for i := range n {
-			if run(i); errs[i] != nil {
-				return errs[i]
-			}
-		}
-		return nil
-	}
-	var next atomic.Int64
-	var failed atomic.Bool
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Go(func() {
-			for !failed.Load() {
-				i := int(next.Add(1) - 1)
-				if i >= n {
-					return
-				}
-				if run(i); errs[i] != nil {
-					failed.Store(true)
-				}
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
+// chunkWorkers is how many chunks of sampling or scoring run at once (see
+// parallel.For): min(GOMAXPROCS, maxChunkWorkers). Chunks write their results
+// by index, so what they compute does not depend on how many ran at once: the
+// Go backend leaves one core idle through most single operations (only matrix
+// products are split across cores), and running two graph calls side by side
+// fills both.
+func chunkWorkers() int { return min(runtime.GOMAXPROCS(0), maxChunkWorkers) }
 
 // toDevice puts tensors on the backend's device ahead of graph calls that run side
 // by side: a graph call moves a host tensor to the device itself, and two calls
@@ -526,7 +482,7 @@ func toDevice(backend compute.Backend, groups ...[]*tensors.Tensor) error {
 }
 
 // SampleInChunks is Sample for any n: it samples sampleChunk points at a time
-// (several chunks at once, see forChunks) and returns the concatenated end
+// (several chunks at once, see chunkWorkers) and returns the concatenated end
 // points (flattened) and images.
 func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, params *nets.Params, x0 []float32, n int, labels []int32) ([]float32, *Images, error) {
 	size := g.SampleSize()
@@ -542,7 +498,7 @@ func (g *Generator) SampleInChunks(backend compute.Backend, cfg SamplerConfig, p
 	if err := toDevice(backend, params.Tensors, g.decoderTensors()); err != nil {
 		return nil, nil, err
 	}
-	err := forChunks(chunks, func(c int) error {
+	err := parallel.For(chunks, chunkWorkers(), func(c int) error {
 		i0, i1 := c*sampleChunk, min((c+1)*sampleChunk, n)
 		var l []int32
 		if labels != nil {

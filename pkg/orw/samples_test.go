@@ -229,6 +229,14 @@ func TestOfflinePools(t *testing.T) {
 	if full.Len() != cfg.PoolSize {
 		t.Fatalf("RW-CFM pool of %d samples, want the whole PoolSize %d", full.Len(), cfg.PoolSize)
 	}
+	// A pool read back from a run directory is the one the trainer draws
+	// from; an online method has none to set.
+	if set := newTrainer(t, orw.MethodRWCFM); set.SetPool(full) != nil || set.Pool() != full {
+		t.Error("SetPool did not set the RW-CFM trainer's pool")
+	}
+	if err := newTrainer(t, orw.MethodORW).SetPool(full); err == nil {
+		t.Error("SetPool on an online method: no error")
+	}
 
 	reft := newTrainer(t, orw.MethodReFT)
 	if err := reft.BuildPool(); err != nil {

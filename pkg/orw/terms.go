@@ -6,15 +6,14 @@ import (
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 )
 
 // LossTerms is the paper's Eq. 10 taken apart on one batch, for teaching and
-// for checking by hand: every quantity of the loss, computed by the same
-// functions as the trainer's loss (Path.Xt, Path.U, CFMTerm, W2Term,
-// ORWLoss), and the size of the gradient that each of its two parts sends to
+// for checking by hand: every quantity of the loss, computed by the very
+// graph of the trainer's loss (Path.Xt, Path.U, CFMTerm, W2Term, ORWLoss:
+// the same loss, bit for bit, on the same batch), and the size of the gradient that each of its two parts sends to
 // the parameters.
 //
 // The values of the two parts are not what moves the model: the
@@ -58,23 +57,15 @@ func (t *LossTerms) Compute(backend compute.Backend, flow nets.Velocity, theta, 
 	case len(ts) != n || len(w) != n:
 		return fmt.Errorf("orw: LossTerms: %d times and %d weights for %d samples", len(ts), len(w), n)
 	}
-	specs := flow.Specs()
-	k := len(specs)
+	k := len(flow.Specs())
 	exec, err := NewExec(backend, func(in []*Node) []*Node {
-		p, pRef := in[:k], in[k:2*k]
-		x0, x1, tt, w := in[2*k], in[2*k+1], in[2*k+2], in[2*k+3]
-		path := Path{}
-		xt := path.Xt(x0, x1, tt, nil)
-		u := path.U(x0, x1)
-		v := flow.Apply(nets.Bind(specs, p), tt, xt, nil)
-		vRef := StopGradient(flow.Apply(nets.Bind(specs, pRef), tt, xt, nil))
-		fm := CFMTerm(v, u)
-		w2 := W2Term(v, vRef)
-		loss := ORWLoss(w, fm, w2, alpha)
-		partFM := ORWLoss(w, fm, nil, 0)
-		partW2 := MulScalar(ReduceAllMean(w2), alpha)
-		out := []*Node{xt, u, v, vRef, fm, w2, loss}
-		for _, part := range []*Node{partFM, partW2, loss} {
+		p := in[:k]
+		b := eq10BatchOf(in[k:], false)
+		terms := eq10(flow, alpha, p, b)
+		partFM := ORWLoss(b.w, terms.fm, nil, 0)
+		partW2 := MulScalar(ReduceAllMean(terms.w2), alpha)
+		out := []*Node{terms.xt, terms.u, terms.v, terms.vRef, terms.fm, terms.w2, terms.loss}
+		for _, part := range []*Node{partFM, partW2, terms.loss} {
 			var sq *Node
 			for _, g := range Gradient(part, p...) {
 				s := ReduceAllSum(Square(g))
@@ -92,13 +83,12 @@ func (t *LossTerms) Compute(backend compute.Backend, flow nets.Velocity, theta, 
 		return err
 	}
 	args := make([]any, 0, 2*k+4)
-	for _, p := range append(append([]*tensors.Tensor{}, theta.Tensors...), ref.Tensors...) {
-		args = append(args, p)
+	for _, x := range theta.Tensors {
+		args = append(args, x)
 	}
-	dims := append([]int{n}, shape...)
-	args = append(args,
-		tensors.FromFlatDataAndDimensions(x0, dims...), tensors.FromFlatDataAndDimensions(x1, dims...),
-		tensors.FromFlatDataAndDimensions(ts, n), tensors.FromFlatDataAndDimensions(w, n))
+	for _, x := range eq10Inputs(shape, x1, x0, ts, w, nil, ref).list() {
+		args = append(args, x)
+	}
 	outs, err := exec.Call(args...)
 	if err != nil {
 		return fmt.Errorf("orw: LossTerms: %w", err)

@@ -2,10 +2,12 @@ package orw_test
 
 import (
 	"math"
+	"slices"
 	"testing"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/orw/internal/orwtest"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 )
 
@@ -93,5 +95,62 @@ func TestLossTerms(t *testing.T) {
 	}
 	if err := bad.Compute(backend, flow, theta, ref, x0, x1, ts[:2], w, n, alpha); err == nil {
 		t.Error("no error for too few times")
+	}
+}
+
+// TestLossTermsIsTheTrainersLoss checks that LossTerms computes the trainer's
+// loss: on the batch of each of a trainer's steps (its x1 and weights, and
+// the noise and times that the step drew) and at the parameters before the
+// step, LossTerms.Loss equals the loss of the step's optimiser update bit for
+// bit, and so do the means of fm and w2 in the step's record.
+func TestLossTermsIsTheTrainersLoss(t *testing.T) {
+	env := orw.Env{Backend: orwtest.Backend(t), Base: orwtest.WideLatentGenerator(t), Reward: orw.MeanPixel}
+	cfg := orwtest.TinyConfig()
+	cfg.Alpha = 0.7
+	cfg.RefreshEvery = 2
+	tr, err := orw.NewTrainer(cfg, env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, d := cfg.Batch, env.Base.SampleSize()
+	for range 4 {
+		before := tr.State()
+		// The update replaces the trainee's tensors in its Params: keep the old ones.
+		theta := &nets.Params{Names: before.Params.Names, Tensors: slices.Clone(before.Params.Tensors)}
+		rec, err := tr.Step()
+		if err != nil {
+			t.Fatal(err)
+		}
+		after := tr.State()
+		// The step's noise and times come from the run's stream, after its
+		// batch (drawn online, from a stream of its own).
+		rng := orw.NewRNG(0)
+		if err := rng.SetState(before.RNG); err != nil {
+			t.Fatal(err)
+		}
+		x0, ts := orw.SampleNoise(rng.Rand, n*d), orw.SampleTimes(rng.Rand, n)
+		if rng.State() != after.RNG {
+			t.Fatalf("step %d: the run's stream drew more than x0 and t; the test no longer replays the step", rec.Step)
+		}
+		w := make([]float32, n)
+		for i, wi := range after.Weights {
+			w[i] = float32(wi)
+		}
+		var lt orw.LossTerms
+		if err := lt.Compute(env.Backend, env.Base.Flow, theta, env.Base.Params, x0, after.Batch.X, ts, w, n, cfg.Alpha); err != nil {
+			t.Fatal(err)
+		}
+		var fm, w2 float64
+		for i := range n {
+			fm += float64(lt.FM[i]) / float64(n)
+			w2 += float64(lt.W2[i]) / float64(n)
+		}
+		if lt.Loss != rec.Loss || fm != rec.FM || w2 != rec.W2 {
+			t.Errorf("step %d: LossTerms gives loss %v, mean fm %v, mean w2 %v; the trainer %v, %v, %v",
+				rec.Step, lt.Loss, fm, w2, rec.Loss, rec.FM, rec.W2)
+		}
+		if rec.Step > 1 && !(w2 > 0) {
+			t.Errorf("step %d: mean w2 = %g away from the reference, want > 0", rec.Step, w2)
+		}
 	}
 }

@@ -4,15 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
-	"math/rand/v2"
 	"runtime/debug"
 	"slices"
-	"sync"
 	"time"
 
 	"github.com/gomlx/compute"
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
-	"github.com/gomlx/gomlx/core/tensors"
 
 	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
@@ -99,7 +96,8 @@ type Trainer struct {
 	spec     MethodSpec
 	env      Env
 	coupling Coupling
-	update   *optim.Trainer
+	source   sampleSource   // where x1 comes from (the spec's choice: snapshot or pool)
+	update   *optim.Updater // one Adam step on Eq. 10 (eq10Loss)
 
 	params   *nets.Params // the trainee v_ft
 	snapshot *nets.Params // the policy that draws online samples
@@ -108,10 +106,8 @@ type Trainer struct {
 	step     int64
 	batch    *Samples  // the current x1 batch (reused for StepsPerBatch steps)
 	weights  []float64 // its weights w
-	pool     *Samples  // the offline methods' fixed pool
 
-	block  *onlineBlock // online draws made ahead from the current snapshot
-	scored *Exec        // sampling, decoding and scoring in one graph (GraphReward only)
+	scored *Exec // sampling, decoding and scoring in one graph (GraphReward only)
 
 	eval evalCache
 }
@@ -124,53 +120,26 @@ func NewTrainer(cfg Config, env Env) (*Trainer, error) {
 	if env.Backend == nil || env.Base == nil || env.Reward == nil {
 		return nil, fmt.Errorf("fine-tuning needs an Env with a Backend, a Base generator and a Reward")
 	}
-	tr := &Trainer{cfg: cfg, spec: cfg.Spec(), env: env, coupling: cfg.Coupling.Coupling(), rng: NewRNG(cfg.Seed)}
+	spec := cfg.Spec()
+	tr := &Trainer{cfg: cfg, spec: spec, env: env, coupling: cfg.Coupling.Coupling(), source: spec.source(), rng: NewRNG(cfg.Seed)}
 	tr.params = env.Base.Params.Clone()
 	tr.snapshot = tr.params
 	tr.opt = optim.NewState(tr.params, cfg.Optim)
 	var err error
-	tr.update, err = optim.New(env.Backend, cfg.Optim, tr.params.Len(), orwLoss(env.Base.Flow, cfg.Alpha))
+	tr.update, err = optim.New(env.Backend, cfg.Optim, tr.params.Len(), eq10Loss(env.Base.Flow, cfg.Alpha))
 	if err != nil {
 		return nil, err
 	}
 	return tr, nil
 }
 
-// orwLoss is Eq. 10 as an optimiser loss: mean_i(w_i·fm_i + α·w2_i). Its batch
-// is x1, x0, t, w, labels (conditional flows only), then the reference weights.
-// The W2 term is computed even when α = 0, for the metrics, but only enters the
-// loss when α > 0. Aux outputs: fm [B], w2 [B].
-func orwLoss(flow nets.Velocity, alpha float64) optim.LossFn {
-	specs := flow.Specs()
-	cond := flow.Config().NumClasses > 0
-	path := Path{}
-	return func(p, batch []*Node) (*Node, []*Node) {
-		x1, x0, t, w := batch[0], batch[1], batch[2], batch[3]
-		k := 4
-		var labels *Node
-		if cond {
-			labels = batch[k]
-			k++
-		}
-		ref := batch[k:]
-		xt := path.Xt(x0, x1, t, nil)
-		v := flow.Apply(nets.Bind(specs, p), t, xt, labels)
-		vRef := StopGradient(flow.Apply(nets.Bind(specs, ref), t, xt, labels))
-		fm := CFMTerm(v, path.U(x0, x1))
-		w2 := W2Term(v, vRef)
-		return ORWLoss(w, fm, w2, alpha), []*Node{fm, w2}
-	}
-}
-
-// Step performs one gradient step: one iteration of Algorithm 1 (see step).
-// When it fails, or the reward panics, nothing changes: the trainer is as it
-// was before the call (the RNG included), so the step can be retried or the
-// run saved as it was.
+// Step performs one gradient step: one iteration of Algorithm 1 (see
+// algorithm1). When it fails, or the reward panics, nothing changes: the
+// trainer is as it was before the call (the RNG included), so the step can be
+// retried or the run saved as it was.
 func (tr *Trainer) Step() (rec StepRecord, err error) {
-	if !tr.spec.Online && tr.pool == nil {
-		if err := tr.BuildPool(); err != nil {
-			return StepRecord{}, err
-		}
+	if err := tr.source.prepare(tr); err != nil {
+		return StepRecord{}, err
 	}
 	before := tr.State()
 	defer func() {
@@ -182,17 +151,17 @@ func (tr *Trainer) Step() (rec StepRecord, err error) {
 			rec, err = StepRecord{}, &errStep{step: before.Step, err: err}
 		}
 	}()
-	return tr.step1()
+	return tr.algorithm1()
 }
 
-// step1 is one iteration of Algorithm 1 (docs/method.md, "Algorithm 1"):
+// algorithm1 is one iteration of Algorithm 1 (docs/method.md, "Algorithm 1"):
 //
 //  1. every K steps, refresh the policy snapshot from the trainee;
-//  2. draw x1 from the snapshot (online) or the pool (offline), score r(x1);
+//  2. draw x1 from the method's sample source (the snapshot or the pool), score r(x1);
 //  3. weight the samples, w = exp(τ·r(x1));
 //  4. draw noise x0, pair it with x1 (the coupling) and draw t ~ U(0, 1);
 //  5. take a gradient step on Eq. 10, mean_i(w_i·fm_i + α·w2_i).
-func (tr *Trainer) step1() (StepRecord, error) {
+func (tr *Trainer) algorithm1() (StepRecord, error) {
 	rec := StepRecord{Kind: "train", Step: tr.step + 1, LR: tr.cfg.Optim.LearningRate(tr.step)}
 	// 1. Refresh the policy snapshot. Parameters are replaced, never mutated,
 	// by an update, so sharing the tensors is a copy.
@@ -202,7 +171,7 @@ func (tr *Trainer) step1() (StepRecord, error) {
 	t0 := time.Now()
 	if tr.batch == nil || tr.step%int64(tr.cfg.StepsPerBatch) == 0 {
 		// 2. Draw and score x1.
-		batch, err := tr.drawBatch()
+		batch, err := tr.source.draw(tr)
 		if err != nil {
 			return rec, err
 		}
@@ -222,17 +191,12 @@ func (tr *Trainer) step1() (StepRecord, error) {
 		return rec, err
 	}
 	// 5. One optimiser step on Eq. 10 against the frozen reference.
-	b := tr.cfg.Batch
-	w32 := make([]float32, b)
-	for i, w := range tr.weights {
-		w32[i] = float32(w)
+	w := make([]float32, len(tr.weights))
+	for i, wi := range tr.weights {
+		w[i] = float32(wi)
 	}
-	inputs := []*tensors.Tensor{tr.batch.Tensor(), x0, tensors.FromFlatDataAndDimensions(t, b), tensors.FromFlatDataAndDimensions(w32, b)}
-	if tr.batch.Labels != nil {
-		inputs = append(inputs, tensors.FromFlatDataAndDimensions(tr.batch.Labels, b))
-	}
-	inputs = append(inputs, tr.env.Base.Params.Tensors...)
-	res, err := tr.update.Step(tr.params, tr.opt, inputs...)
+	in := eq10Inputs(tr.batch.Shape, tr.batch.X, x0, t, w, tr.batch.Labels, tr.env.Base.Params)
+	res, err := tr.update.Step(tr.params, tr.opt, in.list()...)
 	if err != nil {
 		if errors.Is(err, optim.ErrNonFinite) {
 			err = fmt.Errorf("the loss is %g (gradient norm %g): %w; lower Tau or the learning rate, or set NormalizeWeights", res.Loss, res.GradNorm, err)
@@ -245,223 +209,11 @@ func (tr *Trainer) step1() (StepRecord, error) {
 	return rec, nil
 }
 
-// drawBatch draws x1 and its rewards: online from the policy snapshot (keeping
-// the best Keep fraction of ceil(Batch/Keep) candidates), or offline from the pool.
-//
-// Online draws come from the snapshot, which stays fixed for the K steps of a
-// refresh period, so the trainer makes them ahead: at the first draw of a
-// block it draws and scores the candidates of every draw of the block (all the
-// draws of the period, unless they would hold more than maxBlockValues
-// values), and the following draws take their share. That is the same
-// distribution as drawing at each step, in larger and fewer calls that run
-// side by side (see scoreInChunks). Each block has its own random stream,
-// derived from the seed and the step of its first draw (blockRNG), so a block
-// is a function of the seed, the snapshot and the step alone: a resumed run
-// draws it again, identically. Only the candidates are kept, not their images.
-func (tr *Trainer) drawBatch() (*Samples, error) {
-	b := tr.cfg.Batch
-	if !tr.spec.Online {
-		idx := make([]int, b)
-		for i := range idx {
-			idx[i] = tr.rng.IntN(tr.pool.Len())
-		}
-		return tr.pool.Gather(idx), nil
-	}
-	c := int(math.Ceil(float64(b) / tr.spec.Keep))
-	first, draws, i := tr.drawSchedule(tr.step, c)
-	if blk := tr.block; blk == nil || blk.first != first || !slices.Equal(blk.snapshot, tr.snapshot.Tensors) {
-		tr.block = nil // free it before drawing the next
-		blk, err := tr.drawBlock(first, draws, c)
-		if err != nil {
-			return nil, err
-		}
-		tr.block = blk
-	}
-	cand := tr.block.cand.Slice(i*c, (i+1)*c)
-	if c == b {
-		return cand, nil
-	}
-	return cand.Best(b), nil
-}
-
-// maxBlockValues bounds the values of x1 an online block holds (64 MB of
-// float32): the mnist-even job's period of 100 draws of 128 latent codes holds
-// 204,800, 100 draws of 64 MNIST images 5 million.
-const maxBlockValues = 1 << 24
-
-// onlineBlock holds the scored candidates of consecutive online draws from one
-// policy snapshot (see drawBatch).
-type onlineBlock struct {
-	first    int64             // the step of its first draw
-	snapshot []*tensors.Tensor // the snapshot's weights that drew it
-	cand     *Samples          // the candidates of every draw, in draw order
-}
-
-// drawSchedule places the online draw of step s: the step of the first draw of
-// its block, the number of draws in that block and s's index among them. The
-// draws of a refresh period are its steps that are multiples of StepsPerBatch;
-// they form blocks of at most maxBlockValues/(c × sample size) draws of c
-// candidates each.
-func (tr *Trainer) drawSchedule(s int64, c int) (first int64, draws, index int) {
-	k, p := int64(tr.cfg.RefreshEvery), int64(tr.cfg.StepsPerBatch)
-	if s%p != 0 {
-		// A state without a batch at a step that reuses one (only a hand-made
-		// TrainerState has that): draw for this step alone.
-		return s, 1, 0
-	}
-	s0 := s - s%k              // the period's first step
-	d0 := (s0 + p - 1) / p * p // its first draw (s is a draw, so d0 <= s)
-	total := int((s0+k-1-d0)/p) + 1
-	i := int((s - d0) / p)
-	per := max(1, maxBlockValues/(c*tr.env.Base.SampleSize()))
-	blk := i / per
-	return d0 + int64(blk*per)*p, min(per, total-blk*per), i - blk*per
-}
-
-// blockStream separates the streams of the online blocks from the run's own.
-const blockStream = 0x0b10c5
-
-// blockRNG is the random stream of the online block whose first draw is at
-// step first: a function of the seed and that step only.
-func (tr *Trainer) blockRNG(first int64) *RNG {
-	src := rand.NewPCG(tr.cfg.Seed, splitmix64(blockStream^uint64(first)))
-	return &RNG{Rand: rand.New(src), src: src}
-}
-
-// splitmix64 scrambles x (the SplitMix64 finaliser), so that neighbouring
-// steps give unrelated generator states.
-func splitmix64(x uint64) uint64 {
-	x += 0x9e3779b97f4a7c15
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9
-	x = (x ^ (x >> 27)) * 0x94d049bb133111eb
-	return x ^ (x >> 31)
-}
-
-// drawBlock draws and scores the candidates of draws online draws of c points
-// each from the snapshot, with the block's own stream: per draw, the noise and
-// then the labels (conditional flows).
-func (tr *Trainer) drawBlock(first int64, draws, c int) (*onlineBlock, error) {
-	rng := tr.blockRNG(first)
-	base := tr.env.Base
-	size, k := base.SampleSize(), base.NumClasses()
-	n := draws * c
-	noise := make([]float32, 0, n*size)
-	var labels []int32
-	for range draws {
-		noise = append(noise, SampleNoise(rng.Rand, c*size)...)
-		labels = append(labels, drawLabels(rng, k, c)...)
-	}
-	cand, err := tr.scoreInChunks(tr.snapshot, noise, labels, n)
-	if err != nil {
-		return nil, err
-	}
-	return &onlineBlock{first: first, snapshot: slices.Clone(tr.snapshot.Tensors), cand: cand}, nil
-}
-
-// scoreChunk is the number of points sampled, decoded and scored per graph
-// call: small enough that two calls run side by side on two cores (forChunks),
-// large enough for efficient matrix products.
-const scoreChunk = 64
-
-// scoreInChunks samples n points from the generator with weights params (nil:
-// the base model) from the given noise and labels, and scores them, scoreChunk
-// points per call and several calls at once. A GraphReward is computed inside
-// the sampling graph; any other reward is called on each chunk's images, one
-// call at a time. Each point's value depends only on its own noise and chunk,
-// never on the number of calls running at once.
-func (tr *Trainer) scoreInChunks(params *nets.Params, noise []float32, labels []int32, n int) (*Samples, error) {
-	base := tr.env.Base
-	if params == nil {
-		params = base.Params
-	}
-	size := base.SampleSize()
-	gr, fused := tr.env.Reward.(GraphReward)
-	if fused && tr.scored == nil {
-		e, err := base.scoredSamplerExec(tr.env.Backend, tr.cfg.Sampler, gr)
-		if err != nil {
-			return nil, err
-		}
-		tr.scored = e
-	}
-	var rewardParams []*tensors.Tensor
-	if fused {
-		rewardParams = gr.RewardParams()
-	}
-	if err := toDevice(tr.env.Backend, params.Tensors, base.decoderTensors(), rewardParams); err != nil {
-		return nil, err
-	}
-	x1 := make([]float32, n*size)
-	r := make([]float64, n)
-	var rewardMu sync.Mutex
-	chunks := (n + scoreChunk - 1) / scoreChunk
-	err := forChunks(chunks, func(ch int) error {
-		i0, i1 := ch*scoreChunk, min((ch+1)*scoreChunk, n)
-		var l []int32
-		if labels != nil {
-			l = labels[i0:i1]
-		}
-		if fused {
-			args := base.graphArgs(params, len(gr.RewardParams())+2)
-			for _, t := range gr.RewardParams() {
-				args = append(args, t)
-			}
-			args, err := base.appendInputs(args, noise[i0*size:i1*size], i1-i0, l)
-			if err != nil {
-				return err
-			}
-			outs, err := tr.scored.Call(args...)
-			if err != nil {
-				return fmt.Errorf("sample and score: %w", err)
-			}
-			copy(x1[i0*size:], nets.Float32s(outs[0]))
-			for i, v := range nets.Float32s(outs[1]) {
-				r[i0+i] = float64(v)
-			}
-			return nil
-		}
-		x, imgs, err := base.Sample(tr.env.Backend, tr.cfg.Sampler, params, noise[i0*size:i1*size], i1-i0, l)
-		if err != nil {
-			return err
-		}
-		copy(x1[i0*size:], nets.Float32s(x))
-		rewardMu.Lock()
-		defer rewardMu.Unlock()
-		part, err := tr.env.Reward.Reward(imgs)
-		if err != nil {
-			return fmt.Errorf("reward: %w", err)
-		}
-		if len(part) != i1-i0 {
-			return CheckRewards(part, i1-i0)
-		}
-		copy(r[i0:], part)
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if err := CheckRewards(r, n); err != nil {
-		return nil, err
-	}
-	return &Samples{X: x1, Shape: base.SampleShape(), Labels: labels, Rewards: r}, nil
-}
-
-// drawLabels draws uniform class labels for a flow with k classes (nil when k is 0).
-func drawLabels(rng *RNG, k, n int) []int32 {
-	if k == 0 {
-		return nil
-	}
-	l := make([]int32, n)
-	for i := range l {
-		l[i] = int32(rng.IntN(k))
-	}
-	return l
-}
-
 // pathInputs draws the noise x0 (paired with the batch by the coupling) and the
 // times t of the conditional paths.
-func (tr *Trainer) pathInputs() (*tensors.Tensor, []float32, error) {
+func (tr *Trainer) pathInputs() (x0, t []float32, err error) {
 	b := tr.cfg.Batch
-	x0 := SampleNoise(tr.rng.Rand, b*tr.env.Base.SampleSize())
+	x0 = SampleNoise(tr.rng.Rand, b*tr.env.Base.SampleSize())
 	if _, ok := tr.coupling.(Independent); !ok {
 		perm, err := tr.coupling.Pair(x0, tr.batch.X, b)
 		if err != nil {
@@ -469,8 +221,7 @@ func (tr *Trainer) pathInputs() (*tensors.Tensor, []float32, error) {
 		}
 		x0 = Permute(x0, b, perm)
 	}
-	t := SampleTimes(tr.rng.Rand, b)
-	return tensors.FromFlatDataAndDimensions(x0, append([]int{b}, tr.env.Base.SampleShape()...)...), t, nil
+	return x0, SampleTimes(tr.rng.Rand, b), nil
 }
 
 // record fills the step's metrics from the optimiser's result.
@@ -542,7 +293,9 @@ func (tr *Trainer) SetState(s TrainerState) error {
 		return err
 	}
 	tr.restore(s)
-	tr.block = nil
+	if o, ok := tr.source.(*onlineSnapshot); ok {
+		o.block = nil // drawn ahead for another state: free it
+	}
 	return nil
 }
 
@@ -555,11 +308,21 @@ func (tr *Trainer) restore(s TrainerState) {
 	tr.batch, tr.weights = s.Batch, s.Weights
 }
 
+// BuildPool draws the offline methods' fixed pool of reference samples and
+// their rewards (ReFT keeps only the best KeepFraction); the online methods
+// have none. Step calls it when needed.
+func (tr *Trainer) BuildPool() error { return tr.source.prepare(tr) }
+
 // Pool is the offline methods' fixed pool of reference samples (nil for the
 // online methods, or before BuildPool).
-func (tr *Trainer) Pool() *Samples { return tr.pool }
+func (tr *Trainer) Pool() *Samples {
+	if p, ok := tr.source.(*offlinePool); ok {
+		return p.samples
+	}
+	return nil
+}
 
-// SetPool sets the pool (read back from a run directory).
+// SetPool sets the pool (read back from a run directory) of an offline method.
 func (tr *Trainer) SetPool(p *Samples) error {
 	if err := p.Validate(); err != nil {
 		return err
@@ -567,7 +330,11 @@ func (tr *Trainer) SetPool(p *Samples) error {
 	if !slices.Equal(p.Shape, tr.env.Base.SampleShape()) {
 		return fmt.Errorf("a pool of points of shape %v does not fit the base model's %v", p.Shape, tr.env.Base.SampleShape())
 	}
-	tr.pool = p
+	pool, ok := tr.source.(*offlinePool)
+	if !ok {
+		return fmt.Errorf("method %s draws online: it has no pool", tr.cfg.Method)
+	}
+	pool.samples = p
 	return nil
 }
 

@@ -11,6 +11,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
@@ -142,40 +143,30 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 			return nil, err
 		}
 	}
-	errs := make([]error, chunks)
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for ch := range chunks {
-		sem <- struct{}{}
-		wg.Go(func() {
-			defer func() { <-sem }()
-			i0, i1 := ch*probsChunk, min((ch+1)*probsChunk, images.N)
-			part := images.Slice(i0, i1)
-			args := make([]any, 0, c.Params.Len()+1)
-			for _, t := range c.Params.Tensors {
-				args = append(args, t)
-			}
-			args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
-			res, err := exec.Call(args...)
-			if err != nil {
-				errs[ch] = fmt.Errorf("classifier: %w", err)
-				return
-			}
-			p := nets.Float32s(res[0])
-			for i := 0; i < part.N; i++ {
-				row := make([]float64, k)
-				for j := range row {
-					row[j] = float64(p[i*k+j])
-				}
-				out[i0+i] = row
-			}
-		})
-	}
-	wg.Wait()
-	for _, err := range errs {
-		if err != nil {
-			return nil, err
+	err := parallel.For(chunks, 2, func(ch int) error {
+		i0, i1 := ch*probsChunk, min((ch+1)*probsChunk, images.N)
+		part := images.Slice(i0, i1)
+		args := make([]any, 0, c.Params.Len()+1)
+		for _, t := range c.Params.Tensors {
+			args = append(args, t)
 		}
+		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
+		res, err := exec.Call(args...)
+		if err != nil {
+			return fmt.Errorf("classifier: %w", err)
+		}
+		p := nets.Float32s(res[0])
+		for i := 0; i < part.N; i++ {
+			row := make([]float64, k)
+			for j := range row {
+				row[j] = float64(p[i*k+j])
+			}
+			out[i0+i] = row
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	c.mu.Lock()
 	c.lastPix, c.lastProbs = slices.Clone(images.Pix), cloneRows(out)

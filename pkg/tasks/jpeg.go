@@ -6,8 +6,8 @@ import (
 	"image"
 	"image/jpeg"
 	"runtime"
-	"sync"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 )
 
@@ -65,26 +65,16 @@ func JPEGSizes(images *orw.Images, quality int) ([]int, error) {
 		return nil, fmt.Errorf("jpeg reward: quality must be in 1..100, got %d", quality)
 	}
 	sizes := make([]int, images.N)
-	errs := make([]error, images.N)
-	workers := min(runtime.GOMAXPROCS(0), images.N)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			var buf bytes.Buffer
-			for i := w; i < images.N; i += workers {
-				buf.Reset()
-				errs[i] = jpeg.Encode(&buf, to8Bit(images.At(i), images.H, images.W, images.C), &jpeg.Options{Quality: quality})
-				sizes[i] = buf.Len()
-			}
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			return nil, fmt.Errorf("jpeg reward: image %d: %w", i, err)
+	err := parallel.For(images.N, runtime.GOMAXPROCS(0), func(i int) error {
+		var buf bytes.Buffer
+		if err := jpeg.Encode(&buf, to8Bit(images.At(i), images.H, images.W, images.C), &jpeg.Options{Quality: quality}); err != nil {
+			return fmt.Errorf("jpeg reward: image %d: %w", i, err)
 		}
+		sizes[i] = buf.Len()
+		return nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	return sizes, nil
 }

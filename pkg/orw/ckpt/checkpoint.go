@@ -121,66 +121,105 @@ func Encode(w io.Writer, kind string, meta any, params *nets.Params) error {
 
 // Decode reads a checkpoint of exactly size bytes from r.
 func Decode(r io.Reader, size int64) (*Checkpoint, error) {
-	fail := func(format string, args ...any) (*Checkpoint, error) {
-		return nil, fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
-	}
-	const fixed = len(checkpointMagic) + 4 + 4
-	if size < int64(fixed+4) {
-		return fail("%d bytes is too short for a checkpoint (empty or truncated file)", size)
+	if size < int64(fixedLen+4) {
+		return nil, corrupt("%d bytes is too short for a checkpoint (empty or truncated file)", size)
 	}
 	crc := crc32.NewIEEE()
 	br := bufio.NewReaderSize(io.TeeReader(io.LimitReader(r, size-4), crc), 1<<20)
-	head := make([]byte, fixed)
+	h, hlen, err := readHeader(br, size)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkDataLen(h, size-int64(fixedLen)-hlen-4); err != nil {
+		return nil, err
+	}
+	p, err := readTensors(br, h)
+	if err != nil {
+		return nil, err
+	}
+	want := crc.Sum32()
+	var tail [4]byte
+	if _, err := io.ReadFull(r, tail[:]); err != nil {
+		return nil, corrupt("reading checksum: %v", err)
+	}
+	if got := binary.LittleEndian.Uint32(tail[:]); got != want {
+		return nil, corrupt("checksum mismatch (file damaged)")
+	}
+	return &Checkpoint{Kind: h.Kind, Meta: h.Meta, Params: p}, nil
+}
+
+// fixedLen is the length of the fixed part of the header: the magic, the
+// version and the JSON header's length.
+const fixedLen = len(checkpointMagic) + 4 + 4
+
+// corrupt is an ErrCorrupt error.
+func corrupt(format string, args ...any) error {
+	return fmt.Errorf("%w: %s", ErrCorrupt, fmt.Sprintf(format, args...))
+}
+
+// readHeader reads the magic, the version and the JSON header of a file of
+// size bytes; hlen is the JSON header's length.
+func readHeader(br io.Reader, size int64) (h ckptHeader, hlen int64, err error) {
+	head := make([]byte, fixedLen)
 	if _, err := io.ReadFull(br, head); err != nil {
-		return fail("reading header: %v", err)
+		return h, 0, corrupt("reading header: %v", err)
 	}
 	if string(head[:8]) != checkpointMagic {
-		return fail("not an orwcfm checkpoint (bad magic %q)", head[:8])
+		return h, 0, corrupt("not an orwcfm checkpoint (bad magic %q)", head[:8])
 	}
 	version := binary.LittleEndian.Uint32(head[8:12])
 	if version != Version {
-		return fail("format version %d; this build reads version %d (use a matching orwcfm version)", version, Version)
+		return h, 0, corrupt("format version %d; this build reads version %d (use a matching orwcfm version)", version, Version)
 	}
-	hlen := int64(binary.LittleEndian.Uint32(head[12:16]))
-	if hlen > maxHeaderLen || hlen > size-int64(fixed)-4 {
-		return fail("header length %d does not fit in a %d-byte file (truncated?)", hlen, size)
+	hlen = int64(binary.LittleEndian.Uint32(head[12:16]))
+	if hlen > maxHeaderLen || hlen > size-int64(fixedLen)-4 {
+		return h, 0, corrupt("header length %d does not fit in a %d-byte file (truncated?)", hlen, size)
 	}
 	hb := make([]byte, hlen)
 	if _, err := io.ReadFull(br, hb); err != nil {
-		return fail("reading header: %v", err)
+		return h, 0, corrupt("reading header: %v", err)
 	}
-	var h ckptHeader
 	dec := json.NewDecoder(bytes.NewReader(hb))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(&h); err != nil {
-		return fail("header is not valid JSON: %v", err)
+		return h, 0, corrupt("header is not valid JSON: %v", err)
 	}
-	dataLen := size - int64(fixed) - hlen - 4
+	return h, hlen, nil
+}
+
+// checkDataLen checks the header's tensors (unique names, valid shapes)
+// against the dataLen bytes of tensor data the file holds.
+func checkDataLen(h ckptHeader, dataLen int64) error {
 	var total int64
 	seen := map[string]bool{}
 	for _, t := range h.Tensors {
 		if t.Name == "" || seen[t.Name] {
-			return fail("tensor name %q is empty or repeated", t.Name)
+			return corrupt("tensor name %q is empty or repeated", t.Name)
 		}
 		seen[t.Name] = true
 		n := int64(1)
 		for _, d := range t.Shape {
 			if d <= 0 || d > maxTensorElems {
-				return fail("tensor %q has invalid shape %v", t.Name, t.Shape)
+				return corrupt("tensor %q has invalid shape %v", t.Name, t.Shape)
 			}
 			n *= int64(d)
 			if n > maxTensorElems {
-				return fail("tensor %q is too large (%v)", t.Name, t.Shape)
+				return corrupt("tensor %q is too large (%v)", t.Name, t.Shape)
 			}
 		}
 		total += n
 		if total*4 > dataLen {
-			return fail("tensors need more than the %d data bytes present (truncated file?)", dataLen)
+			return corrupt("tensors need more than the %d data bytes present (truncated file?)", dataLen)
 		}
 	}
 	if total*4 != dataLen {
-		return fail("tensors take %d bytes but the file holds %d data bytes", total*4, dataLen)
+		return corrupt("tensors take %d bytes but the file holds %d data bytes", total*4, dataLen)
 	}
+	return nil
+}
+
+// readTensors reads the tensors that the header lists (little-endian float32s).
+func readTensors(br io.Reader, h ckptHeader) (*nets.Params, error) {
 	p := &nets.Params{}
 	raw := make([]byte, 0)
 	for _, t := range h.Tensors {
@@ -193,7 +232,7 @@ func Decode(r io.Reader, size int64) (*Checkpoint, error) {
 		}
 		raw = raw[:4*n]
 		if _, err := io.ReadFull(br, raw); err != nil {
-			return fail("reading tensor %q: %v", t.Name, err)
+			return nil, corrupt("reading tensor %q: %v", t.Name, err)
 		}
 		vals := make([]float32, n)
 		for i := range vals {
@@ -202,15 +241,7 @@ func Decode(r io.Reader, size int64) (*Checkpoint, error) {
 		p.Names = append(p.Names, t.Name)
 		p.Tensors = append(p.Tensors, tensors.FromFlatDataAndDimensions(vals, t.Shape...))
 	}
-	want := crc.Sum32()
-	var tail [4]byte
-	if _, err := io.ReadFull(r, tail[:]); err != nil {
-		return fail("reading checksum: %v", err)
-	}
-	if got := binary.LittleEndian.Uint32(tail[:]); got != want {
-		return fail("checksum mismatch (file damaged)")
-	}
-	return &Checkpoint{Kind: h.Kind, Meta: h.Meta, Params: p}, nil
+	return p, nil
 }
 
 // Read reads and validates a checkpoint file. Errors name the file.

@@ -94,8 +94,9 @@ func NewState(params *nets.Params, cfg Config) *State {
 // Step, for metrics.
 type LossFn func(params []*Node, batch []*Node) (loss *Node, aux []*Node)
 
-// Trainer runs compiled training steps of one loss.
-type Trainer struct {
+// Updater applies compiled update steps of one loss: the loss, its gradient,
+// clipping and Adam in one graph call.
+type Updater struct {
 	cfg  Config
 	exec *Exec
 	n    int // number of parameter tensors
@@ -107,11 +108,11 @@ var ErrNonFinite = errors.New("optim: the loss or its gradient is not finite")
 
 // New compiles (lazily, on the first Step) a training step of lossFn for
 // numParams parameter tensors.
-func New(backend compute.Backend, cfg Config, numParams int, lossFn LossFn) (*Trainer, error) {
+func New(backend compute.Backend, cfg Config, numParams int, lossFn LossFn) (*Updater, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
 	}
-	t := &Trainer{cfg: cfg, n: numParams}
+	t := &Updater{cfg: cfg, n: numParams}
 	ema := cfg.EMADecay > 0
 	exec, err := NewExec(backend, func(in []*Node) []*Node {
 		n := numParams
@@ -200,10 +201,10 @@ type Result struct {
 // Step applies one update to params and state (their tensors are replaced by new
 // ones) with the given batch tensors. On a non-finite loss or gradient it leaves
 // both unchanged and returns ErrNonFinite together with the result.
-func (t *Trainer) Step(params *nets.Params, state *State, batch ...*tensors.Tensor) (Result, error) {
+func (t *Updater) Step(params *nets.Params, state *State, batch ...*tensors.Tensor) (Result, error) {
 	n := t.n
 	if params.Len() != n || state.M.Len() != n || state.V.Len() != n {
-		return Result{}, fmt.Errorf("optim: trainer built for %d parameter tensors, got %d (moments %d, %d)",
+		return Result{}, fmt.Errorf("optim: updater built for %d parameter tensors, got %d (moments %d, %d)",
 			n, params.Len(), state.M.Len(), state.V.Len())
 	}
 	ema := t.cfg.EMADecay > 0

@@ -76,7 +76,7 @@ type fitMeta struct {
 // fitStepper is one pretraining update per Step: a minibatch from the batcher,
 // then an optimiser step on the loss.
 type fitStepper struct {
-	trainer *optim.Trainer
+	trainer *optim.Updater
 	params  *nets.Params
 	state   *optim.State
 	rng     *orw.RNG

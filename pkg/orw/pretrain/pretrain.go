@@ -192,7 +192,7 @@ func TrainFlow(ctx context.Context, backend compute.Backend, flow nets.Velocity,
 	if err := data.Validate(); err != nil {
 		return nil, err
 	}
-	return Fit(ctx, backend, params, orw.CFMLoss(flow, orw.Path{}), CFMBatcher(data, batch, coupling), cfg)
+	return Fit(ctx, backend, params, orw.CFMLoss(flow), CFMBatcher(data, batch, coupling), cfg)
 }
 
 func prod(dims []int) int {
