@@ -23,6 +23,7 @@ func TestFieldsAsFlags(t *testing.T) {
 	bad := orw.DefaultConfig()
 	bad.RefreshEvery, bad.Sampler.Steps, bad.Optim.Beta1 = 0, 0, 2
 	badErr := bad.Validate()
+	_, overflow := orw.ExpWeighting{Tau: 100}.Weights([]float64{0, 1})
 	reft := orw.DefaultConfig()
 	reft.Method, reft.PoolSize = orw.MethodReFT, 3
 	for _, tc := range []struct {
@@ -40,6 +41,10 @@ func TestFieldsAsFlags(t *testing.T) {
 		{sample, badErr, "invalid fine-tuning config: RefreshEvery must be >= 1, got 0; --sample-steps must be in 1..10000, got 0; " +
 			"optim: Adam betas must be in [0, 1), got 2 and 0.999"},
 		{nil, badErr, badErr.Error()},
+		// The advice of a run-time error names the flags (wrapped, as a failed step wraps it).
+		{finetune, fmt.Errorf("step 7: %w", overflow), "step 7: weight exp(τ·r) overflows float32 at samples 1 (τ = 100, reward 1): " +
+			"use --tau <= 88.7 for rewards this large, or set --normalize-weights"},
+		{nil, overflow, "weight exp(τ·r) overflows float32 at samples 1 (τ = 100, reward 1): use Tau <= 88.7 for rewards this large, or set NormalizeWeights"},
 		// Other errors are left as they are, field-like words included.
 		{finetune, errors.New("open runs/Tau/Batch-1/x: no such file"), "open runs/Tau/Batch-1/x: no such file"},
 	} {

@@ -13,6 +13,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"slices"
 	"sort"
 	"strings"
 	"syscall"
@@ -137,7 +138,9 @@ func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 // fieldsAsFlags shows a library error in the command's terms: each
 // *orw.FieldError in err whose field has a flag in fs (by the table of
 // experiment.ConfigFields) is written with the flag in place of the field
-// ("--refresh-every must be >= 1, got 0"); the rest of the text stays.
+// ("--refresh-every must be >= 1, got 0"), and so are the fields that the
+// advice of an *orw.Remedy names ("lower --tau or set --normalize-weights");
+// the rest of the text stays.
 func fieldsAsFlags(err error, fs *flag.FlagSet) string {
 	msg := err.Error()
 	if fs == nil {
@@ -151,6 +154,16 @@ func fieldsAsFlags(err error, fs *flag.FlagSet) string {
 		asFlag := *fe
 		asFlag.Field = "--" + f
 		msg = strings.Replace(msg, fe.Error(), asFlag.Error(), 1)
+	}
+	var rem *orw.Remedy
+	if errors.As(err, &rem) {
+		names := slices.Clone(rem.Fields)
+		for i, field := range rem.Fields {
+			if f := experiment.FlagOf(field); f != "" && fs.Lookup(f) != nil {
+				names[i] = "--" + f
+			}
+		}
+		msg = strings.Replace(msg, rem.Error(), rem.Text(names), 1)
 	}
 	return msg
 }

@@ -238,6 +238,36 @@ func (e *FieldError) Error() string {
 	return fmt.Sprintf("%s must be %s, got %v", e.Field, e.Rule, e.Value)
 }
 
+// Remedy is a run-time error with advice that names Config fields (find it
+// with errors.As), so that a front end can show the fields its own way: the
+// CLI names them by their flags. Its text is Err's, then Advice with the
+// fields' Go names in place of its verbs.
+type Remedy struct {
+	// Err is what went wrong.
+	Err error
+	// Advice follows Err's text, with one %s for each of Fields:
+	// "; lower %s or set %s".
+	Advice string
+	// Fields are the Go field paths from Config that Advice names: "Tau".
+	Fields []string
+}
+
+// Error is the problem and the advice, with the fields' Go names.
+func (r *Remedy) Error() string { return r.Text(r.Fields) }
+
+// Text is the problem and the advice with names in place of the fields (one
+// name per field, in order).
+func (r *Remedy) Text(names []string) string {
+	args := make([]any, len(names))
+	for i, n := range names {
+		args[i] = n
+	}
+	return r.Err.Error() + fmt.Sprintf(r.Advice, args...)
+}
+
+// Unwrap returns Err.
+func (r *Remedy) Unwrap() error { return r.Err }
+
 // configErrors are the problems of one Config: its text is today's single
 // line, and errors.As finds each FieldError in it.
 type configErrors []error

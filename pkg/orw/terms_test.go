@@ -115,11 +115,20 @@ func TestLossTermsIsTheTrainersLoss(t *testing.T) {
 	n, d := cfg.Batch, env.Base.SampleSize()
 	for range 4 {
 		before := tr.State()
-		// The update replaces the trainee's tensors in its Params: keep the old ones.
-		theta := &nets.Params{Names: before.Params.Names, Tensors: slices.Clone(before.Params.Tensors)}
+		theta := before.Params
+		kept := slices.Clone(theta.Tensors)
 		rec, err := tr.Step()
 		if err != nil {
 			t.Fatal(err)
+		}
+		// A state taken before a step is not changed by it.
+		for i := range kept {
+			if theta.Tensors[i] != kept[i] {
+				t.Fatalf("step %d replaced tensor %d of the state taken before it", rec.Step, i)
+			}
+			if tr.Params().Tensors[i] == kept[i] {
+				t.Fatalf("step %d left the trainee's tensor %d as it was", rec.Step, i)
+			}
 		}
 		after := tr.State()
 		// The step's noise and times come from the run's stream, after its

@@ -166,7 +166,7 @@ func (tr *Trainer) algorithm1() (StepRecord, error) {
 	// 1. Refresh the policy snapshot. Parameters are replaced, never mutated,
 	// by an update, so sharing the tensors is a copy.
 	if tr.step%int64(tr.cfg.RefreshEvery) == 0 {
-		tr.snapshot = &nets.Params{Names: tr.params.Names, Tensors: slices.Clone(tr.params.Tensors)}
+		tr.snapshot = shareTensors(tr.params)
 	}
 	t0 := time.Now()
 	if tr.batch == nil || tr.step%int64(tr.cfg.StepsPerBatch) == 0 {
@@ -199,7 +199,8 @@ func (tr *Trainer) algorithm1() (StepRecord, error) {
 	res, err := tr.update.Step(tr.params, tr.opt, in.list()...)
 	if err != nil {
 		if errors.Is(err, optim.ErrNonFinite) {
-			err = fmt.Errorf("the loss is %g (gradient norm %g): %w; lower Tau or the learning rate, or set NormalizeWeights", res.Loss, res.GradNorm, err)
+			err = &Remedy{Err: fmt.Errorf("the loss is %g (gradient norm %g): %w", res.Loss, res.GradNorm, err),
+				Advice: "; lower %s or the learning rate, or set %s", Fields: []string{"Tau", "NormalizeWeights"}}
 		}
 		return rec, err
 	}
@@ -263,10 +264,21 @@ type TrainerState struct {
 }
 
 // State returns the trainer's state. Tensors are shared, not copied: the
-// trainer replaces them, never mutates them.
+// trainer replaces them, never mutates them. The lists that hold them are
+// the state's own, so a later Step (whose update writes its new tensors into
+// the trainer's lists) leaves a state taken before it as it was.
 func (tr *Trainer) State() TrainerState {
 	opt := *tr.opt
-	return TrainerState{Step: tr.step, Params: tr.params, Snapshot: tr.snapshot, Optim: &opt, RNG: tr.rng.State(), Batch: tr.batch, Weights: tr.weights}
+	opt.M, opt.V = shareTensors(opt.M), shareTensors(opt.V)
+	if opt.EMA != nil {
+		opt.EMA = shareTensors(opt.EMA)
+	}
+	return TrainerState{Step: tr.step, Params: shareTensors(tr.params), Snapshot: tr.snapshot, Optim: &opt, RNG: tr.rng.State(), Batch: tr.batch, Weights: tr.weights}
+}
+
+// shareTensors is a copy of p that shares p's tensors in a list of its own.
+func shareTensors(p *nets.Params) *nets.Params {
+	return &nets.Params{Names: p.Names, Tensors: slices.Clone(p.Tensors)}
 }
 
 // SetState restores a state returned by State (from a checkpoint).
@@ -301,8 +313,12 @@ func (tr *Trainer) SetState(s TrainerState) error {
 
 // restore sets the state without checking it.
 func (tr *Trainer) restore(s TrainerState) {
-	tr.step, tr.params, tr.snapshot = s.Step, s.Params, s.Snapshot
+	tr.step, tr.params, tr.snapshot = s.Step, shareTensors(s.Params), s.Snapshot
 	opt := *s.Optim
+	opt.M, opt.V = shareTensors(opt.M), shareTensors(opt.V)
+	if opt.EMA != nil {
+		opt.EMA = shareTensors(opt.EMA)
+	}
 	tr.opt = &opt
 	_ = tr.rng.SetState(s.RNG)
 	tr.batch, tr.weights = s.Batch, s.Weights

@@ -65,7 +65,8 @@ func (e ExpWeighting) Weights(r []float64) ([]float64, error) {
 		}
 	}
 	if len(bad) == 0 && len(w) > 0 && allBelow(w, math.SmallestNonzeroFloat32) {
-		return nil, fmt.Errorf("every weight exp(τ·r) underflows float32 (τ = %g, rewards down to %g): lower Tau or set NormalizeWeights", e.Tau, r[0])
+		return nil, &Remedy{Err: fmt.Errorf("every weight exp(τ·r) underflows float32 (τ = %g, rewards down to %g)", e.Tau, r[0]),
+			Advice: ": lower %s or set %s", Fields: []string{"Tau", "NormalizeWeights"}}
 	}
 	if len(bad) > 0 {
 		hi := 0.0
@@ -73,8 +74,8 @@ func (e ExpWeighting) Weights(r []float64) ([]float64, error) {
 			hi = math.Max(hi, math.Abs(x))
 		}
 		fit := math.Log(maxFloat32Weight) / hi
-		return nil, fmt.Errorf("weight exp(τ·r) overflows float32 at samples %s (τ = %g, reward %g): use Tau <= %.3g for rewards this large, or set NormalizeWeights",
-			listInts(bad, 8), e.Tau, r[bad[0]], fit)
+		return nil, &Remedy{Err: fmt.Errorf("weight exp(τ·r) overflows float32 at samples %s (τ = %g, reward %g)", listInts(bad, 8), e.Tau, r[bad[0]]),
+			Advice: fmt.Sprintf(": use %%s <= %.3g for rewards this large, or set %%s", fit), Fields: []string{"Tau", "NormalizeWeights"}}
 	}
 	return w, nil
 }

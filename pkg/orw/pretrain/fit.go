@@ -38,8 +38,6 @@ type FitConfig struct {
 	// (default 50) with the mean loss since the previous update.
 	Progress      train.Display `json:"-"`
 	ProgressEvery int64         `json:"-"`
-	// OnLoop, when set, can attach more hooks to the training loop.
-	OnLoop func(*train.Loop[StepResult]) `json:"-"`
 }
 
 // FitResult is the outcome of Fit.
@@ -169,9 +167,6 @@ func Fit(ctx context.Context, backend compute.Backend, params *nets.Params, loss
 	})
 	if cfg.Progress != nil {
 		train.AttachProgress(loop, cfg.Progress, every, func(StepResult) string { return fmt.Sprintf("loss %.4f", res.FinalLoss) })
-	}
-	if cfg.OnLoop != nil {
-		cfg.OnLoop(loop)
 	}
 	err = loop.Run(ctx)
 	if count > 0 {
