@@ -134,7 +134,6 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 		return out, nil
 	}
 	c.mu.Unlock()
-	k := c.NumClasses()
 	out := make([][]float64, images.N)
 	chunks := (images.N + probsChunk - 1) / probsChunk
 	// On the device before the calls that run side by side (see orw's toDevice).
@@ -145,24 +144,11 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 	}
 	err := parallel.For(chunks, 2, func(ch int) error {
 		i0, i1 := ch*probsChunk, min((ch+1)*probsChunk, images.N)
-		part := images.Slice(i0, i1)
-		args := make([]any, 0, c.Params.Len()+1)
-		for _, t := range c.Params.Tensors {
-			args = append(args, t)
-		}
-		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
-		res, err := exec.Call(args...)
+		rows, err := c.rows(exec, images.Slice(i0, i1))
 		if err != nil {
 			return fmt.Errorf("classifier: %w", err)
 		}
-		p := nets.Float32s(res[0])
-		for i := 0; i < part.N; i++ {
-			row := make([]float64, k)
-			for j := range row {
-				row[j] = float64(p[i*k+j])
-			}
-			out[i0+i] = row
-		}
+		copy(out[i0:], rows)
 		return nil
 	})
 	if err != nil {
@@ -171,6 +157,31 @@ func (c *Classifier) Probs(backend compute.Backend, images *orw.Images) ([][]flo
 	c.mu.Lock()
 	c.lastPix, c.lastProbs = slices.Clone(images.Pix), cloneRows(out)
 	c.mu.Unlock()
+	return out, nil
+}
+
+// rows runs exec (the probabilities' or the features' graph) on the images
+// with the classifier's weights: one row of outputs per image.
+func (c *Classifier) rows(exec *Exec, images *orw.Images) ([][]float64, error) {
+	args := make([]any, 0, c.Params.Len()+1)
+	for _, t := range c.Params.Tensors {
+		args = append(args, t)
+	}
+	args = append(args, tensors.FromFlatDataAndDimensions(images.Pix, images.N, images.H, images.W, images.C))
+	res, err := exec.Call(args...)
+	if err != nil {
+		return nil, err
+	}
+	f := nets.Float32s(res[0])
+	k := len(f) / images.N
+	out := make([][]float64, images.N)
+	for i := range out {
+		row := make([]float64, k)
+		for j := range row {
+			row[j] = float64(f[i*k+j])
+		}
+		out[i] = row
+	}
 	return out, nil
 }
 
@@ -273,26 +284,11 @@ func (c *Classifier) Features(backend compute.Backend, images *orw.Images) ([][]
 	c.mu.Unlock()
 	out := make([][]float64, 0, images.N)
 	for i0 := 0; i0 < images.N; i0 += probsChunk {
-		i1 := min(i0+probsChunk, images.N)
-		part := images.Slice(i0, i1)
-		args := make([]any, 0, c.Params.Len()+1)
-		for _, t := range c.Params.Tensors {
-			args = append(args, t)
-		}
-		args = append(args, tensors.FromFlatDataAndDimensions(part.Pix, part.N, part.H, part.W, part.C))
-		res, err := exec.Call(args...)
+		rows, err := c.rows(exec, images.Slice(i0, min(i0+probsChunk, images.N)))
 		if err != nil {
 			return nil, fmt.Errorf("classifier features: %w", err)
 		}
-		f := nets.Float32s(res[0])
-		k := len(f) / part.N
-		for i := 0; i < part.N; i++ {
-			row := make([]float64, k)
-			for j := range row {
-				row[j] = float64(f[i*k+j])
-			}
-			out = append(out, row)
-		}
+		out = append(out, rows...)
 	}
 	return out, nil
 }

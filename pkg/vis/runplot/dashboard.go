@@ -6,6 +6,7 @@ import (
 	"image"
 	"image/color"
 
+	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/vg"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
@@ -111,18 +112,14 @@ func lastStep(h *History) int64 {
 // over training (when h has records), and the classes over time (when its
 // evaluations have some).
 func historyPanels(h *History, w, ht vg.Length) ([]image.Image, error) {
-	var panels []image.Image
+	var plots []*plot.Plot
 	if len(h.Steps) > 0 || len(h.Evals) > 0 {
 		for _, m := range []Metric{Reward, W2} {
 			p, err := Training(m, h)
 			if err != nil {
 				return nil, err
 			}
-			img, err := vis.PlotImage(p, w, ht)
-			if err != nil {
-				return nil, err
-			}
-			panels = append(panels, img)
+			plots = append(plots, p)
 		}
 	}
 	hasClasses := false
@@ -134,6 +131,10 @@ func historyPanels(h *History, w, ht vg.Length) ([]image.Image, error) {
 		if err != nil {
 			return nil, err
 		}
+		plots = append(plots, p)
+	}
+	var panels []image.Image
+	for _, p := range plots {
 		img, err := vis.PlotImage(p, w, ht)
 		if err != nil {
 			return nil, err
