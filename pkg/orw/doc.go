@@ -42,8 +42,8 @@
 // autoencoders, classifiers), optim (Adam with warm-up, clipping and EMA),
 // ode (fixed-step samplers), ot (exact assignment, empirical W2), metrics
 // (diversity, weight and coverage statistics, the Fréchet distance, image
-// statistics), ckpt (the checkpoint file format),
-// rundir (run directories: checkpoints, history, locks, resumption), train
-// (the one training loop with hooks and progress bars), pretrain (base
-// models) and backends (the GoMLX compute backend).
+// statistics), ckpt (the checkpoint file format), rundir (run directories:
+// checkpoints, history, locks, resumption), train (the one training loop
+// with hooks and progress bars), pretrain (base models) and backends (the
+// GoMLX compute backend).
 package orw
