@@ -19,7 +19,10 @@ import (
 // Judge sorts images into classes, for diversity metrics (which digits does the
 // model draw?). Tasks provide one; a run works without. A judge that also has
 // a method Frechet(*Images) (float64, error) gets the Fréchet distance of the
-// evaluation images to real data reported at every evaluation (NaN: none).
+// evaluation images to real data reported at every evaluation (NaN: none); one
+// with a method Assess(*Images) (*EvaluatorRecord, error), an independent
+// evaluator, gets its record in EvalRecord.Evaluator, with the hacking gap
+// filled in by the evaluation.
 type Judge interface {
 	ClassNames() []string
 	Classify(images *Images) ([]int, error)
@@ -85,6 +88,26 @@ type EvalRecord struct {
 	// data in a classifier's feature space (absent when the judge has none).
 	Frechet float64 `json:"frechet,omitempty"`
 	EvalMS  float64 `json:"eval_ms"`
+	// Evaluator is what the judge's independent evaluator says (absent when the judge has none).
+	Evaluator *EvaluatorRecord `json:"evaluator,omitempty"`
+}
+
+// EvaluatorRecord is what a task's independent evaluator (a classifier the reward never saw) and the image probes say about the evaluation samples.
+type EvaluatorRecord struct {
+	// Reward is the task's reward recomputed with the evaluator's classifier (nil when the reward is not classifier-based); HackingGap is EvalRecord.Reward − *Reward.
+	Reward     *float64 `json:"reward,omitempty"`
+	HackingGap *float64 `json:"hacking_gap,omitempty"`
+	// ClassCounts are the evaluator's class counts of the samples.
+	ClassCounts []int `json:"class_counts,omitempty"`
+	// Precision, Recall, Density and Coverage compare the samples with the real test images of the task's target in the evaluator's features (k = Neighbours); Vendi is the samples' Vendi score there.
+	Precision  float64 `json:"precision"`
+	Recall     float64 `json:"recall"`
+	Density    float64 `json:"density"`
+	Coverage   float64 `json:"coverage"`
+	Vendi      float64 `json:"vendi"`
+	Neighbours int     `json:"k"`
+	// Image holds cheap statistics of the samples' pixels.
+	Image metrics.ImageStats `json:"image"`
 }
 
 // Trainer is a fine-tuning run in memory: the trainee, its optimiser, the policy
