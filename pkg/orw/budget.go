@@ -8,7 +8,7 @@ const (
 	alphaAdvantage = "advantage"
 )
 
-// The W2 budget's controller (Config.W2Budget; docs/method.md, "7 A W2
+// The W2 budget's controller (Config.W2Budget; docs/method.md, "8 A W2
 // budget"), its constants in one place. After every step it updates
 //
 //	s ← (1 − budgetSmoothing)·s + budgetSmoothing·W2      (s starts at 0: the trainee starts at the reference)
@@ -65,7 +65,7 @@ func (c w2Budget) update(alpha, smoothed, w2 float64) (float64, float64) {
 }
 
 // adrpoAlphas are ADRPO's per-sample W2 coefficients for base coefficient
-// alpha and the batch's rewards (docs/method.md, "8 Per-sample
+// alpha and the batch's rewards (docs/method.md, "9 Per-sample
 // regularisation (ADRPO)"):
 //
 //	A_i = r_i − mean_j r_j,   α_i = max(0, α − A_i).

@@ -143,13 +143,13 @@ type Config struct {
 	// W2Budget, when above 0, is a budget ε on the W2 estimate: α becomes
 	// part of the trainer's state, starts at Alpha (at least
 	// budgetAlphaFloor) and is adapted every step by dual ascent so that
-	// the smoothed per-step W2 settles at ε (docs/method.md, "7 A W2
+	// the smoothed per-step W2 settles at ε (docs/method.md, "8 A W2
 	// budget"). 0: off, α stays Alpha.
 	W2Budget float64 `json:"w2_budget,omitempty"`
 	// AlphaMode is how α enters the W2 term: "fixed" ("" reads as fixed), one
 	// α for every sample; "advantage", ADRPO's per-sample coefficients
 	// α_i = max(0, α − A_i) with A_i = r_i − mean_j r_j (docs/method.md,
-	// "8 Per-sample regularisation (ADRPO)").
+	// "9 Per-sample regularisation (ADRPO)").
 	AlphaMode string `json:"alpha_mode,omitempty"`
 	// NormalizeWeights rescales the weights to mean 1 per batch (our deviation; off in the paper).
 	NormalizeWeights bool `json:"normalize_weights"`
