@@ -71,27 +71,39 @@ func TestPerSampleAlphaLoss(t *testing.T) {
 	}
 }
 
-// TestW2BudgetUpdate checks the controller's update by hand (ε = 1,
-// smoothing 0.1, gain 0.05, error clipped at ±1) and its bounds.
+// TestW2BudgetUpdate checks the controller by hand (ε = 1, smoothing 0.2,
+// integral gain 0.1, proportional gain 2, error clipped at ±1) and its
+// bounds.
 func TestW2BudgetUpdate(t *testing.T) {
 	c := w2Budget{eps: 1}
-	// s = 0.9·0 + 0.1·2 = 0.2, e = 0.2 − 1 = −0.8: log α falls by 0.04.
+	near := func(a, b float64) bool { return math.Abs(a-b) <= 1e-12*math.Max(1, math.Abs(b)) }
+	// s = 0.8·0 + 0.2·2 = 0.4, e = 0.4 − 1 = −0.6: log α falls by 0.06.
 	a, s := c.update(1, 0, 2)
-	if math.Abs(s-0.2) > 1e-15 || math.Abs(a-math.Exp(-0.04)) > 1e-15 {
-		t.Fatalf("update(1, 0, 2) = %g, %g; want %g, 0.2", a, s, math.Exp(-0.04))
+	if !near(s, 0.4) || !near(a, math.Exp(-0.06)) {
+		t.Fatalf("update(1, 0, 2) = %g, %g; want %g, 0.4", a, s, math.Exp(-0.06))
 	}
-	// s = 0.9·10 + 0.1·50 = 14, e = 13 clipped to 1: log α rises by 0.05.
+	// s = 0.8·10 + 0.2·50 = 18, e = 17 clipped to 1: log α rises by 0.1.
 	a, s = c.update(2, 10, 50)
-	if math.Abs(s-14) > 1e-12 || math.Abs(a-2*math.Exp(0.05)) > 1e-12 {
-		t.Fatalf("update(2, 10, 50) = %g, %g; want %g, 14", a, s, 2*math.Exp(0.05))
+	if !near(s, 18) || !near(a, 2*math.Exp(0.1)) {
+		t.Fatalf("update(2, 10, 50) = %g, %g; want %g, 18", a, s, 2*math.Exp(0.1))
 	}
 	// At the budget α stays.
-	if a, _ := c.update(3, 1, 1); math.Abs(a-3) > 1e-15 {
+	if a, _ := c.update(3, 1, 1); !near(a, 3) {
 		t.Fatalf("at the budget α moved from 3 to %g", a)
 	}
-	// The floor holds, and Alpha = 0 starts at it.
+	// A step uses α·exp(2e): e^−2 times α at s = 0 (e = −1), α at the
+	// budget, e^2 times α at s = 3 (e = 2 clipped to 1), s = 1.5 gives e^1.
+	for _, x := range []struct{ s, want float64 }{{0, math.Exp(-2)}, {1, 1}, {3, math.Exp(2)}, {1.5, math.E}} {
+		if got := c.step(1, x.s); !near(got, x.want) {
+			t.Fatalf("step(1, %g) = %g, want %g", x.s, got, x.want)
+		}
+	}
+	// The floor holds, in the update and in a step; Alpha = 0 starts at it.
 	if a, _ := c.update(budgetAlphaFloor, 0, 0); a != budgetAlphaFloor {
 		t.Fatalf("α %g below the floor %g", a, budgetAlphaFloor)
+	}
+	if a := c.step(budgetAlphaFloor, 0); a != budgetAlphaFloor {
+		t.Fatalf("a step's α %g below the floor %g", a, budgetAlphaFloor)
 	}
 	if a := c.start(0); a != budgetAlphaFloor {
 		t.Fatalf("Alpha = 0 starts at %g, want the floor %g", a, budgetAlphaFloor)

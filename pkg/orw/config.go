@@ -141,8 +141,8 @@ type Config struct {
 	// Alpha weighs the W2 regulariser α·‖v_ft − v_ref‖² (0: no regularisation).
 	Alpha float64 `json:"alpha"`
 	// W2Budget, when above 0, is a budget ε on the W2 estimate: α becomes
-	// part of the trainer's state, starts at Alpha (at least
-	// budgetAlphaFloor) and is adapted every step by dual ascent so that
+	// part of the trainer's state, starts at Alpha (at least 1e-3) and is
+	// adapted every step (dual ascent, a PI controller on log α) so that
 	// the smoothed per-step W2 settles at ε (docs/method.md, "8 A W2
 	// budget"). 0: off, α stays Alpha.
 	W2Budget float64 `json:"w2_budget,omitempty"`

@@ -111,7 +111,7 @@ type Trainer struct {
 	step     int64
 	batch    *Samples  // the current x1 batch (reused for StepsPerBatch steps)
 	weights  []float64 // its weights w
-	alpha    float64   // the W2 coefficient α (Config.Alpha, or the budget's)
+	alpha    float64   // the W2 coefficient α (Config.Alpha, or the budget controller's)
 	w2s      float64   // the budget's smoothed W2 (0 without one)
 
 	scored *Exec // sampling, decoding and scoring in one graph (GraphReward only)
@@ -207,6 +207,9 @@ func (tr *Trainer) algorithm1() (StepRecord, error) {
 		w[i] = float32(wi)
 	}
 	a := tr.alpha
+	if tr.cfg.W2Budget > 0 {
+		a = w2Budget{tr.cfg.W2Budget}.step(tr.alpha, tr.w2s)
+	}
 	alpha := []float32{float32(a)}
 	if tr.cfg.AlphaMode == alphaAdvantage {
 		alpha = make([]float32, len(w))
@@ -285,7 +288,8 @@ type TrainerState struct {
 	// Batch and Weights are the current batch and its weights (nil before the first step).
 	Batch   *Samples
 	Weights []float64
-	// Alpha and W2Smoothed are the W2 budget's α and smoothed W2 estimate
+	// Alpha and W2Smoothed are the W2 budget controller's α (its integral
+	// part, from which each step's α follows) and smoothed W2 estimate
 	// (Config.W2Budget; without a budget they are not read: α is Config.Alpha).
 	Alpha, W2Smoothed float64
 }
