@@ -54,9 +54,10 @@ type StepRecord struct {
 	ESS           float64 `json:"ess"`
 	GradNorm      float64 `json:"grad_norm"`
 	LR            float64 `json:"lr"`
-	// Alpha is the W2 coefficient α this step's loss used and W2Smoothed
-	// the smoothed W2 after it, which sets the next α (both only with a W2
-	// budget, Config.W2Budget; absent otherwise).
+	// Alpha is the W2 coefficient α this step's loss used (the base of
+	// ADRPO's per-sample coefficients in AlphaMode "advantage") and
+	// W2Smoothed the smoothed W2 after the step, which sets the next α (both
+	// only with a W2 budget, Config.W2Budget; absent otherwise).
 	Alpha      float64 `json:"alpha,omitempty"`
 	W2Smoothed float64 `json:"w2_smoothed,omitempty"`
 	// Sampled tells whether a new batch was drawn for this step; SampleMS is
