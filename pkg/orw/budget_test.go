@@ -145,3 +145,17 @@ func TestBudgetConfigValidate(t *testing.T) {
 		}
 	}
 }
+
+// TestDiffOmittedFields: Diff names a field that one config omits from its
+// JSON (W2Budget and AlphaMode at their zero values) and the other sets.
+func TestDiffOmittedFields(t *testing.T) {
+	a, b := DefaultConfig(), DefaultConfig()
+	b.W2Budget, b.AlphaMode = 0.5, alphaAdvantage
+	want := []string{"alpha_mode: unset → advantage", "w2_budget: unset → 0.5"}
+	if d := a.Diff(b); len(d) != 2 || d[0] != want[0] || d[1] != want[1] {
+		t.Fatalf("Diff = %q, want %q", d, want)
+	}
+	if d := b.Diff(a); len(d) != 2 || d[1] != "w2_budget: 0.5 → unset" {
+		t.Fatalf("reverse Diff = %q", d)
+	}
+}

@@ -416,9 +416,15 @@ func (c Config) Diff(o Config) []string {
 		keys[k] = "" // a field that one side omits (omitempty) and the other sets
 	}
 	var d []string
+	show := func(m map[string]string, k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return "unset"
+	}
 	for _, k := range sortedKeys(keys) {
-		if a[k] != b[k] {
-			d = append(d, fmt.Sprintf("%s: %s → %s", k, a[k], b[k]))
+		if x, y := show(a, k), show(b, k); x != y {
+			d = append(d, fmt.Sprintf("%s: %s → %s", k, x, y))
 		}
 	}
 	return d
