@@ -175,6 +175,8 @@ func TestBadInputsCLI(t *testing.T) {
 		{"NaN tau", toy("--tau", "NaN"), 1, "tau must be a finite number in [0, 1e4], got NaN"},
 		{"negative alpha", toy("--alpha", "-1"), 1, "alpha must be a finite number in [0, 1e6], got -1"},
 		{"infinite alpha", toy("--alpha", "+Inf"), 1, "alpha must be a finite number in [0, 1e6], got +Inf"},
+		{"negative w2 budget", toy("--w2-budget", "-1"), 1, "w2-budget must be a finite number in [0, 1e6] (0: off), got -1"},
+		{"unknown alpha mode", toy("--alpha-mode", "adaptive"), 1, "alpha-mode must be one of fixed, advantage, got adaptive"},
 		{"negative steps", toy("--steps", "-5"), 1, "--steps must be in 0..100000000, got -5"},
 		{"absurd steps", toy("--steps", "99999999999999"), 1, "--steps must be in 0..100000000, got 99999999999999"},
 		{"zero batch", toy("--batch", "0"), 1, "batch must be in 1..65536, got 0"},

@@ -30,7 +30,9 @@ type ConfigField struct {
 var ConfigFields = []ConfigField{
 	{"Method", "method", "fine-tuning method `name`: orw, rwcfm, raft or reft"},
 	{"Tau", "tau", "inverse temperature of the weights exp(tau*r)"},
-	{"Alpha", "alpha", "weight of the W2 regulariser alpha*|v_ft - v_ref|^2 (0: none)"},
+	{"Alpha", "alpha", "weight of the W2 regulariser alpha*|v_ft - v_ref|^2 (0: none); with --w2-budget, its starting value"},
+	{"W2Budget", "w2-budget", "budget on the W2 estimate: adapt alpha during training so that the smoothed per-step W2 settles here (0: off, alpha fixed)"},
+	{"AlphaMode", "alpha-mode", "how alpha enters the W2 term, by `name`: fixed (empty: fixed) or advantage (ADRPO: alpha_i = max(0, alpha - (r_i - mean r)))"},
 	{"NormalizeWeights", "normalize-weights", "rescale the weights to mean 1 per batch (our deviation from the paper)"},
 	{"Batch", "batch", "samples per gradient step"},
 	{"RefreshEvery", "refresh-every", "refresh the sampling policy from the trainee every K steps"},
@@ -85,7 +87,8 @@ func FlagOf(path string) string {
 // field's value in *cfg when BindConfig is called. Numbers and booleans are
 // parsed as the flag package parses them; Method, Coupling and Sampler.Solver
 // through their UnmarshalText (flag.TextVar), so an unknown name is a parse
-// error that lists the valid names.
+// error that lists the valid names; AlphaMode, a plain string, is taken as
+// given and checked by orw.Config.Validate.
 func BindConfig(fs *flag.FlagSet, cfg *orw.Config) {
 	for _, f := range ConfigFields {
 		if f.Flag == "" {
@@ -105,6 +108,8 @@ func BindConfig(fs *flag.FlagSet, cfg *orw.Config) {
 			fs.Uint64Var(p, f.Flag, *p, f.Usage)
 		case *bool:
 			fs.BoolVar(p, f.Flag, *p, f.Usage)
+		case *string: // AlphaMode: checked by orw.Config.Validate
+			fs.StringVar(p, f.Flag, *p, f.Usage)
 		default:
 			panic(fmt.Sprintf("experiment: no flag type for orw.Config.%s of type %s", f.Path, v.Type()))
 		}
@@ -166,6 +171,8 @@ func SetField(cfg *orw.Config, name, value string) error {
 		if x, err = strconv.ParseBool(value); err == nil {
 			v.SetBool(x)
 		}
+	case reflect.String:
+		v.SetString(value)
 	default:
 		return fmt.Errorf("%s: cannot set a field of type %s", f.Path, v.Type())
 	}
@@ -196,6 +203,8 @@ func FieldValue(cfg orw.Config, name string) (string, error) {
 		return strconv.FormatUint(v.Uint(), 10), nil
 	case reflect.Bool:
 		return strconv.FormatBool(v.Bool()), nil
+	case reflect.String:
+		return v.String(), nil
 	}
 	return fmt.Sprint(v.Interface()), nil
 }

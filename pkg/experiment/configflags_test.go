@@ -280,6 +280,9 @@ path, as text.
 		if f.Flag != "" {
 			fl = "`--" + f.Flag + "`"
 		}
+		if v == "" {
+			v = `""` // an empty string (AlphaMode's "", which reads as "fixed")
+		}
 		fmt.Fprintf(&b, "| `%s` | %s | `%s` | `%s` | %s |\n", f.Path, fl, jsonKey(f.Path), v, strings.ReplaceAll(strings.ReplaceAll(f.Usage, "`", ""), "|", `\|`))
 	}
 	b.WriteString(`

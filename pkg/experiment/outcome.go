@@ -47,6 +47,11 @@ type Outcome struct {
 	// its reward and the hacking gap, precision, recall, density, coverage,
 	// the Vendi score and the image statistics (nil when the task has none).
 	Evaluator *orw.EvaluatorRecord `json:"evaluator,omitempty"`
+	// FinalAlpha and W2Smoothed are the W2 coefficient α of the run's last
+	// step and the smoothed W2 estimate after it, for a run with a W2
+	// budget (orw.Config.W2Budget; absent without one).
+	FinalAlpha float64 `json:"final_alpha,omitempty"`
+	W2Smoothed float64 `json:"w2_smoothed,omitempty"`
 	// EvalSamples is the number of samples of an evaluation.
 	EvalSamples int `json:"eval_samples"`
 	// WallSeconds is the run's wall time. OutcomeOf takes the time its
@@ -78,6 +83,9 @@ func OutcomeOf(h *runplot.History, evalSamples int) Outcome {
 		ms += e.EvalMS
 	}
 	o.WallSeconds = ms / 1000
+	if n := len(h.Steps); n > 0 {
+		o.FinalAlpha, o.W2Smoothed = h.Steps[n-1].Alpha, h.Steps[n-1].W2Smoothed
+	}
 	e, ok := h.Final()
 	if !ok {
 		return o

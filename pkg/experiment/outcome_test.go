@@ -41,6 +41,15 @@ func TestOutcomeOf(t *testing.T) {
 	if none.Frechet != 0 || none.ClassFractions != nil || none.WallSeconds != 0.4 || none.EvalSamples != 4 {
 		t.Errorf("no evaluation: %+v", none)
 	}
+
+	// With a W2 budget the last step's α and smoothed W2 are the outcome's.
+	budget := &runplot.History{Steps: []orw.StepRecord{{Step: 1, Alpha: 1, W2Smoothed: 0.01}, {Step: 2, Alpha: 1.5, W2Smoothed: 0.02}}, Evals: h.Evals}
+	if o := OutcomeOf(budget, 4); o.FinalAlpha != 1.5 || o.W2Smoothed != 0.02 {
+		t.Errorf("budget: final α %g, smoothed W2 %g; want 1.5, 0.02", o.FinalAlpha, o.W2Smoothed)
+	}
+	if got.FinalAlpha != 0 || got.W2Smoothed != 0 {
+		t.Errorf("no budget: final α %g, smoothed W2 %g; want 0 (absent)", got.FinalAlpha, got.W2Smoothed)
+	}
 }
 
 // An Outcome embedded in a struct writes its keys in its place, in the

@@ -176,18 +176,23 @@ func (tb *tbRun) step(r orw.StepRecord) error {
 	if err != nil {
 		return err
 	}
-	return w.Scalars(r.Step,
-		tbevents.Scalar{Tag: "train/reward_mean", Value: r.RewardMean},
-		tbevents.Scalar{Tag: "train/reward_std", Value: r.RewardStd},
-		tbevents.Scalar{Tag: "train/loss", Value: r.Loss},
-		tbevents.Scalar{Tag: "train/fm", Value: r.FM},
-		tbevents.Scalar{Tag: "train/weighted_fm", Value: r.WeightedFM},
-		tbevents.Scalar{Tag: "train/w2", Value: r.W2},
-		tbevents.Scalar{Tag: "train/ess", Value: r.ESS},
-		tbevents.Scalar{Tag: "train/weight_max_mean", Value: r.WeightMaxMean},
-		tbevents.Scalar{Tag: "train/grad_norm", Value: r.GradNorm},
-		tbevents.Scalar{Tag: "train/lr", Value: r.LR},
-	)
+	vals := []tbevents.Scalar{
+		{Tag: "train/reward_mean", Value: r.RewardMean},
+		{Tag: "train/reward_std", Value: r.RewardStd},
+		{Tag: "train/loss", Value: r.Loss},
+		{Tag: "train/fm", Value: r.FM},
+		{Tag: "train/weighted_fm", Value: r.WeightedFM},
+		{Tag: "train/w2", Value: r.W2},
+		{Tag: "train/ess", Value: r.ESS},
+		{Tag: "train/weight_max_mean", Value: r.WeightMaxMean},
+		{Tag: "train/grad_norm", Value: r.GradNorm},
+		{Tag: "train/lr", Value: r.LR},
+	}
+	if r.Alpha != 0 { // a W2 budget (orw.Config.W2Budget): its α and smoothed W2
+		vals = append(vals, tbevents.Scalar{Tag: "train/alpha", Value: r.Alpha},
+			tbevents.Scalar{Tag: "train/w2_smoothed", Value: r.W2Smoothed})
+	}
+	return w.Scalars(r.Step, vals...)
 }
 
 // scalars writes an evaluation's scalars.

@@ -86,6 +86,9 @@ func TestTensorBoardFiles(t *testing.T) {
 	if n := len(sc["train/loss"]); n != 4 {
 		t.Errorf("%d loss values, want 4", n)
 	}
+	if _, ok := sc["train/alpha"]; ok {
+		t.Error("train/alpha written for a run without a W2 budget")
+	}
 	var imageSteps []int64
 	for _, e := range evs {
 		for _, v := range e.Values {
@@ -124,6 +127,41 @@ func TestTensorBoardFiles(t *testing.T) {
 	check(sc2, []int64{5, 6})
 	if _, ok := sc2["train/loss"][4]; ok || len(sc2["train/loss"]) != 2 {
 		t.Errorf("the resumed file holds steps %v", sc2["train/loss"])
+	}
+}
+
+// A run with a W2 budget also writes its α and smoothed W2 at every step,
+// as the history records them.
+func TestTensorBoardBudget(t *testing.T) {
+	dir := t.TempDir()
+	cfg := tinyToy()
+	cfg.W2Budget = 1e-4
+	r := Run{Trial: Trial{Name: "tb", Task: "toy2d", Config: cfg}, Dir: dir, Steps: 3}
+	if _, err := r.Execute(context.Background(), Options{TensorBoard: true}); err != nil {
+		t.Fatal(err)
+	}
+	files, err := tbevents.Files(dir)
+	if err != nil || len(files) != 1 {
+		t.Fatalf("event files %v, %v", files, err)
+	}
+	evs, err := tbevents.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps, _, err := rundir.ReadHistory(dir+"/history.jsonl", -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scalarsAt(evs)
+	for _, s := range steps {
+		if s.Alpha == 0 {
+			t.Fatalf("step %d has no alpha with a budget", s.Step)
+		}
+		for tag, want := range map[string]float64{"train/alpha": s.Alpha, "train/w2_smoothed": s.W2Smoothed} {
+			if got, ok := sc[tag][s.Step]; !ok || got != float32(want) {
+				t.Errorf("%s at step %d = %v (present %v), want %v", tag, s.Step, got, ok, float32(want))
+			}
+		}
 	}
 }
 

@@ -140,6 +140,17 @@ type Config struct {
 	Tau float64 `json:"tau"`
 	// Alpha weighs the W2 regulariser α·‖v_ft − v_ref‖² (0: no regularisation).
 	Alpha float64 `json:"alpha"`
+	// W2Budget, when above 0, is a budget ε on the W2 estimate: α becomes
+	// part of the trainer's state, starts at Alpha (at least 1e-3) and is
+	// adapted every step (dual ascent, a PI controller on log α) so that
+	// the smoothed per-step W2 settles at ε (docs/method.md, "8 A W2
+	// budget"). 0: off, α stays Alpha.
+	W2Budget float64 `json:"w2_budget,omitempty"`
+	// AlphaMode is how α enters the W2 term: "fixed" ("" reads as fixed), one
+	// α for every sample; "advantage", ADRPO's per-sample coefficients
+	// α_i = max(0, α − A_i) with A_i = r_i − mean_j r_j (docs/method.md,
+	// "9 Per-sample regularisation (ADRPO)").
+	AlphaMode string `json:"alpha_mode,omitempty"`
 	// NormalizeWeights rescales the weights to mean 1 per batch (our deviation; off in the paper).
 	NormalizeWeights bool `json:"normalize_weights"`
 	// Batch is the number of samples per gradient step.
@@ -180,6 +191,8 @@ type Config struct {
 //   - Method: MethodORW, the paper's method (ORW-CFM-W2 when Alpha > 0).
 //   - Tau: 0.5, the paper's default inverse temperature: a mild tilt per refresh.
 //   - Alpha: 1, the paper's default W2 weight: the samples stay near the base model.
+//   - W2Budget: 0, off: α is fixed, as in the paper.
+//   - AlphaMode: "" (fixed), one α for every sample, as in the paper; empty so that a config.json written before the field existed reads the same and writes the same bytes.
 //   - NormalizeWeights: false, raw exp(τ·r) weights as in the paper (normalising is our deviation, for rewards that need a large τ).
 //   - Batch: 64, a gradient step that a CPU takes quickly, with enough samples for the weights to select among.
 //   - RefreshEvery: 1, every step samples the current model (fully online); the tasks use K = 100 to 400, so that the trainee fits each phase between refreshes (docs/method.md §4).
@@ -308,6 +321,14 @@ func (c Config) Validate() error {
 	if !isFinite(c.Alpha) || c.Alpha < 0 || c.Alpha > 1e6 {
 		bad("Alpha", c.Alpha, "a finite number in [0, 1e6]")
 	}
+	if !isFinite(c.W2Budget) || c.W2Budget < 0 || c.W2Budget > 1e6 {
+		bad("W2Budget", c.W2Budget, "a finite number in [0, 1e6] (0: off)")
+	}
+	switch c.AlphaMode {
+	case "", alphaFixed, alphaAdvantage:
+	default:
+		bad("AlphaMode", c.AlphaMode, "one of fixed, advantage")
+	}
 	if c.Batch < 1 || c.Batch > 1<<16 {
 		bad("Batch", c.Batch, "in 1..65536")
 	}
@@ -387,10 +408,23 @@ func (c Config) Spec() MethodSpec {
 // Diff lists the fields in which two configs differ ("tau: 0.5 → 1").
 func (c Config) Diff(o Config) []string {
 	a, b := flatten(c), flatten(o)
+	keys := map[string]string{}
+	for k := range a {
+		keys[k] = ""
+	}
+	for k := range b {
+		keys[k] = "" // a field that one side omits (omitempty) and the other sets
+	}
 	var d []string
-	for _, k := range sortedKeys(a) {
-		if a[k] != b[k] {
-			d = append(d, fmt.Sprintf("%s: %s → %s", k, a[k], b[k]))
+	show := func(m map[string]string, k string) string {
+		if v, ok := m[k]; ok {
+			return v
+		}
+		return "unset"
+	}
+	for _, k := range sortedKeys(keys) {
+		if x, y := show(a, k), show(b, k); x != y {
+			d = append(d, fmt.Sprintf("%s: %s → %s", k, x, y))
 		}
 	}
 	return d

@@ -70,9 +70,19 @@ func W2Term(v, vRef *Node) *Node { return perSampleMean(Square(Sub(v, vRef))) }
 // ORWLoss is the paper's Eq. 10 on a batch: mean_i( w_i·fm_i + α·w2_i ).
 // The W2 term is not multiplied by the weights. w2 may be nil when alpha is 0.
 func ORWLoss(w, fm, w2 *Node, alpha float64) *Node {
+	if alpha == 0 || w2 == nil {
+		return orwLoss(w, fm, nil, nil)
+	}
+	return orwLoss(w, fm, w2, Scalar(w2.Graph(), w2.DType(), alpha))
+}
+
+// orwLoss is ORWLoss with α a node: a scalar, or one coefficient per sample
+// ([B], ADRPO). A nil alpha drops the W2 term. The trainer's loss is built
+// here, with α an input of the graph.
+func orwLoss(w, fm, w2, alpha *Node) *Node {
 	per := Mul(w, fm)
-	if alpha != 0 && w2 != nil {
-		per = Add(per, MulScalar(w2, alpha))
+	if alpha != nil && w2 != nil {
+		per = Add(per, Mul(w2, alpha))
 	}
 	return ReduceAllMean(per)
 }

@@ -61,7 +61,7 @@ func (t *LossTerms) Compute(backend compute.Backend, flow nets.Velocity, theta, 
 	exec, err := NewExec(backend, func(in []*Node) []*Node {
 		p := in[:k]
 		b := eq10BatchOf(in[k:], false)
-		terms := eq10(flow, alpha, p, b)
+		terms := eq10(flow, alpha != 0, p, b)
 		partFM := ORWLoss(b.w, terms.fm, nil, 0)
 		partW2 := MulScalar(ReduceAllMean(terms.w2), alpha)
 		out := []*Node{terms.xt, terms.u, terms.v, terms.vRef, terms.fm, terms.w2, terms.loss}
@@ -82,11 +82,11 @@ func (t *LossTerms) Compute(backend compute.Backend, flow nets.Velocity, theta, 
 	if err != nil {
 		return err
 	}
-	args := make([]any, 0, 2*k+4)
+	args := make([]any, 0, 2*k+5)
 	for _, x := range theta.Tensors {
 		args = append(args, x)
 	}
-	for _, x := range eq10Inputs(shape, x1, x0, ts, w, nil, ref).list() {
+	for _, x := range eq10Inputs(shape, x1, x0, ts, w, []float32{float32(alpha)}, nil, ref).list() {
 		args = append(args, x)
 	}
 	outs, err := exec.Call(args...)

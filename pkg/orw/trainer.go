@@ -57,6 +57,12 @@ type StepRecord struct {
 	ESS           float64 `json:"ess"`
 	GradNorm      float64 `json:"grad_norm"`
 	LR            float64 `json:"lr"`
+	// Alpha is the W2 coefficient α this step's loss used (the base of
+	// ADRPO's per-sample coefficients in AlphaMode "advantage") and
+	// W2Smoothed the smoothed W2 after the step, which sets the next α (both
+	// only with a W2 budget, Config.W2Budget; absent otherwise).
+	Alpha      float64 `json:"alpha,omitempty"`
+	W2Smoothed float64 `json:"w2_smoothed,omitempty"`
 	// Sampled tells whether a new batch was drawn for this step; SampleMS is
 	// the wall time of drawing, decoding and scoring it, TrainMS that of the
 	// update (the pairing of noise with the batch, loss, gradient, clipping and
@@ -129,6 +135,8 @@ type Trainer struct {
 	step     int64
 	batch    *Samples  // the current x1 batch (reused for StepsPerBatch steps)
 	weights  []float64 // its weights w
+	alpha    float64   // the W2 coefficient α (Config.Alpha, or the budget controller's)
+	w2s      float64   // the budget's smoothed W2 (0 without one)
 
 	scored *Exec // sampling, decoding and scoring in one graph (GraphReward only)
 
@@ -144,12 +152,15 @@ func NewTrainer(cfg Config, env Env) (*Trainer, error) {
 		return nil, fmt.Errorf("fine-tuning needs an Env with a Backend, a Base generator and a Reward")
 	}
 	spec := cfg.Spec()
-	tr := &Trainer{cfg: cfg, spec: spec, env: env, coupling: cfg.Coupling.Coupling(), source: spec.source(), rng: NewRNG(cfg.Seed)}
+	tr := &Trainer{cfg: cfg, spec: spec, env: env, coupling: cfg.Coupling.Coupling(), source: spec.source(), rng: NewRNG(cfg.Seed), alpha: cfg.Alpha}
+	if cfg.W2Budget > 0 {
+		tr.alpha = w2Budget{cfg.W2Budget}.start(cfg.Alpha)
+	}
 	tr.params = env.Base.Params.Clone()
 	tr.snapshot = tr.params
 	tr.opt = optim.NewState(tr.params, cfg.Optim)
 	var err error
-	tr.update, err = optim.New(env.Backend, cfg.Optim, tr.params.Len(), eq10Loss(env.Base.Flow, cfg.Alpha))
+	tr.update, err = optim.New(env.Backend, cfg.Optim, tr.params.Len(), eq10Loss(env.Base.Flow, cfg.Alpha > 0 || cfg.W2Budget > 0 || cfg.AlphaMode == alphaAdvantage))
 	if err != nil {
 		return nil, err
 	}
@@ -183,7 +194,8 @@ func (tr *Trainer) Step() (rec StepRecord, err error) {
 //  2. draw x1 from the method's sample source (the snapshot or the pool), score r(x1);
 //  3. weight the samples, w = exp(τ·r(x1));
 //  4. draw noise x0, pair it with x1 (the coupling) and draw t ~ U(0, 1);
-//  5. take a gradient step on Eq. 10, mean_i(w_i·fm_i + α·w2_i).
+//  5. take a gradient step on Eq. 10, mean_i(w_i·fm_i + α_i·w2_i) (α_i = α,
+//     or ADRPO's per-sample coefficients), and with a W2 budget adapt α.
 func (tr *Trainer) algorithm1() (StepRecord, error) {
 	rec := StepRecord{Kind: "train", Step: tr.step + 1, LR: tr.cfg.Optim.LearningRate(tr.step)}
 	// 1. Refresh the policy snapshot. Parameters are replaced, never mutated,
@@ -218,7 +230,18 @@ func (tr *Trainer) algorithm1() (StepRecord, error) {
 	for i, wi := range tr.weights {
 		w[i] = float32(wi)
 	}
-	in := eq10Inputs(tr.batch.Shape, tr.batch.X, x0, t, w, tr.batch.Labels, tr.env.Base.Params)
+	a := tr.alpha
+	if tr.cfg.W2Budget > 0 {
+		a = w2Budget{tr.cfg.W2Budget}.step(tr.alpha, tr.w2s)
+	}
+	alpha := []float32{float32(a)}
+	if tr.cfg.AlphaMode == alphaAdvantage {
+		alpha = make([]float32, len(w))
+		for i, a := range adrpoAlphas(a, tr.batch.Rewards) {
+			alpha[i] = float32(a)
+		}
+	}
+	in := eq10Inputs(tr.batch.Shape, tr.batch.X, x0, t, w, alpha, tr.batch.Labels, tr.env.Base.Params)
 	res, err := tr.update.Step(tr.params, tr.opt, in.list()...)
 	if err != nil {
 		if errors.Is(err, optim.ErrNonFinite) {
@@ -230,6 +253,11 @@ func (tr *Trainer) algorithm1() (StepRecord, error) {
 	rec.TrainMS = msSince(t1)
 	tr.step++
 	tr.record(&rec, res)
+	if tr.cfg.W2Budget > 0 {
+		rec.Alpha = a
+		tr.alpha, tr.w2s = w2Budget{tr.cfg.W2Budget}.update(tr.alpha, tr.w2s, rec.W2)
+		rec.W2Smoothed = tr.w2s
+	}
 	return rec, nil
 }
 
@@ -284,6 +312,10 @@ type TrainerState struct {
 	// Batch and Weights are the current batch and its weights (nil before the first step).
 	Batch   *Samples
 	Weights []float64
+	// Alpha and W2Smoothed are the W2 budget controller's α (its integral
+	// part, from which each step's α follows) and smoothed W2 estimate
+	// (Config.W2Budget; without a budget they are not read: α is Config.Alpha).
+	Alpha, W2Smoothed float64
 }
 
 // State returns the trainer's state. Tensors are shared, not copied: the
@@ -296,7 +328,8 @@ func (tr *Trainer) State() TrainerState {
 	if opt.EMA != nil {
 		opt.EMA = shareTensors(opt.EMA)
 	}
-	return TrainerState{Step: tr.step, Params: shareTensors(tr.params), Snapshot: tr.snapshot, Optim: &opt, RNG: tr.rng.State(), Batch: tr.batch, Weights: tr.weights}
+	return TrainerState{Step: tr.step, Params: shareTensors(tr.params), Snapshot: tr.snapshot, Optim: &opt, RNG: tr.rng.State(), Batch: tr.batch, Weights: tr.weights,
+		Alpha: tr.alpha, W2Smoothed: tr.w2s}
 }
 
 // shareTensors is a copy of p that shares p's tensors in a list of its own.
@@ -327,6 +360,9 @@ func (tr *Trainer) SetState(s TrainerState) error {
 	if err := rng.SetState(s.RNG); err != nil {
 		return err
 	}
+	if tr.cfg.W2Budget > 0 && !(s.Alpha >= budgetAlphaFloor && s.Alpha <= budgetAlphaCeil && isFinite(s.W2Smoothed) && s.W2Smoothed >= 0) {
+		return fmt.Errorf("the saved state has the W2 budget's α %g and smoothed W2 %g: want α in [%g, %g] and a finite W2 >= 0", s.Alpha, s.W2Smoothed, budgetAlphaFloor, budgetAlphaCeil)
+	}
 	tr.restore(s)
 	if o, ok := tr.source.(*onlineSnapshot); ok {
 		o.block = nil // drawn ahead for another state: free it
@@ -345,6 +381,10 @@ func (tr *Trainer) restore(s TrainerState) {
 	tr.opt = &opt
 	_ = tr.rng.SetState(s.RNG)
 	tr.batch, tr.weights = s.Batch, s.Weights
+	tr.alpha, tr.w2s = tr.cfg.Alpha, 0
+	if tr.cfg.W2Budget > 0 {
+		tr.alpha, tr.w2s = s.Alpha, s.W2Smoothed
+	}
 }
 
 // BuildPool draws the offline methods' fixed pool of reference samples and

@@ -274,6 +274,8 @@ type runMeta struct {
 	Rewards     []float64 `json:"rewards,omitempty"`
 	Weights     []float64 `json:"weights,omitempty"`
 	Labels      []int32   `json:"labels,omitempty"`
+	Alpha       float64   `json:"alpha,omitempty"`       // the W2 budget's α (Config.W2Budget)
+	W2Smoothed  float64   `json:"w2_smoothed,omitempty"` // and its smoothed W2
 	BaseParams  int       `json:"base_params"`
 	ConfigCheck string    `json:"config"`
 }
@@ -288,6 +290,9 @@ func (r *Run) Checkpoint() error {
 	meta := runMeta{
 		Step: st.Step, OptimStep: st.Optim.Step, RNG: st.RNG, HistoryLen: r.histSize, LastEval: r.lastEval,
 		Weights: st.Weights, BaseParams: st.Params.NumParams(), ConfigCheck: string(cfgJSON),
+	}
+	if r.Info.Config.W2Budget > 0 {
+		meta.Alpha, meta.W2Smoothed = st.Alpha, st.W2Smoothed
 	}
 	parts := []*nets.Params{st.Params.Prefixed("trainee"), st.Optim.M, st.Optim.V, st.Snapshot.Prefixed("snapshot")}
 	if st.Batch != nil {
@@ -326,7 +331,8 @@ func (r *Run) restore() error {
 	st := r.tr.State()
 	opt := *st.Optim
 	opt.M, opt.V, opt.Step = c.Params.Sub("adam_m").Prefixed("adam_m"), c.Params.Sub("adam_v").Prefixed("adam_v"), meta.OptimStep
-	st = orw.TrainerState{Step: meta.Step, Params: c.Params.Sub("trainee"), Snapshot: c.Params.Sub("snapshot"), Optim: &opt, RNG: meta.RNG, Weights: meta.Weights}
+	st = orw.TrainerState{Step: meta.Step, Params: c.Params.Sub("trainee"), Snapshot: c.Params.Sub("snapshot"), Optim: &opt, RNG: meta.RNG, Weights: meta.Weights,
+		Alpha: meta.Alpha, W2Smoothed: meta.W2Smoothed}
 	if i := c.Params.Index("batch/x1"); i >= 0 {
 		x1 := c.Params.Tensors[i]
 		d := x1.Shape().Dimensions

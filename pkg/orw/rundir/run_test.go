@@ -52,54 +52,89 @@ func TestResumeEqualsUninterrupted(t *testing.T) {
 			cfg.Method = method
 			cfg.StepsPerBatch = 2
 			cfg.RefreshEvery = 3
-			ctx := context.Background()
-			a, err := Create(filepath.Join(t.TempDir(), "a"), cfg, tinyEnv(t, meanPixel), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := a.Step(ctx, 11); err != nil {
-				t.Fatal(err)
-			}
-			dirB := filepath.Join(t.TempDir(), "b")
-			b, err := Create(dirB, cfg, tinyEnv(t, meanPixel), nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			for _, n := range []int{4, 5, 2} {
-				if err := b.Step(ctx, n); err != nil {
-					t.Fatal(err)
-				}
-				b.Close()
-				if b, err = Open(dirB, tinyEnv(t, meanPixel)); err != nil {
-					t.Fatal(err)
-				}
-			}
-			defer b.Close()
-			defer a.Close()
-			sa, ea, err := a.History()
-			if err != nil {
-				t.Fatal(err)
-			}
-			sb, eb, err := b.History()
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(sa) != 11 || len(ea) != 3 {
-				t.Fatalf("history has %d steps and %d evaluations, want 11 and 3", len(sa), len(ea))
-			}
-			if !equalJSON(comparableSteps(sa), comparableSteps(sb)) || !equalJSON(comparableEvals(ea), comparableEvals(eb)) {
-				t.Fatalf("histories differ:\n%+v\n%+v", sa[len(sa)-1], sb[len(sb)-1])
-			}
-			if !a.Trainer().Params().Equal(b.Trainer().Params()) {
-				t.Fatal("weights differ")
-			}
-			for i, s := range sa {
-				if s.Step != int64(i+1) {
-					t.Fatalf("record %d has step %d", i, s.Step)
-				}
-			}
+			resumeEqualsUninterrupted(t, cfg)
 		})
 	}
+}
+
+// TestBudgetResumeEqualsUninterrupted is TestResumeEqualsUninterrupted with
+// a W2 budget, whose α and smoothed W2 are part of the checkpoint: every
+// method, with raw and normalised weights and with ADRPO's per-sample α.
+func TestBudgetResumeEqualsUninterrupted(t *testing.T) {
+	for _, method := range orw.Methods {
+		for _, v := range []struct {
+			name      string
+			normalize bool
+			mode      string
+		}{{"raw", false, ""}, {"normalized-advantage", true, "advantage"}} {
+			t.Run(string(method)+"-"+v.name, func(t *testing.T) {
+				cfg := tinyConfig()
+				cfg.Method = method
+				cfg.StepsPerBatch = 2
+				cfg.RefreshEvery = 3
+				cfg.W2Budget, cfg.NormalizeWeights, cfg.AlphaMode = 1e-6, v.normalize, v.mode
+				sa := resumeEqualsUninterrupted(t, cfg)
+				first, last := sa[0], sa[len(sa)-1]
+				if first.Alpha <= 0 || last.Alpha == first.Alpha || last.W2Smoothed <= 0 {
+					t.Fatalf("α %g at the first step and %g at the last, smoothed W2 %g: the budget did not act", first.Alpha, last.Alpha, last.W2Smoothed)
+				}
+			})
+		}
+	}
+}
+
+// resumeEqualsUninterrupted runs cfg 11 steps in one go and in three
+// sessions, fails unless both have the same history and weights, and
+// returns the history's steps.
+func resumeEqualsUninterrupted(t *testing.T, cfg orw.Config) []orw.StepRecord {
+	t.Helper()
+	ctx := context.Background()
+	a, err := Create(filepath.Join(t.TempDir(), "a"), cfg, tinyEnv(t, meanPixel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Step(ctx, 11); err != nil {
+		t.Fatal(err)
+	}
+	dirB := filepath.Join(t.TempDir(), "b")
+	b, err := Create(dirB, cfg, tinyEnv(t, meanPixel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []int{4, 5, 2} {
+		if err := b.Step(ctx, n); err != nil {
+			t.Fatal(err)
+		}
+		b.Close()
+		if b, err = Open(dirB, tinyEnv(t, meanPixel)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	defer b.Close()
+	defer a.Close()
+	sa, ea, err := a.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sb, eb, err := b.History()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sa) != 11 || len(ea) != 3 {
+		t.Fatalf("history has %d steps and %d evaluations, want 11 and 3", len(sa), len(ea))
+	}
+	if !equalJSON(comparableSteps(sa), comparableSteps(sb)) || !equalJSON(comparableEvals(ea), comparableEvals(eb)) {
+		t.Fatalf("histories differ:\n%+v\n%+v", sa[len(sa)-1], sb[len(sb)-1])
+	}
+	if !a.Trainer().Params().Equal(b.Trainer().Params()) {
+		t.Fatal("weights differ")
+	}
+	for i, s := range sa {
+		if s.Step != int64(i+1) {
+			t.Fatalf("record %d has step %d", i, s.Step)
+		}
+	}
+	return sa
 }
 
 // equalJSON reports whether a and b encode to the same JSON, byte for byte
