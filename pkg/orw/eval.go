@@ -27,6 +27,14 @@ type frechetJudge interface {
 	Frechet(images *Images) (float64, error)
 }
 
+// assessor is a Judge with an independent evaluator: a classifier the reward
+// never saw, with real data to compare the samples with in its features.
+// Evaluate records what it says in EvalRecord.Evaluator and fills in the
+// hacking gap itself, so that every evaluator shares one definition.
+type assessor interface {
+	Assess(images *Images) (*EvaluatorRecord, error)
+}
+
 // evalCache holds what every evaluation of a run reuses: the fixed evaluation
 // noise and labels, the compiled W2 estimate and the reference model's images.
 type evalCache struct {
@@ -193,6 +201,20 @@ func (tr *Trainer) Evaluate() (EvalRecord, *Images, error) {
 			}
 			if !math.IsNaN(d) {
 				rec.Frechet = d
+			}
+		}
+		if a, ok := tr.env.Judge.(assessor); ok {
+			ev, err := a.Assess(imgs)
+			if err != nil {
+				return rec, nil, fmt.Errorf("evaluator: %w", err)
+			}
+			if ev != nil {
+				ev.HackingGap = nil
+				if ev.Reward != nil {
+					gap := rec.Reward - *ev.Reward
+					ev.HackingGap = &gap
+				}
+				rec.Evaluator = ev
 			}
 		}
 	}

@@ -85,6 +85,26 @@ type EvalRecord struct {
 	// data in a classifier's feature space (absent when the judge has none).
 	Frechet float64 `json:"frechet,omitempty"`
 	EvalMS  float64 `json:"eval_ms"`
+	// Evaluator is what the judge's independent evaluator says (absent when the judge has none).
+	Evaluator *EvaluatorRecord `json:"evaluator,omitempty"`
+}
+
+// EvaluatorRecord is what a task's independent evaluator (a classifier the reward never saw) and the image probes say about the evaluation samples.
+type EvaluatorRecord struct {
+	// Reward is the task's reward recomputed with the evaluator's classifier (nil when the reward is not classifier-based); HackingGap is EvalRecord.Reward − *Reward.
+	Reward     *float64 `json:"reward,omitempty"`
+	HackingGap *float64 `json:"hacking_gap,omitempty"`
+	// ClassCounts are the evaluator's class counts of the samples.
+	ClassCounts []int `json:"class_counts,omitempty"`
+	// Precision, Recall, Density and Coverage compare the samples with the real test images of the task's target in the evaluator's features (k = Neighbours); Vendi is the samples' Vendi score there.
+	Precision  float64 `json:"precision"`
+	Recall     float64 `json:"recall"`
+	Density    float64 `json:"density"`
+	Coverage   float64 `json:"coverage"`
+	Vendi      float64 `json:"vendi"`
+	Neighbours int     `json:"k"`
+	// Image holds cheap statistics of the samples' pixels.
+	Image metrics.ImageStats `json:"image"`
 }
 
 // Trainer is a fine-tuning run in memory: the trainee, its optimiser, the policy

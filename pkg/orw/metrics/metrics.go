@@ -1,6 +1,9 @@
-// Package metrics holds the diversity and weight statistics reported during
-// fine-tuning: class entropy, mean pairwise distance and the effective sample
-// size of the weights.
+// Package metrics holds the statistics reported during fine-tuning, each a
+// plain function of feature rows or pixels: class entropy, mean pairwise
+// distance and the effective sample size of the weights; the Fréchet distance;
+// improved precision and recall, density and coverage (k-nearest-neighbour
+// balls in an evaluator's features), the Vendi score; and cheap image
+// statistics (ImageStats).
 package metrics
 
 import (

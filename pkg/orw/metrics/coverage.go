@@ -1,0 +1,223 @@
+package metrics
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+
+	"gonum.org/v1/gonum/mat"
+
+	"github.com/orwcfm/orwcfm/pkg/orw/ot"
+)
+
+// DefaultNeighbours is the k of the k-nearest-neighbour balls of
+// PrecisionRecall and DensityCoverage: the value both papers recommend.
+const DefaultNeighbours = 5
+
+// PrecisionRecall is the improved precision and recall of Kynkäänniemi et al.,
+// "Improved Precision and Recall Metric for Assessing Generative Models"
+// (NeurIPS 2019). Each set's manifold is the union of the closed balls
+// B(x, NND_k(x)) around its points, NND_k(x) being the Euclidean distance from x
+// to its k-th nearest neighbour in the same set (x itself excluded). Precision is
+// the fraction of fake points inside the real manifold (are the samples
+// realistic?); recall the fraction of real points inside the fake manifold (is
+// every part of the real data produced?). Both lie in [0, 1].
+//
+// The balls are closed (a point at exactly the radius is inside), as in the
+// paper and its code; the reference code of Naeem et al. uses open balls,
+// which differs only on ties. A set whose points coincide has radius 0: its
+// manifold is those points themselves.
+//
+// It returns an error for empty sets, rows of different lengths, non-finite
+// values or a k outside [1, min(N, M) − 1].
+func PrecisionRecall(real, fake [][]float64, k int) (precision, recall float64, err error) {
+	if err := checkSets(real, fake, k); err != nil {
+		return 0, 0, err
+	}
+	rr, fr := kthNeighbour(real, k), kthNeighbour(fake, k)
+	d := crossDistances(real, fake)
+	inReal := 0
+	for j := range fake {
+		for i := range real {
+			if d[i][j] <= rr[i] {
+				inReal++
+				break
+			}
+		}
+	}
+	inFake := 0
+	for i := range real {
+		for j := range fake {
+			if d[i][j] <= fr[j] {
+				inFake++
+				break
+			}
+		}
+	}
+	return float64(inReal) / float64(len(fake)), float64(inFake) / float64(len(real)), nil
+}
+
+// DensityCoverage is the density and coverage of Naeem et al., "Reliable
+// Fidelity and Diversity Metrics for Generative Models" (ICML 2020). With N real
+// points r_i, M fake points f_j and the closed balls B(r_i, NND_k(r_i)) of
+// PrecisionRecall around the real points only,
+//
+//	density  = (1/(k·M)) · Σ_j Σ_i 1[f_j ∈ B(r_i, NND_k(r_i))],
+//	coverage = (1/N) · Σ_i 1[∃ j: f_j ∈ B(r_i, NND_k(r_i))].
+//
+// Density counts how many real neighbourhoods hold each sample: about 1 when
+// the samples are drawn independently from the real distribution, above 1 when
+// they crowd where the real data is dense, and unbounded. Fed the real set
+// itself it is (k+1)/k, since each ball then holds its centre and its k
+// neighbours (when no distance ties the k-th). Coverage, in [0, 1], is the
+// fraction of real points whose neighbourhood holds at least one sample: a
+// mode-collapsed generator covers few.
+//
+// It returns an error under the same conditions as PrecisionRecall.
+func DensityCoverage(real, fake [][]float64, k int) (density, coverage float64, err error) {
+	if err := checkSets(real, fake, k); err != nil {
+		return 0, 0, err
+	}
+	rr := kthNeighbour(real, k)
+	d := crossDistances(real, fake)
+	inside, covered := 0, 0
+	for i := range real {
+		hit := false
+		for j := range fake {
+			if d[i][j] <= rr[i] {
+				inside++
+				hit = true
+			}
+		}
+		if hit {
+			covered++
+		}
+	}
+	return float64(inside) / (float64(k) * float64(len(fake))), float64(covered) / float64(len(real)), nil
+}
+
+// checkSets validates the inputs of PrecisionRecall and DensityCoverage.
+func checkSets(real, fake [][]float64, k int) error {
+	if len(real) == 0 || len(fake) == 0 {
+		return fmt.Errorf("metrics: %d real and %d fake points: both sets need points (pass the features of real images and of samples)", len(real), len(fake))
+	}
+	if k < 1 {
+		return fmt.Errorf("metrics: k = %d neighbours: k must be at least 1 (the papers use %d)", k, DefaultNeighbours)
+	}
+	if n := min(len(real), len(fake)); k >= n {
+		return fmt.Errorf("metrics: k = %d neighbours needs more than %d points in each set, got %d real and %d fake: pass more points or a smaller k", k, k, len(real), len(fake))
+	}
+	return checkRows(len(real[0]), real, "real", fake, "fake")
+}
+
+// checkRows checks that every row of the sets has d finite values, d > 0.
+func checkRows(d int, sets ...any) error {
+	if d == 0 {
+		return errors.New("metrics: zero-dimensional points: pass feature rows with at least one value")
+	}
+	for s := 0; s < len(sets); s += 2 {
+		rows, name := sets[s].([][]float64), sets[s+1].(string)
+		for i, row := range rows {
+			if len(row) != d {
+				return fmt.Errorf("metrics: %s point %d has %d values, the first point has %d: all feature rows must have one length", name, i, len(row), d)
+			}
+			for _, v := range row {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return fmt.Errorf("metrics: %s point %d has a non-finite value %v: check the features for overflow", name, i, v)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// kthNeighbour returns, for each point, the squared distance to its k-th nearest
+// other point of the same set.
+func kthNeighbour(x [][]float64, k int) []float64 {
+	n := len(x)
+	d := make([][]float64, n)
+	for i := range d {
+		d[i] = make([]float64, n)
+	}
+	for i := range n {
+		for j := range i {
+			s := ot.SquaredDistance(x[i], x[j])
+			d[i][j], d[j][i] = s, s
+		}
+	}
+	r := make([]float64, n)
+	row := make([]float64, 0, n-1)
+	for i := range n {
+		row = append(row[:0], d[i][:i]...)
+		row = append(row, d[i][i+1:]...)
+		slices.Sort(row)
+		r[i] = row[k-1]
+	}
+	return r
+}
+
+// crossDistances returns the squared distances d[i][j] = ‖a_i − b_j‖².
+func crossDistances(a, b [][]float64) [][]float64 {
+	d := make([][]float64, len(a))
+	for i, x := range a {
+		d[i] = make([]float64, len(b))
+		for j, y := range b {
+			d[i][j] = ot.SquaredDistance(x, y)
+		}
+	}
+	return d
+}
+
+// Vendi is the Vendi score of Friedman & Dieng, "The Vendi Score: A Diversity
+// Evaluation Metric for Machine Learning" (TMLR 2023), with the cosine
+// similarity kernel K_ij = x_i·x_j / (‖x_i‖·‖x_j‖) of the rows:
+//
+//	VS = exp(−Σ_i λ_i·log λ_i),  λ the eigenvalues of K/n,
+//
+// the exponential of the Shannon entropy of the eigenvalues, an "effective
+// number of distinct samples": 1 when all rows point one way, k for rows that
+// fall into k groups of equal size along orthogonal directions, n at most.
+// The eigenvalues are those of the smaller of X̂X̂ᵀ/n and X̂ᵀX̂/n (X̂ the
+// normalised rows), which share their non-zero spectrum.
+//
+// It returns an error for no rows, rows of different lengths, non-finite
+// values or a zero row (its direction, and so the kernel, is undefined).
+func Vendi(x [][]float64) (float64, error) {
+	n := len(x)
+	if n == 0 {
+		return 0, errors.New("metrics: Vendi score of no points: pass at least one feature row")
+	}
+	if err := checkRows(len(x[0]), x, "Vendi"); err != nil {
+		return 0, err
+	}
+	d := len(x[0])
+	unit := mat.NewDense(n, d, nil)
+	for i, row := range x {
+		norm := math.Sqrt(ot.SquaredDistance(row, make([]float64, d)))
+		if norm == 0 {
+			return 0, fmt.Errorf("metrics: Vendi point %d is all zeros, which has no direction for the cosine kernel: drop it or use features without zero rows", i)
+		}
+		for j, v := range row {
+			unit.Set(i, j, v/norm)
+		}
+	}
+	m := min(n, d)
+	gram := mat.NewSymDense(m, nil)
+	if n <= d {
+		gram.SymOuterK(1/float64(n), unit)
+	} else {
+		gram.SymOuterK(1/float64(n), unit.T())
+	}
+	var eig mat.EigenSym
+	if !eig.Factorize(gram, false) {
+		return 0, errors.New("metrics: the eigen-decomposition of the Vendi kernel did not converge")
+	}
+	var h float64
+	for _, l := range eig.Values(nil) {
+		if l > 0 {
+			h -= l * math.Log(l)
+		}
+	}
+	return math.Exp(h), nil
+}
