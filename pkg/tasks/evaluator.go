@@ -88,7 +88,7 @@ type EvaluatorJudge struct {
 
 // NewEvaluatorJudge returns the judge j with the evaluator ev, for a run whose
 // reward is reward. It errors when the evaluator does not fit the judge's
-// classifier (other classes or image shape) or when Data is empty (the real
+// classifier (another data set, other classes or image shape) or when Data is empty (the real
 // images of the coverage metrics come from the data set's test split).
 func NewEvaluatorJudge(j ClassifierJudge, ev *Classifier, reward orw.Reward) (*EvaluatorJudge, error) {
 	if ev == nil || j.Classifier == nil {
@@ -96,6 +96,11 @@ func NewEvaluatorJudge(j ClassifierJudge, ev *Classifier, reward orw.Reward) (*E
 	}
 	if j.Data == "" {
 		return nil, fmt.Errorf("evaluator judge: the judge names no data set for the real images")
+	}
+	if a, _ := ev.Info["data"].(string); a != "" {
+		if b, _ := j.Classifier.Info["data"].(string); b != "" && a != b {
+			return nil, fmt.Errorf("evaluator judge: the evaluator was trained on %q, the classifier on %q", a, b)
+		}
 	}
 	if ev.NumClasses() != j.Classifier.NumClasses() {
 		return nil, fmt.Errorf("evaluator judge: the evaluator has %d classes, the classifier %d", ev.NumClasses(), j.Classifier.NumClasses())
@@ -121,7 +126,9 @@ func (j *EvaluatorJudge) rewardClasses() []int {
 // its last-hidden-layer features against those of at most
 // EvaluatorRealImages real test images of the reward's classes (all classes
 // when the reward has none), the Vendi score of the samples' features and
-// their image statistics. orw fills the record's HackingGap.
+// their image statistics. orw fills the record's HackingGap. The Vendi score
+// leaves out samples whose features are all zero (no ReLU unit fires: the
+// cosine kernel has no direction for them), and is 0 when every sample's are.
 func (j *EvaluatorJudge) Assess(images *orw.Images) (*orw.EvaluatorRecord, error) {
 	if images == nil {
 		return nil, fmt.Errorf("evaluator: no images")
@@ -168,8 +175,10 @@ func (j *EvaluatorJudge) Assess(images *orw.Images) (*orw.EvaluatorRecord, error
 	if rec.Density, rec.Coverage, err = metrics.DensityCoverage(real, fake, k); err != nil {
 		return nil, fmt.Errorf("evaluator density and coverage: %w", err)
 	}
-	if rec.Vendi, err = metrics.Vendi(fake); err != nil {
-		return nil, fmt.Errorf("evaluator Vendi score: %w", err)
+	if nz := nonZeroRows(fake); len(nz) > 0 {
+		if rec.Vendi, err = metrics.Vendi(nz); err != nil {
+			return nil, fmt.Errorf("evaluator Vendi score: %w", err)
+		}
 	}
 	rec.Image = metrics.ImageStatsOf(images.Pix, images.N, images.H, images.W, images.C)
 	return rec, nil
@@ -268,4 +277,15 @@ func ClassifierAgreement(backend compute.Backend, a, b *Classifier, images *orw.
 		}
 	}
 	return float64(same) / float64(len(pa)), nil
+}
+
+// nonZeroRows returns the rows of x that are not all zeros.
+func nonZeroRows(x [][]float64) [][]float64 {
+	out := make([][]float64, 0, len(x))
+	for _, r := range x {
+		if slices.ContainsFunc(r, func(v float64) bool { return v != 0 }) {
+			out = append(out, r)
+		}
+	}
+	return out
 }
