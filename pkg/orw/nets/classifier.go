@@ -58,7 +58,9 @@ func DefaultClassifierConfig(numClasses int, shape ...int) ClassifierConfig {
 // through a dense layer of Hidden units with ReLU to the logits. With the defaults on
 // MNIST: 28x28x1 -> 28x28x32 -> 14x14x32 -> 14x14x64 -> 7x7x64 -> 128 -> 10,
 // 467,818 parameters. There is no dropout or normalisation; the layers followed by ReLU
-// are initialised with He's variance 2/fanIn.
+// are initialised with He's variance 2/fanIn. Kernel sets another kernel size, and
+// SingleConv drops each level's stride-1 convolution (the evaluators' layout,
+// EvaluatorClassifierConfig).
 type Classifier struct {
 	cfg ClassifierConfig
 }
