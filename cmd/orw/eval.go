@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -16,8 +18,9 @@ func init() {
 
 func runEval(_ context.Context, args []string) error {
 	fs := newFlags("eval", "sample a base generator and judge the samples with the data set's classifier")
-	task := fs.String("task", "mnist", "data set: mnist, fashion")
+	task := fs.String("task", "mnist", "data set: mnist, fashion (with --run: the run's)")
 	model := fs.String("model", "latent", "latent, latent-cond, unet, mlp, or a generator checkpoint file (class-conditional models draw sample i with label i mod K)")
+	runDir := fs.String("run", "", "judge this fine-tuning run's latest checkpoint instead of a base model (--task names its data set)")
 	clfRef := fs.String("classifier", "", "classifier checkpoint (default: the shipped one of the data set)")
 	evalRef := fs.String("evaluator", "", "evaluator checkpoint (default: the shipped one of the data set, if any)")
 	n := fs.Int("n", 1000, "number of samples")
@@ -29,6 +32,18 @@ func runEval(_ context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *runDir != "" {
+		// The run's data set, unless --task names one.
+		info, err := rundir.ReadRunInfo(*runDir)
+		if err != nil {
+			return err
+		}
+		taskSet := false
+		fs.Visit(func(f *flag.Flag) { taskSet = taskSet || f.Name == "task" })
+		if d := info.Meta["data"]; d != "" && !taskSet {
+			*task = d
+		}
+	}
 	name, err := dataName(*task)
 	if err != nil {
 		return err
@@ -37,7 +52,13 @@ func runEval(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	g, err := tasks.ShippedGenerator(name, *model)
+	var g *orw.Generator
+	if *runDir != "" {
+		g, err = tasks.RunGenerator(*runDir)
+		*model = "run " + *runDir
+	} else {
+		g, err = tasks.ShippedGenerator(name, *model)
+	}
 	if err != nil {
 		return err
 	}

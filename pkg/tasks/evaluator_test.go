@@ -268,3 +268,46 @@ func TestEvaluatorBadInput(t *testing.T) {
 		t.Errorf("cifar10 evaluator: %v", err)
 	}
 }
+
+// BenchmarkEvaluateMNISTEven times one evaluation of mnist-even's defaults
+// (1,000 samples) with the task's judge ("evaluator") and with the judge
+// without its evaluator ("judge"): the difference is the evaluator's cost
+// (docs/models.md, "Evaluators"). The real features are computed before the
+// timing.
+func BenchmarkEvaluateMNISTEven(b *testing.B) {
+	be := testBackend(b)
+	task, err := Lookup("mnist-even")
+	if err != nil {
+		b.Fatal(err)
+	}
+	env, err := task.BuildEnv(be, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ej, ok := env.Judge.(*EvaluatorJudge)
+	if !ok {
+		b.Fatalf("judge %T", env.Judge)
+	}
+	for _, c := range []struct {
+		name  string
+		judge orw.Judge
+	}{{"judge", ej.ClassifierJudge}, {"evaluator", ej}} {
+		b.Run(c.name, func(b *testing.B) {
+			e := env
+			e.Judge = c.judge
+			tr, err := orw.NewTrainer(task.Defaults(), e)
+			if err != nil {
+				b.Fatal(err)
+			}
+			if _, _, err := tr.Evaluate(); err != nil { // compiles, caches
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				if _, _, err := tr.Evaluate(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
