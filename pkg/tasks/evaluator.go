@@ -52,10 +52,31 @@ const EvaluatorRealImages = 1000
 
 // ClassifierRewarder is the optional interface of a classifier-based reward
 // that can be recomputed with another classifier of the same classes (the
-// task's evaluator): ClassSetReward and PromptReward (two-sided or not).
+// task's evaluator): ClassSetReward, PromptReward (two-sided or not) and a
+// Composite with such a term.
 type ClassifierRewarder interface {
-	// WithClassifier returns the same reward judged by c.
+	// WithClassifier returns the same reward judged by c, or nil when no part
+	// of it is judged by a classifier.
 	WithClassifier(c *Classifier) orw.Reward
+}
+
+// WithClassifier returns the weighted sum with every classifier-based term
+// judged by c and the other terms unchanged (ClassifierRewarder), or nil when
+// no term is classifier-based.
+func (c *Composite) WithClassifier(cl *Classifier) orw.Reward {
+	out := &Composite{Terms: slices.Clone(c.Terms)}
+	swapped := false
+	for i, t := range out.Terms {
+		if cr, ok := t.Reward.(ClassifierRewarder); ok {
+			if r := cr.WithClassifier(cl); r != nil {
+				out.Terms[i].Reward, swapped = r, true
+			}
+		}
+	}
+	if !swapped {
+		return nil
+	}
+	return out
 }
 
 // WithClassifier returns the reward judged by c (ClassifierRewarder).
@@ -121,7 +142,8 @@ func (j *EvaluatorJudge) rewardClasses() []int {
 }
 
 // Assess judges images with the evaluator: the reward recomputed with it (nil
-// when the reward is not classifier-based: JPEG, target), its class counts,
+// when the reward is not classifier-based: JPEG, target; a sum of rewards has
+// its classifier-based terms recomputed), its class counts,
 // precision, recall, density and coverage (k = metrics.DefaultNeighbours) of
 // its last-hidden-layer features against those of at most
 // EvaluatorRealImages real test images of the reward's classes (all classes
@@ -137,8 +159,12 @@ func (j *EvaluatorJudge) Assess(images *orw.Images) (*orw.EvaluatorRecord, error
 		return nil, fmt.Errorf("evaluator: %w", err)
 	}
 	rec := &orw.EvaluatorRecord{Neighbours: metrics.DefaultNeighbours}
+	var evReward orw.Reward
 	if cr, ok := j.Reward.(ClassifierRewarder); ok {
-		r, err := cr.WithClassifier(j.Evaluator).Reward(images)
+		evReward = cr.WithClassifier(j.Evaluator)
+	}
+	if evReward != nil {
+		r, err := evReward.Reward(images)
 		if err != nil {
 			return nil, fmt.Errorf("evaluator reward: %w", err)
 		}

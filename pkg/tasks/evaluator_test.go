@@ -209,6 +209,17 @@ func TestEvaluatorPromptReward(t *testing.T) {
 	if got := two.WithClassifier(ev).(PromptReward); got.Classifier != ev || !got.TwoSided || !slices.Equal(got.Classes, []int{7}) {
 		t.Fatalf("WithClassifier gave %+v", got)
 	}
+	// A sum of rewards: its classifier-based terms change judge, the others
+	// stay; without such a term it has no evaluator reward.
+	even := ClassSetReward{Backend: be, Classifier: clf, Classes: EvenDigits}
+	mixed := &Composite{Terms: []CompositeTerm{{"jpeg", 0.5, JPEGReward{}}, {"even", 0.5, even}}}
+	got, ok := mixed.WithClassifier(ev).(*Composite)
+	if !ok || got.Terms[1].Reward.(ClassSetReward).Classifier != ev || got.Terms[0].Reward != (JPEGReward{}) || mixed.Terms[1].Reward.(ClassSetReward).Classifier != clf {
+		t.Fatalf("composite WithClassifier gave %+v (original %+v)", got, mixed)
+	}
+	if r := (&Composite{Terms: []CompositeTerm{{"jpeg", 1, JPEGReward{}}}}).WithClassifier(ev); r != nil {
+		t.Fatalf("a JPEG-only sum recomputed by the evaluator: %+v", r)
+	}
 }
 
 // TestEvaluatorBadInput: the evaluator judge's errors say what is wrong.
