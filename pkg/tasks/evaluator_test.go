@@ -322,3 +322,58 @@ func BenchmarkEvaluateMNISTEven(b *testing.B) {
 		})
 	}
 }
+
+// TestTasksGetTheirEvaluator: the image tasks of MNIST and Fashion-MNIST judge
+// with their data set's evaluator and the run's reward (a two-sided prompt
+// stays two-sided, and its classes choose the real images); the 2-D toy has
+// none.
+func TestTasksGetTheirEvaluator(t *testing.T) {
+	be := testBackend(t)
+	for _, tc := range []struct {
+		task    string
+		opts    Options
+		data    string
+		classes []int // the reward's classes (nil: none)
+	}{
+		{"mnist-even", Options{}, "mnist", EvenDigits},
+		{"fashion-prompt", Options{TwoSided: true}, "fashion", nil},
+		{"fashion-jpeg", Options{}, "fashion", nil},
+		{"toy2d", Options{}, "", nil},
+	} {
+		task, err := Lookup(tc.task)
+		if err != nil {
+			t.Fatal(err)
+		}
+		env, err := task.BuildEnv(be, tc.opts)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.task, err)
+		}
+		j, ok := env.Judge.(*EvaluatorJudge)
+		if tc.data == "" {
+			if ok {
+				t.Fatalf("%s: judged by an evaluator", tc.task)
+			}
+			continue
+		}
+		if !ok {
+			t.Fatalf("%s: judge %T", tc.task, env.Judge)
+		}
+		if j.Data != tc.data || j.Evaluator.Info["data"] != tc.data || j.Reward == nil {
+			t.Fatalf("%s: judge of %q with evaluator of %v", tc.task, j.Data, j.Evaluator.Info["data"])
+		}
+		if tc.classes != nil && !slices.Equal(j.rewardClasses(), tc.classes) {
+			t.Fatalf("%s: classes %v", tc.task, j.rewardClasses())
+		}
+		if p, ok := env.Reward.(PromptReward); ok || tc.task == "fashion-prompt" {
+			if !p.TwoSided || len(j.rewardClasses()) == 0 {
+				t.Fatalf("%s: prompt reward %+v, classes %v", tc.task, p, j.rewardClasses())
+			}
+			if ev := p.WithClassifier(j.Evaluator).(PromptReward); !ev.TwoSided {
+				t.Fatalf("%s: the evaluator's prompt reward lost its two sides", tc.task)
+			}
+		}
+		if _, ok := env.Reward.(ClassifierRewarder); ok != (tc.task != "fashion-jpeg") {
+			t.Fatalf("%s: reward %T classifier-based %v", tc.task, env.Reward, ok)
+		}
+	}
+}
