@@ -109,10 +109,29 @@ func writeCollection(c *experiment.Collection, dir string, partial bool) error {
 	if len(t.Rows) == 0 {
 		return errors.New("no finished run to gather (a run of a sweep is finished when it has reached its steps)")
 	}
-	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "run\tseed\tsteps\treward\tW2 estimate\tempirical W2\tclass entropy")
+	withEval := false
 	for _, r := range t.Rows {
-		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s\n", r.Name, r.Seed, r.Steps, fmtNum(r.FinalReward, 'f', 4), fmtNum(r.W2Velocity, 'g', 4), fmtNum(r.EmpiricalW2, 'g', 4), fmtNum(r.ClassEntropy, 'f', 3))
+		withEval = withEval || r.Evaluator != nil
+	}
+	tw := tabwriter.NewWriter(os.Stdout, 0, 4, 2, ' ', 0)
+	header := "run\tseed\tsteps\treward\tW2 estimate\tempirical W2\tclass entropy"
+	if withEval {
+		header += "\thacking gap\tprecision\trecall\tcoverage"
+	}
+	fmt.Fprintln(tw, header)
+	for _, r := range t.Rows {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%s\t%s\t%s\t%s", r.Name, r.Seed, r.Steps, fmtNum(r.FinalReward, 'f', 4), fmtNum(r.W2Velocity, 'g', 4), fmtNum(r.EmpiricalW2, 'g', 4), fmtNum(r.ClassEntropy, 'f', 3))
+		if withEval {
+			gap, p, rc, c := math.NaN(), math.NaN(), math.NaN(), math.NaN()
+			if e := r.Evaluator; e != nil {
+				p, rc, c = e.Precision, e.Recall, e.Coverage
+				if e.HackingGap != nil {
+					gap = *e.HackingGap
+				}
+			}
+			fmt.Fprintf(tw, "\t%s\t%s\t%s\t%s", fmtNum(gap, 'f', 4), fmtNum(p, 'f', 3), fmtNum(rc, 'f', 3), fmtNum(c, 'f', 3))
+		}
+		fmt.Fprintln(tw)
 	}
 	if err := tw.Flush(); err != nil {
 		return err

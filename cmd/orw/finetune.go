@@ -268,6 +268,7 @@ func printFinetune(sum FinetuneSummary, task *tasks.Task, cfg orw.Config, dir st
 	if sum.Frechet > 0 {
 		fmt.Printf("Fréchet distance to the real test images: %.4g\n", sum.Frechet)
 	}
+	printEvaluator(os.Stdout, sum.Evaluator)
 	fmt.Printf("wrote %s: %s\n", dir, strings.Join(relative(dir, sum.Files), ", "))
 }
 
@@ -363,8 +364,9 @@ func (v *runViews) grid(name string) error {
 
 // Labels of the curves of reward.png and w2.png.
 var (
-	rewardLabels = runplot.TrainingLabels{Title: "Reward", YLabel: "mean reward", Batch: "training batch (smoothed)", Eval: "evaluation batch"}
-	w2Labels     = runplot.TrainingLabels{Title: "W2 divergence from the reference", YLabel: "E‖v_ft − v_ref‖²", Batch: "training batch (smoothed)", Eval: "evaluation estimate"}
+	rewardLabels = runplot.TrainingLabels{Title: "Reward", YLabel: "mean reward", Batch: "training batch (smoothed)", Eval: "evaluation batch",
+		Evaluator: "evaluation batch, by the evaluator"}
+	w2Labels = runplot.TrainingLabels{Title: "W2 divergence from the reference", YLabel: "E‖v_ft − v_ref‖²", Batch: "training batch (smoothed)", Eval: "evaluation estimate"}
 )
 
 // plots writes the reward and W2 curves, the class make-up over time and
@@ -397,6 +399,12 @@ func (v *runViews) plots() ([]string, error) {
 	if len(v.classNames) > 0 && len(h.Evals) > 0 && h.Evals[0].ClassCounts != nil {
 		p, err = runplot.Classes(h)
 		if err := save("classes.png", p, err); err != nil {
+			return files, err
+		}
+	}
+	if h.HasEvaluator() {
+		p, err = runplot.CoverageCurves(h)
+		if err := save("coverage.png", p, err); err != nil {
 			return files, err
 		}
 	}

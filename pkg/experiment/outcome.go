@@ -3,6 +3,7 @@ package experiment
 import (
 	"math"
 
+	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
@@ -12,7 +13,8 @@ import (
 // and orw finetune --json embed it, so a new metric is a new field here and
 // reaches the last two, with its JSON key, by itself. A Table's columns are
 // a fixed choice (orw collect's files keep their columns): to make a metric
-// one, add it to Columns, resultJSON and Table.WriteCSV.
+// one, add it to Columns, resultJSON and Table.WriteCSV. The evaluator's
+// numbers are the columns EvaluatorColumns, in tables where a run has them.
 //
 // Its JSON form is the keys below in this order; embedded in another
 // struct, they take its place among that struct's keys. A metric that was
@@ -41,6 +43,10 @@ type Outcome struct {
 	// Frechet is the Fréchet distance of the evaluation samples to real data
 	// in the judge's feature space (0 when the task has none).
 	Frechet float64 `json:"frechet,omitempty"`
+	// Evaluator is what the last evaluation's independent evaluator said:
+	// its reward and the hacking gap, precision, recall, density, coverage,
+	// the Vendi score and the image statistics (nil when the task has none).
+	Evaluator *orw.EvaluatorRecord `json:"evaluator,omitempty"`
 	// EvalSamples is the number of samples of an evaluation.
 	EvalSamples int `json:"eval_samples"`
 	// WallSeconds is the run's wall time. OutcomeOf takes the time its
@@ -79,6 +85,7 @@ func OutcomeOf(h *runplot.History, evalSamples int) Outcome {
 	o.InitialReward = h.Evals[0].Reward
 	o.FinalReward, o.ClassEntropy, o.MeanPairwise = e.Reward, e.ClassEntropy, e.MeanPairwise
 	o.W2Velocity, o.EmpiricalW2, o.Frechet = e.W2Velocity, e.EmpiricalW2, e.Frechet
+	o.Evaluator = e.Evaluator
 	for _, c := range e.ClassCounts {
 		o.ClassFractions = append(o.ClassFractions, float64(c)/float64(evalSamples))
 	}

@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
 )
 
@@ -129,5 +130,103 @@ func TestResultColumns(t *testing.T) {
 	if g.RunSetting != r.RunSetting || g.Seed != 1 || g.FinalReward != 1.25 || g.Frechet != 0 || g.WallSeconds != 2 || g.RunDir != "/d" ||
 		!math.IsNaN(g.InitialReward) || !math.IsNaN(g.MeanPairwise) {
 		t.Errorf("read back %+v", g)
+	}
+}
+
+// evaluatorRecord is an evaluator's record with distinct numbers.
+func evaluatorRecord() *orw.EvaluatorRecord {
+	r, gap := 0.5, 0.25
+	return &orw.EvaluatorRecord{Reward: &r, HackingGap: &gap, ClassCounts: []int{3, 1}, Precision: 0.875, Recall: 0.625,
+		Density: 1.125, Coverage: 0.375, Vendi: 3.5, Neighbours: 5,
+		Image: metrics.ImageStats{Brightness: 0.25, DarkFraction: 0.5, EdgeDensity: 0.125, PixelEntropy: 0.0625}}
+}
+
+// The last evaluation's evaluator record is the outcome's, and it goes
+// through JSON (the results files, orw finetune --json) whole.
+func TestOutcomeEvaluator(t *testing.T) {
+	ev := evaluatorRecord()
+	h := &runplot.History{Evals: []orw.EvalRecord{
+		{Step: 0, Reward: 0.25, Evaluator: &orw.EvaluatorRecord{Precision: 1}},
+		{Step: 2, Reward: 0.75, Evaluator: ev},
+	}}
+	o := OutcomeOf(h, 4)
+	if o.Evaluator != ev {
+		t.Fatalf("outcome's evaluator %+v, want the last evaluation's", o.Evaluator)
+	}
+	b, err := json.Marshal(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const want = `"evaluator":{"reward":0.5,"hacking_gap":0.25,"class_counts":[3,1],"precision":0.875,"recall":0.625,"density":1.125,` +
+		`"coverage":0.375,"vendi":3.5,"k":5,"image":{"brightness":0.25,"dark_fraction":0.5,"edge_density":0.125,"pixel_entropy":0.0625}}`
+	if !strings.Contains(string(b), want) {
+		t.Errorf("JSON %s\nlacks %s", b, want)
+	}
+	var back Outcome
+	if err := json.Unmarshal(b, &back); err != nil || !reflect.DeepEqual(back.Evaluator, ev) {
+		t.Errorf("read back %v: %+v", err, back.Evaluator)
+	}
+	if o := OutcomeOf(&runplot.History{Evals: []orw.EvalRecord{{Reward: 1}}}, 4); o.Evaluator != nil {
+		t.Errorf("an outcome without an evaluator has %+v", o.Evaluator)
+	}
+}
+
+// A table with an evaluator's row has the evaluator's columns after frechet,
+// empty in the rows without one; they read back from JSON.
+func TestResultEvaluatorColumns(t *testing.T) {
+	base := Result{RunSetting: RunSetting{Task: "mnist-even", Method: "orw", Tau: 0.5, RefreshEvery: 2, Steps: 10}, Seed: 1,
+		Outcome: Outcome{FinalReward: 0.75, ClassEntropy: 0.5, W2Velocity: 0.1, EmpiricalW2: 0.2, Frechet: 3, WallSeconds: 2}, RunDir: "/d"}
+	with := base
+	with.Seed, with.Evaluator = 2, evaluatorRecord()
+	tab := &Table{Rows: []Result{base, with}}
+	var buf bytes.Buffer
+	if err := tab.WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(buf.String(), "\n")
+	if want := "task,method,tau,alpha,refresh_every,steps,normalize_weights,seed,final_reward,class_fractions,class_entropy,w2_velocity,empirical_w2,frechet," +
+		"evaluator_reward,hacking_gap,precision,recall,density,coverage,vendi,wall_seconds,run_dir"; lines[0] != want {
+		t.Errorf("CSV header\n%s\nwant\n%s", lines[0], want)
+	}
+	if want := "mnist-even,orw,0.5,0,2,10,false,1,0.75,,0.5,0.1,0.2,3,,,,,,,,2,/d"; lines[1] != want {
+		t.Errorf("CSV row without an evaluator\n%s\nwant\n%s", lines[1], want)
+	}
+	if want := "mnist-even,orw,0.5,0,2,10,false,2,0.75,,0.5,0.1,0.2,3,0.5,0.25,0.875,0.625,1.125,0.375,3.5,2,/d"; lines[2] != want {
+		t.Errorf("CSV row with an evaluator\n%s\nwant\n%s", lines[2], want)
+	}
+	buf.Reset()
+	if err := tab.WriteJSON(&buf); err != nil {
+		t.Fatal(err)
+	}
+	var objs []map[string]any
+	if err := json.Unmarshal(buf.Bytes(), &objs); err != nil {
+		t.Fatal(err)
+	}
+	if v, ok := objs[0]["coverage"]; !ok || v != nil {
+		t.Errorf("row without an evaluator: coverage %v (present %v), want null", v, ok)
+	}
+	if objs[1]["hacking_gap"] != 0.25 || objs[1]["vendi"] != 3.5 || len(objs[1]) != len(Columns)+len(EvaluatorColumns) {
+		t.Errorf("row with an evaluator: %v", objs[1])
+	}
+	back, err := ReadJSON(&buf)
+	if err != nil || len(back.Rows) != 2 {
+		t.Fatalf("ReadJSON: %v", err)
+	}
+	if back.Rows[0].Evaluator != nil {
+		t.Errorf("row without an evaluator read back with %+v", back.Rows[0].Evaluator)
+	}
+	got := back.Rows[1].Evaluator
+	if got == nil || *got.Reward != 0.5 || *got.HackingGap != 0.25 || got.Precision != 0.875 || got.Recall != 0.625 ||
+		got.Density != 1.125 || got.Coverage != 0.375 || got.Vendi != 3.5 {
+		t.Errorf("row with an evaluator read back with %+v", got)
+	}
+
+	// Without any evaluator the table keeps the columns it had.
+	buf.Reset()
+	if err := (&Table{Rows: []Result{base}}).WriteCSV(&buf); err != nil {
+		t.Fatal(err)
+	}
+	if h := strings.Split(buf.String(), "\n")[0]; h != strings.Join(Columns, ",") {
+		t.Errorf("header without an evaluator: %s", h)
 	}
 }

@@ -24,6 +24,14 @@ import (
 //	           empirical_w2, mean_pairwise, frechet (tasks with a
 //	           classifier), class_entropy and
 //	           class/NAME (the fraction of each class) for tasks with a judge
+//	evaluator/ every evaluation of a task with an independent evaluator:
+//	           reward (the reward by the evaluator's classifier) and
+//	           hacking_gap (eval/reward minus it), when the reward is a
+//	           classifier's
+//	coverage/  the same: precision, recall, density, coverage (against the
+//	           real test images, in the evaluator's features) and vendi
+//	image/     the same: brightness, dark_fraction, edge_density,
+//	           pixel_entropy of the evaluation samples
 //	samples    every evaluation: a grid of TensorBoardSamples samples drawn
 //	           with fixed noise (a scatter of points for 2-D tasks)
 //
@@ -212,7 +220,33 @@ func (tb *tbRun) scalars(e orw.EvalRecord) error {
 			vals = append(vals, tbevents.Scalar{Tag: "eval/class/" + name, Value: float64(c) / float64(max(total, 1))})
 		}
 	}
+	vals = append(vals, evaluatorScalars(e.Evaluator)...)
 	return w.Scalars(e.Step, vals...)
+}
+
+// evaluatorScalars are the scalars of an evaluator's record (none for nil).
+func evaluatorScalars(ev *orw.EvaluatorRecord) []tbevents.Scalar {
+	if ev == nil {
+		return nil
+	}
+	var vals []tbevents.Scalar
+	if ev.Reward != nil {
+		vals = append(vals, tbevents.Scalar{Tag: "evaluator/reward", Value: *ev.Reward})
+	}
+	if ev.HackingGap != nil {
+		vals = append(vals, tbevents.Scalar{Tag: "evaluator/hacking_gap", Value: *ev.HackingGap})
+	}
+	return append(vals,
+		tbevents.Scalar{Tag: "coverage/precision", Value: ev.Precision},
+		tbevents.Scalar{Tag: "coverage/recall", Value: ev.Recall},
+		tbevents.Scalar{Tag: "coverage/density", Value: ev.Density},
+		tbevents.Scalar{Tag: "coverage/coverage", Value: ev.Coverage},
+		tbevents.Scalar{Tag: "coverage/vendi", Value: ev.Vendi},
+		tbevents.Scalar{Tag: "image/brightness", Value: ev.Image.Brightness},
+		tbevents.Scalar{Tag: "image/dark_fraction", Value: ev.Image.DarkFraction},
+		tbevents.Scalar{Tag: "image/edge_density", Value: ev.Image.EdgeDensity},
+		tbevents.Scalar{Tag: "image/pixel_entropy", Value: ev.Image.PixelEntropy},
+	)
 }
 
 // eval writes an evaluation's scalars and the sample grid of the model

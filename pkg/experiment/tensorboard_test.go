@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/tbevents"
 )
@@ -169,5 +170,47 @@ func TestTensorBoardBackfill(t *testing.T) {
 	}
 	if !strings.HasPrefix(files[0], dir) {
 		t.Errorf("file %s outside the run", files[0])
+	}
+}
+
+// An evaluation with an evaluator's record writes its numbers under
+// evaluator/, coverage/ and image/; one without writes none of them.
+func TestTensorBoardEvaluator(t *testing.T) {
+	dir := t.TempDir()
+	w, err := tbevents.Create(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tb := &tbRun{w: w}
+	ev := evaluatorRecord()
+	if err := tb.scalars(orw.EvalRecord{Step: 10, Reward: 0.75, Evaluator: ev}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.scalars(orw.EvalRecord{Step: 20, Reward: 0.8}); err != nil {
+		t.Fatal(err)
+	}
+	if err := tb.close(); err != nil {
+		t.Fatal(err)
+	}
+	files, _ := tbevents.Files(dir)
+	evs, err := tbevents.ReadFile(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc := scalarsAt(evs)
+	for tag, want := range map[string]float64{
+		"evaluator/reward": 0.5, "evaluator/hacking_gap": 0.25,
+		"coverage/precision": 0.875, "coverage/recall": 0.625, "coverage/density": 1.125, "coverage/coverage": 0.375, "coverage/vendi": 3.5,
+		"image/brightness": 0.25, "image/dark_fraction": 0.5, "image/edge_density": 0.125, "image/pixel_entropy": 0.0625,
+	} {
+		if got, ok := sc[tag][10]; !ok || got != float32(want) {
+			t.Errorf("%s at step 10 = %v (present %v), want %v", tag, got, ok, want)
+		}
+		if _, ok := sc[tag][20]; ok {
+			t.Errorf("%s written for an evaluation without an evaluator", tag)
+		}
+	}
+	if sc["eval/reward"][20] != 0.8 {
+		t.Errorf("eval/reward at step 20: %v", sc["eval/reward"])
 	}
 }

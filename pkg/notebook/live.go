@@ -30,8 +30,9 @@ const (
 )
 
 // LiveView watches a run while it trains: a progress bar, and a dashboard
-// (runplot.Dashboard: reward and W2 curves, class make-up, samples of the
-// current model) redrawn in place every Every steps and at every
+// (runplot.Dashboard: reward and W2 curves, class make-up, the coverage
+// curves and the evaluator's reward when the task has an independent
+// evaluator, samples of the current model) redrawn in place every Every steps and at every
 // evaluation. Outside a notebook it prints progress lines and writes the
 // final dashboard as a PNG file.
 //
@@ -178,12 +179,20 @@ func (v *LiveView) onEval(e orw.EvalRecord) {
 	}
 }
 
-// status summarises the latest records: "reward 0.613 · W2 0.0132".
+// status summarises the latest records: "eval reward 0.613 · W2 0.0132 ·
+// batch reward 0.598", with the hacking gap and the coverage after W2 when
+// the task has an evaluator.
 func (v *LiveView) status() string {
 	s := ""
 	if n := len(v.hist.Evals); n > 0 {
 		e := v.hist.Evals[n-1]
 		s = fmt.Sprintf("eval reward %.3f · W2 %.3g", e.Reward, e.W2Velocity)
+		if ev := e.Evaluator; ev != nil {
+			if ev.HackingGap != nil {
+				s += fmt.Sprintf(" · hacking gap %.3f", *ev.HackingGap)
+			}
+			s += fmt.Sprintf(" · coverage %.2f", ev.Coverage)
+		}
 	}
 	if n := len(v.hist.Steps); n > 0 {
 		st := v.hist.Steps[n-1]

@@ -1,6 +1,7 @@
 package notebook
 
 import (
+	"image/png"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
@@ -301,5 +303,82 @@ func TestSnapshots(t *testing.T) {
 	}
 	if err := d.Show(Animation{Frames: frames}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// assessingJudge is brightJudge with an independent evaluator: its reward is
+// the mean pixel less 0.1, its coverage numbers those of the samples'
+// pixels against a fixed set of grey images.
+type assessingJudge struct{ brightJudge }
+
+func (assessingJudge) Assess(im *orw.Images) (*orw.EvaluatorRecord, error) {
+	r, _ := orw.MeanPixel(im)
+	mean := 0.0
+	for _, x := range r {
+		mean += x / float64(len(r))
+	}
+	mean -= 0.1
+	rows := func(shift float32) [][]float64 {
+		out := make([][]float64, im.N)
+		for i := range out {
+			for j, v := range im.At(i) {
+				out[i] = append(out[i], float64(v+shift*float32(j%3)))
+			}
+		}
+		return out
+	}
+	fake, real := rows(0), rows(0.05)
+	ev := &orw.EvaluatorRecord{Reward: &mean, Neighbours: 3, Image: metrics.ImageStatsOf(im.Pix, im.N, im.H, im.W, im.C)}
+	var err error
+	if ev.Precision, ev.Recall, err = metrics.PrecisionRecall(real, fake, 3); err != nil {
+		return nil, err
+	}
+	if ev.Density, ev.Coverage, err = metrics.DensityCoverage(real, fake, 3); err != nil {
+		return nil, err
+	}
+	if ev.Vendi, err = metrics.Vendi(fake); err != nil {
+		return nil, err
+	}
+	return ev, nil
+}
+
+// A run whose judge has an evaluator: the live view's status line shows the
+// hacking gap and the coverage, and its dashboard the coverage panel (a
+// third row of panels).
+func TestLiveEvaluator(t *testing.T) {
+	run := tinyRun(t)
+	env := run.Trainer().Env()
+	env.Judge = assessingJudge{}
+	run2, err := rundir.Create(filepath.Join(t.TempDir(), "tiny-ev"), run.Config(), env, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { run2.Close() })
+	d, buf := textDisplay(t)
+	v := d.Live(run2, 2)
+	if err := v.StepTo(5); err != nil {
+		t.Fatal(err)
+	}
+	v.Close()
+	out := buf.String()
+	if !regexp.MustCompile(`eval reward -?[0-9.]+ · W2 [0-9.e-]+ · hacking gap 0\.100 · coverage [0-9.]+`).MatchString(out) {
+		t.Errorf("text output:\n%s", out)
+	}
+	files, _ := filepath.Glob(filepath.Join(d.Dir, "*tiny-ev-step-5.png"))
+	if len(files) != 1 {
+		t.Fatalf("dashboard files %v", files)
+	}
+	f, err := os.Open(files[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	cfg, err := png.DecodeConfig(f)
+	if err != nil || cfg.Height != 3*240+4*4 {
+		t.Errorf("dashboard %dx%d, %v: want three rows of panels", cfg.Width, cfg.Height, err)
+	}
+	if dir := os.Getenv("ORW_KEEP_DASHBOARD"); dir != "" {
+		b, _ := os.ReadFile(files[0])
+		os.WriteFile(filepath.Join(dir, "live-evaluator.png"), b, 0o644)
 	}
 }

@@ -41,8 +41,9 @@
 // The sub-packages hold what is not the method: nets (velocity networks,
 // autoencoders, classifiers), optim (Adam with warm-up, clipping and EMA),
 // ode (fixed-step samplers), ot (exact assignment, empirical W2), metrics
-// (diversity and weight statistics), ckpt (the checkpoint file format),
-// rundir (run directories: checkpoints, history, locks, resumption), train
-// (the one training loop with hooks and progress bars), pretrain (base
-// models) and backends (the GoMLX compute backend).
+// (diversity, weight and coverage statistics, the Fréchet distance, image
+// statistics), ckpt (the checkpoint file format), rundir (run directories:
+// checkpoints, history, locks, resumption), train (the one training loop
+// with hooks and progress bars), pretrain (base models) and backends (the
+// GoMLX compute backend).
 package orw

@@ -19,7 +19,10 @@ import (
 // Judge sorts images into classes, for diversity metrics (which digits does the
 // model draw?). Tasks provide one; a run works without. A judge that also has
 // a method Frechet(*Images) (float64, error) gets the Fréchet distance of the
-// evaluation images to real data reported at every evaluation (NaN: none).
+// evaluation images to real data reported at every evaluation (NaN: none); one
+// with a method Assess(*Images) (*EvaluatorRecord, error), an independent
+// evaluator, gets its record in EvalRecord.Evaluator, with the hacking gap
+// filled in by the evaluation.
 type Judge interface {
 	ClassNames() []string
 	Classify(images *Images) ([]int, error)

@@ -144,6 +144,9 @@ type seriesStyle struct {
 	logY    bool                  // logarithmic y axis
 	markers bool                  // mark every point
 	xmap    func(float64) float64 // maps X values to plot coordinates
+	// legendInside puts the legend on a box in a corner of the data area
+	// (CurvesInside).
+	legendInside bool
 }
 
 // addSeries adds the bands, lines and markers of series to p.
@@ -190,15 +193,25 @@ func addSeries(p *plot.Plot, series []Series, sty seriesStyle) error {
 	for i, s := range series {
 		thumbs[i] = append(thumbs[i], c.addLine(p, s, s.colour(i), segs[i])...)
 	}
-	named := false
-	for i, s := range series {
-		if s.Name != "" {
-			p.Legend.Add(s.Name, thumbs[i]...)
-			named = true
+	if sty.legendInside {
+		in := insideLegend{series: series}
+		for i, s := range series {
+			if s.Name != "" {
+				in.names, in.thumbs = append(in.names, s.Name), append(in.thumbs, thumbs[i])
+			}
 		}
-	}
-	if named {
-		legendOutside(p)
+		p.Add(in)
+	} else {
+		named := false
+		for i, s := range series {
+			if s.Name != "" {
+				p.Legend.Add(s.Name, thumbs[i]...)
+				named = true
+			}
+		}
+		if named {
+			legendOutside(p)
+		}
 	}
 	if sty.logY {
 		lo, hi := p.Y.Min, p.Y.Max

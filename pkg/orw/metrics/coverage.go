@@ -4,10 +4,12 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"runtime"
 	"slices"
 
 	"gonum.org/v1/gonum/mat"
 
+	"github.com/orwcfm/orwcfm/pkg/internal/parallel"
 	"github.com/orwcfm/orwcfm/pkg/orw/ot"
 )
 
@@ -36,26 +38,28 @@ func PrecisionRecall(real, fake [][]float64, k int) (precision, recall float64, 
 		return 0, 0, err
 	}
 	rr, fr := kthNeighbour(real, k), kthNeighbour(fake, k)
-	d := crossDistances(real, fake)
-	inReal := 0
-	for j := range fake {
-		for i := range real {
-			if d[i][j] <= rr[i] {
-				inReal++
-				break
-			}
+	fakeIn := make([]bool, len(fake)) // fake_j lies in the real manifold
+	realIn := make([]bool, len(real)) // real_i lies in the fake manifold
+	d := make([]float64, len(fake))
+	for i, x := range real {
+		distancesTo(x, fake, d)
+		for j, dij := range d {
+			fakeIn[j] = fakeIn[j] || dij <= rr[i]
+			realIn[i] = realIn[i] || dij <= fr[j]
 		}
 	}
-	inFake := 0
-	for i := range real {
-		for j := range fake {
-			if d[i][j] <= fr[j] {
-				inFake++
-				break
-			}
+	return fraction(fakeIn), fraction(realIn), nil
+}
+
+// fraction is the fraction of true values of b.
+func fraction(b []bool) float64 {
+	n := 0
+	for _, v := range b {
+		if v {
+			n++
 		}
 	}
-	return float64(inReal) / float64(len(fake)), float64(inFake) / float64(len(real)), nil
+	return float64(n) / float64(len(b))
 }
 
 // DensityCoverage is the density and coverage of Naeem et al., "Reliable
@@ -80,12 +84,13 @@ func DensityCoverage(real, fake [][]float64, k int) (density, coverage float64, 
 		return 0, 0, err
 	}
 	rr := kthNeighbour(real, k)
-	d := crossDistances(real, fake)
 	inside, covered := 0, 0
-	for i := range real {
+	d := make([]float64, len(fake))
+	for i, x := range real {
+		distancesTo(x, fake, d)
 		hit := false
-		for j := range fake {
-			if d[i][j] <= rr[i] {
+		for _, dij := range d {
+			if dij <= rr[i] {
 				inside++
 				hit = true
 			}
@@ -133,40 +138,36 @@ func checkRows(d int, sets ...any) error {
 }
 
 // kthNeighbour returns, for each point, the squared distance to its k-th nearest
-// other point of the same set.
+// other point of the same set. Rows are computed one at a time (memory O(n),
+// not O(n²)), spread over the cores.
 func kthNeighbour(x [][]float64, k int) []float64 {
 	n := len(x)
-	d := make([][]float64, n)
-	for i := range d {
-		d[i] = make([]float64, n)
-	}
-	for i := range n {
-		for j := range i {
-			s := ot.SquaredDistance(x[i], x[j])
-			d[i][j], d[j][i] = s, s
-		}
-	}
 	r := make([]float64, n)
-	row := make([]float64, 0, n-1)
-	for i := range n {
-		row = append(row[:0], d[i][:i]...)
-		row = append(row, d[i][i+1:]...)
-		slices.Sort(row)
-		r[i] = row[k-1]
-	}
+	workers := runtime.GOMAXPROCS(0)
+	chunk := (n + workers - 1) / workers
+	_ = parallel.For(workers, workers, func(w int) error {
+		row := make([]float64, n)
+		for i := w * chunk; i < min((w+1)*chunk, n); i++ {
+			distancesTo(x[i], x, row)
+			row[i] = math.Inf(1) // the point itself is not its neighbour
+			r[i] = kthSmallest(row, k)
+		}
+		return nil
+	})
 	return r
 }
 
-// crossDistances returns the squared distances d[i][j] = ‖a_i − b_j‖².
-func crossDistances(a, b [][]float64) [][]float64 {
-	d := make([][]float64, len(a))
-	for i, x := range a {
-		d[i] = make([]float64, len(b))
-		for j, y := range b {
-			d[i][j] = ot.SquaredDistance(x, y)
-		}
+// kthSmallest returns the k-th smallest of v (1-based), reordering v.
+func kthSmallest(v []float64, k int) float64 {
+	slices.Sort(v)
+	return v[k-1]
+}
+
+// distancesTo sets d[j] = ‖x − y_j‖².
+func distancesTo(x []float64, y [][]float64, d []float64) {
+	for j, yj := range y {
+		d[j] = ot.SquaredDistance(x, yj)
 	}
-	return d
 }
 
 // Vendi is the Vendi score of Friedman & Dieng, "The Vendi Score: A Diversity

@@ -61,11 +61,13 @@ type DashboardOptions struct {
 }
 
 // Dashboard draws the state of a run as one picture: its reward and its W2
-// divergence over training (see Training), the classes of its samples over
-// time when the task has a judge, and samples of the current model, a grid
-// of images captioned with the step or, for 2-D points, a scatter plot.
-// samples may be nil. Up to two panels make one row; three or four make two
-// rows of two.
+// divergence over training (see Training; the reward with the evaluator's
+// reward and the hacking gap when the task has an independent evaluator),
+// the classes of its samples over time when the task has a judge, their
+// precision, recall, density and coverage (CoverageCurves) when it has an
+// evaluator, and samples of the current model, a grid of images captioned
+// with the step or, for 2-D points, a scatter plot. samples may be nil. Up
+// to two panels make one row; more make rows of two.
 func Dashboard(h *History, samples *orw.Images, opts DashboardOptions) (image.Image, error) {
 	if h == nil {
 		return nil, errors.New("runplot: Dashboard: nil history")
@@ -108,8 +110,9 @@ func lastStep(h *History) int64 {
 }
 
 // historyPanels draws the plots of a dashboard, w × ht each: reward and W2
-// over training (when h has records), and the classes over time (when its
-// evaluations have some).
+// over training (when h has records), the classes over time (when its
+// evaluations have some) and the coverage curves (when they have an
+// evaluator's records).
 func historyPanels(h *History, w, ht vg.Length) ([]image.Image, error) {
 	var panels []image.Image
 	if len(h.Steps) > 0 || len(h.Evals) > 0 {
@@ -131,6 +134,17 @@ func historyPanels(h *History, w, ht vg.Length) ([]image.Image, error) {
 	}
 	if hasClasses {
 		p, err := Classes(h)
+		if err != nil {
+			return nil, err
+		}
+		img, err := vis.PlotImage(p, w, ht)
+		if err != nil {
+			return nil, err
+		}
+		panels = append(panels, img)
+	}
+	if h.HasEvaluator() {
+		p, err := CoverageCurves(h)
 		if err != nil {
 			return nil, err
 		}

@@ -142,6 +142,84 @@ var (
 	Diversity = Metric{Label: "mean pairwise distance", Value: func(e orw.EvalRecord) float64 { return e.MeanPairwise }}
 )
 
+// The numbers of a task's independent evaluator (orw.EvaluatorRecord); NaN
+// at an evaluation without them.
+var (
+	// EvaluatorReward is the task's reward recomputed with the evaluator's
+	// classifier, and HackingGap the reward minus it: how much of the
+	// reward's gain the classifier that it was optimised against alone sees.
+	EvaluatorReward = Metric{Label: "evaluator's reward", Value: evaluatorValue(func(e *orw.EvaluatorRecord) *float64 { return e.Reward })}
+	HackingGap      = Metric{Label: "hacking gap", Value: evaluatorValue(func(e *orw.EvaluatorRecord) *float64 { return e.HackingGap })}
+	// Precision, Recall, Density and Coverage compare the samples with the
+	// real test images in the evaluator's features (see package metrics).
+	Precision = Metric{Label: "precision", Value: evaluatorField(func(e *orw.EvaluatorRecord) float64 { return e.Precision }), Range: [2]float64{0, 1}}
+	Recall    = Metric{Label: "recall", Value: evaluatorField(func(e *orw.EvaluatorRecord) float64 { return e.Recall }), Range: [2]float64{0, 1}}
+	Density   = Metric{Label: "density", Value: evaluatorField(func(e *orw.EvaluatorRecord) float64 { return e.Density })}
+	Coverage  = Metric{Label: "coverage", Value: evaluatorField(func(e *orw.EvaluatorRecord) float64 { return e.Coverage }), Range: [2]float64{0, 1}}
+	// Vendi is the Vendi score of the samples in the evaluator's features.
+	Vendi = Metric{Label: "Vendi score", Value: evaluatorField(func(e *orw.EvaluatorRecord) float64 { return e.Vendi })}
+)
+
+// evaluatorValue reads an optional number of an evaluation's evaluator record.
+func evaluatorValue(f func(*orw.EvaluatorRecord) *float64) func(orw.EvalRecord) float64 {
+	return func(e orw.EvalRecord) float64 {
+		if e.Evaluator == nil || f(e.Evaluator) == nil {
+			return math.NaN()
+		}
+		return *f(e.Evaluator)
+	}
+}
+
+// evaluatorField reads a number of an evaluation's evaluator record.
+func evaluatorField(f func(*orw.EvaluatorRecord) float64) func(orw.EvalRecord) float64 {
+	return func(e orw.EvalRecord) float64 {
+		if e.Evaluator == nil {
+			return math.NaN()
+		}
+		return f(e.Evaluator)
+	}
+}
+
+// HasEvaluator reports whether an evaluation of h has an evaluator's record.
+func (h *History) HasEvaluator() bool {
+	for _, e := range h.Evals {
+		if e.Evaluator != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// hasEvaluatorReward reports whether an evaluation of h has an evaluator's reward.
+func hasEvaluatorReward(h *History) bool {
+	for _, e := range h.Evals {
+		if e.Evaluator != nil && e.Evaluator.Reward != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// CoverageCurves plots the evaluator's precision, recall, density and
+// coverage of a run's samples over training, on an axis from 0 to at least
+// 1 (density can exceed 1), with the legend inside the plot. It is an error
+// if the run has no evaluator's records.
+func CoverageCurves(h *History) (*plot.Plot, error) {
+	if !h.HasEvaluator() {
+		return nil, fmt.Errorf("runplot: CoverageCurves: run %q has no evaluator's records (its task has no evaluator)", h.Name)
+	}
+	var series []vis.Series
+	for _, m := range []Metric{Precision, Recall, Density, Coverage} {
+		series = append(series, evalSeries(m.Label, []*History{h}, m))
+	}
+	p, err := vis.CurvesInside("coverage of the real test images", "step", "fraction (density: ratio)", series...)
+	if err != nil {
+		return nil, err
+	}
+	decorate(p, Coverage)
+	return p, nil
+}
+
 // groups collects histories by name, in the order of first appearance.
 func groups(hs []*History) (names []string, byName map[string][]*History) {
 	byName = map[string][]*History{}
@@ -313,8 +391,9 @@ type TrainingLabels struct {
 	// Title and YLabel title the plot and its y axis.
 	Title, YLabel string
 	// Batch and Eval name the curves of the training batches and of the
-	// evaluations in the legend.
-	Batch, Eval string
+	// evaluations in the legend, Evaluator that of the evaluator's reward
+	// (drawn on a run's reward plot when it has one).
+	Batch, Eval, Evaluator string
 }
 
 // TrainingWith is Training with other labels (orw finetune's reward.png
@@ -342,9 +421,10 @@ func TrainingWith(m Metric, h *History, l TrainingLabels) (*plot.Plot, error) {
 	}
 	or(&title, l.Title)
 	or(&ylabel, l.YLabel)
-	batchName, evalName := "batch", "eval"
+	batchName, evalName, evaluatorName := "batch", "eval", "evaluator's classifier"
 	or(&batchName, l.Batch)
 	or(&evalName, l.Eval)
+	or(&evaluatorName, l.Evaluator)
 	var series []vis.Series
 	if len(h.Steps) > 0 {
 		x := make([]float64, len(h.Steps))
@@ -360,6 +440,18 @@ func TrainingWith(m Metric, h *History, l TrainingLabels) (*plot.Plot, error) {
 	}
 	if len(series) == 0 {
 		return nil, errors.New("runplot: Training: the run has no records yet")
+	}
+	if m.Label == Reward.Label && hasEvaluatorReward(h) {
+		// The same samples' reward by the evaluator's classifier, and the
+		// latest hacking gap in the title.
+		series = append(series, evalSeries(evaluatorName, []*History{h}, EvaluatorReward))
+		for i := len(h.Evals) - 1; i >= 0; i-- {
+			if g := HackingGap.Value(h.Evals[i]); !math.IsNaN(g) {
+				title = fmt.Sprintf("%s (hacking gap %.3g at step %d)", title, g, h.Evals[i].Step)
+				break
+			}
+		}
+		return vis.CurvesInside(title, "step", ylabel, series...)
 	}
 	return curves(title, "step", ylabel, m.Log, series...)
 }

@@ -399,3 +399,77 @@ func TestEntropyAxisAndRewarded(t *testing.T) {
 		t.Errorf("Classes with rewarded classes: %v, title %q", err, p.Title.Text)
 	}
 }
+
+// withEvaluator adds to every evaluation of h an evaluator's record: a
+// reward that falls behind the run's as it learns (a growing hacking gap),
+// precision that stays high, and recall and coverage that fall.
+func withEvaluator(h *History) *History {
+	for i := range h.Evals {
+		e := &h.Evals[i]
+		f := float64(e.Step) / 120
+		r, gap := e.Reward-0.3*f, 0.3*f
+		e.Evaluator = &orw.EvaluatorRecord{
+			Reward: &r, HackingGap: &gap, ClassCounts: e.ClassCounts,
+			Precision: 0.85 + 0.05*f, Recall: 0.8 - 0.5*f, Density: 0.95 + 0.4*f, Coverage: 0.9 - 0.6*f, Vendi: 8 - 5*f,
+			Neighbours: metrics.DefaultNeighbours,
+		}
+	}
+	return h
+}
+
+func TestGoldenDashboardEvaluator(t *testing.T) {
+	h := withEvaluator(fakeRun("run", 5, 0.1, 120, 10))
+	img, err := Dashboard(h, digits(24), DashboardOptions{Samples: 24, Cols: 6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	golden.CheckImage(t, "dashboard_evaluator", img, golden.Tolerance)
+}
+
+// A history with evaluator's records gets the coverage panel (a third row)
+// and the evaluator's reward on the reward panel; one without keeps its
+// dashboard as it was.
+func TestDashboardEvaluator(t *testing.T) {
+	plain, err := Dashboard(fakeRun("a", 1, 0, 30, 10), digits(64), DashboardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	withEv, err := Dashboard(withEvaluator(fakeRun("a", 1, 0, 30, 10)), digits(64), DashboardOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := withEv.Bounds().Size(), image.Pt(2*346+3*4, 3*240+4*4); got != want {
+		t.Errorf("dashboard with an evaluator: %v, want %v (five panels)", got, want)
+	}
+	if got := plain.Bounds().Size(); got != image.Pt(2*346+3*4, 2*240+3*4) {
+		t.Errorf("dashboard without an evaluator: %v", got)
+	}
+	differs := false
+	for y := 4; y < 244 && !differs; y++ {
+		for x := 4; x < 350 && !differs; x++ {
+			differs = plain.At(x, y) != withEv.At(x, y)
+		}
+	}
+	if !differs {
+		t.Error("the reward panel is the same with an evaluator's reward")
+	}
+
+	h := withEvaluator(fakeRun("a", 1, 0, 30, 10))
+	p, err := Training(Reward, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := "reward (hacking gap 0.075 at step 30)"; p.Title.Text != want {
+		t.Errorf("reward title %q, want %q", p.Title.Text, want)
+	}
+	p, err = CoverageCurves(h)
+	if err != nil || p.Y.Min > 0 || p.Y.Max < 1 {
+		t.Fatalf("coverage plot: %v, y axis %v..%v", err, p.Y.Min, p.Y.Max)
+	}
+	if _, err := CoverageCurves(fakeRun("a", 1, 0, 30, 10)); err == nil {
+		t.Error("coverage curves of a run without an evaluator")
+	}
+	if v := Coverage.Value(orw.EvalRecord{}); !math.IsNaN(v) {
+		t.Errorf("coverage of a record without an evaluator: %v, want NaN", v)
+	}
+}
