@@ -13,7 +13,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
 
-// The evaluator of a task ("Evaluation is not the reward", docs/design.md) is a
+// The evaluator of a task ("evaluation is not the reward", docs/models.md) is a
 // second classifier of the task's data set, trained apart from the reward's
 // classifier: another layout (nets.EvaluatorClassifierConfig), another half of
 // the training split (SecondHalf) and another seed (`orw train-classifier
