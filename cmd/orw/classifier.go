@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"time"
@@ -23,7 +24,9 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	task := fs.String("task", "mnist", "data set: mnist, fashion, cifar10")
 	common := newTrainingFlags(fs)
 	dataDir, seed := common.dataDir, common.seed
-	out := fs.String("out", "", "output checkpoint (default: TASK-classifier.ckpt)")
+	out := fs.String("out", "", "output checkpoint (default: TASK-classifier.ckpt, TASK-evaluator.ckpt with --evaluator)")
+	evaluator := fs.Bool("evaluator", false, "train the task's evaluator instead: the evaluator's layout (single 5x5 strided convolutions, 96 hidden units), "+
+		"on the second half of the training split (images 30,000-59,999 of 60,000), with seed 2 unless --seed is given")
 	steps := fs.Int64("steps", 2400, "training steps")
 	batch := fs.Int("batch", 128, "batch size")
 	lr := fs.Float64("lr", 1e-3, "Adam learning rate")
@@ -34,8 +37,16 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	if *evaluator && !seedSet {
+		*seed = evaluatorSeed
+	}
 	if *out == "" {
 		*out = name + "-classifier.ckpt"
+		if *evaluator {
+			*out = name + "-evaluator.ckpt"
+		}
 	}
 	if *steps <= 0 || *batch <= 0 || !(*lr > 0) {
 		return fmt.Errorf("--steps, --batch and --lr must be positive")
@@ -57,6 +68,12 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 		return err
 	}
 	cfg := nets.DefaultClassifierConfig(set.NumClasses, trainSet.Shape...)
+	split := "all"
+	if *evaluator {
+		cfg = nets.EvaluatorClassifierConfig(set.NumClasses, trainSet.Shape...)
+		trainSet = tasks.SecondHalf(trainSet)
+		split = "second-half"
+	}
 	oc := optim.Config{LR: *lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 100, DecaySteps: *steps, ClipNorm: 1}
 	t0 := time.Now()
 	clf, res, err := tasks.TrainClassifier(ctx, be, cfg, trainSet, *batch, pretrain.FitConfig{
@@ -72,16 +89,24 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 		return err
 	}
 	clf.Info = map[string]any{
-		"data": name, "steps": *steps, "batch": *batch, "lr": *lr, "seed": *seed,
+		"data": name, "steps": *steps, "batch": *batch, "lr": *lr, "seed": *seed, "train_split": split, "train_images": trainSet.N,
 		"test_accuracy": acc, "train_wall_seconds": res.Wall.Seconds(), "final_loss": res.FinalLoss,
 	}
 	if err := tasks.SaveClassifier(*out, clf); err != nil {
 		return err
 	}
-	fmt.Printf("classifier: test accuracy %.4f on %d images, %d steps in %s (this process %s); wrote %s\n",
-		acc, test.N, res.Step, res.Wall.Round(time.Second), time.Since(t0).Round(time.Second), *out)
+	what := "classifier"
+	if *evaluator {
+		what = "evaluator"
+	}
+	fmt.Printf("%s: test accuracy %.4f on %d images, %d steps in %s (this process %s); wrote %s\n",
+		what, acc, test.N, res.Step, res.Wall.Round(time.Second), time.Since(t0).Round(time.Second), *out)
 	return nil
 }
+
+// evaluatorSeed is the seed of `orw train-classifier --evaluator` when --seed
+// is not given (the reward's classifiers were trained with seed 1).
+const evaluatorSeed = 2
 
 func intLabels(l []int32) []int {
 	out := make([]int, len(l))

@@ -2,10 +2,12 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -16,9 +18,11 @@ func init() {
 
 func runEval(_ context.Context, args []string) error {
 	fs := newFlags("eval", "sample a base generator and judge the samples with the data set's classifier")
-	task := fs.String("task", "mnist", "data set: mnist, fashion")
+	task := fs.String("task", "mnist", "data set: mnist, fashion (with --run: the run's)")
 	model := fs.String("model", "latent", "latent, latent-cond, unet, mlp, or a generator checkpoint file (class-conditional models draw sample i with label i mod K)")
+	runDir := fs.String("run", "", "judge this fine-tuning run's latest checkpoint instead of a base model (--task names its data set)")
 	clfRef := fs.String("classifier", "", "classifier checkpoint (default: the shipped one of the data set)")
+	evalRef := fs.String("evaluator", "", "evaluator checkpoint (default: the shipped one of the data set, if any)")
 	n := fs.Int("n", 1000, "number of samples")
 	seed := fs.Uint64("seed", 1, "random seed of the noise")
 	solver := fs.String("solver", "", "sampler: euler, midpoint, rk4 (default: the model's)")
@@ -28,6 +32,18 @@ func runEval(_ context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
+	if *runDir != "" {
+		// The run's data set, unless --task names one.
+		info, err := rundir.ReadRunInfo(*runDir)
+		if err != nil {
+			return err
+		}
+		taskSet := false
+		fs.Visit(func(f *flag.Flag) { taskSet = taskSet || f.Name == "task" })
+		if d := info.Meta["data"]; d != "" && !taskSet {
+			*task = d
+		}
+	}
 	name, err := dataName(*task)
 	if err != nil {
 		return err
@@ -36,7 +52,13 @@ func runEval(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	g, err := tasks.ShippedGenerator(name, *model)
+	var g *orw.Generator
+	if *runDir != "" {
+		g, err = tasks.RunGenerator(*runDir)
+		*model = "run " + *runDir
+	} else {
+		g, err = tasks.ShippedGenerator(name, *model)
+	}
 	if err != nil {
 		return err
 	}
@@ -48,6 +70,19 @@ func runEval(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	// The data set's evaluator, when one is shipped (or given): its own
+	// judgement and its agreement with the classifier.
+	evRef := *evalRef
+	if evRef == "" {
+		evRef = name
+	}
+	ev, err := tasks.ShippedEvaluator(evRef)
+	if err != nil {
+		if *evalRef != "" {
+			return err
+		}
+		ev = nil
+	}
 	cfg, err := generatorSampler(g, *solver, *sampleSteps)
 	if err != nil {
 		return err
@@ -56,7 +91,7 @@ func runEval(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	rep, err := tasks.EvaluateGenerator(be, g, clf, cfg, *n, *seed, tasks.ImagesFromDataset(test), intLabels(test.Labels))
+	rep, err := tasks.EvaluateGenerator(be, g, clf, ev, cfg, *n, *seed, tasks.ImagesFromDataset(test), intLabels(test.Labels))
 	if err != nil {
 		return err
 	}
@@ -84,6 +119,18 @@ func printReport(rep *tasks.GeneratorReport, names []string) {
 	}
 	if rep.EvenReward != nil {
 		fmt.Printf("even-digit reward: %.4f\n", *rep.EvenReward)
+	}
+	if e := rep.Evaluator; e != nil {
+		fmt.Printf("evaluator: test accuracy %.4f; agreement with the classifier (same top class) %.4f; mean top-class probability %.4f\n",
+			e.TestAccuracy, e.Agreement, e.MeanTopProb)
+		parts = parts[:0]
+		for i, f := range e.ClassFractions {
+			parts = append(parts, fmt.Sprintf("%s:%.1f%%", names[i], 100*f))
+		}
+		fmt.Printf("evaluator class fractions: %s\n", strings.Join(parts, " "))
+		if e.EvenReward != nil {
+			fmt.Printf("evaluator even-digit reward: %.4f\n", *e.EvenReward)
+		}
 	}
 }
 

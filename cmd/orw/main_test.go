@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
 
@@ -79,12 +80,21 @@ func TestEvalJSON(t *testing.T) {
 		Samples   int       `json:"samples"`
 		TopProb   float64   `json:"mean_top_prob"`
 		Fractions []float64 `json:"class_fractions"`
+		Evaluator *struct {
+			Acc       float64   `json:"test_accuracy"`
+			Agreement float64   `json:"agreement"`
+			Fractions []float64 `json:"class_fractions"`
+			Even      *float64  `json:"even_reward"`
+		} `json:"evaluator"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
 		t.Fatal(err)
 	}
 	if rep.Samples != 300 || len(rep.Fractions) != 10 || rep.Acc < 0.99 || rep.TopProb < 0.9 {
 		t.Fatalf("eval report: %+v", rep)
+	}
+	if e := rep.Evaluator; e == nil || e.Acc < 0.985 || e.Agreement < 0.8 || len(e.Fractions) != 10 || e.Even == nil {
+		t.Fatalf("eval report's evaluator: %+v", rep.Evaluator)
 	}
 }
 
@@ -170,5 +180,32 @@ func TestFinetuneBaselines(t *testing.T) {
 				t.Fatalf("%s: summary %+v (%v)", m, sum, err)
 			}
 		}
+	}
+}
+
+// TestTrainEvaluator: train-classifier --evaluator trains the evaluator's
+// layout on the second half of the training split with seed 2 (a few steps
+// here) and says so in the checkpoint.
+func TestTrainEvaluator(t *testing.T) {
+	if testing.Short() {
+		t.Skip("loads MNIST and scores its test split")
+	}
+	out := filepath.Join(t.TempDir(), "ev.ckpt")
+	code, stdout, errOut := runOrw(t, "train-classifier", "--evaluator", "--steps", "2", "--out", out)
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(stdout, "evaluator: test accuracy") {
+		t.Fatalf("output %q", stdout)
+	}
+	ev, err := tasks.ShippedEvaluator(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := ev.Net.Config(); !c.SingleConv || c.Kernel != 5 || c.Hidden != 96 {
+		t.Fatalf("config %+v", c)
+	}
+	if ev.Info["train_split"] != "second-half" || ev.Info["train_images"] != 30000.0 || ev.Info["seed"] != 2.0 {
+		t.Fatalf("info %v", ev.Info)
 	}
 }

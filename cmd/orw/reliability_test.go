@@ -206,6 +206,7 @@ func TestBadInputsCLI(t *testing.T) {
 		{"bit-flipped model file", toy("--model", bitflip), 1, "corrupt checkpoint: checksum mismatch (file damaged)"},
 		{"classifier as model", toy("--model", shipped(t, "mnist-classifier.ckpt")), 1, `checkpoint holds a "classifier", not a generator`},
 		{"generator as classifier", []string{"eval", "--classifier", shipped(t, "mnist-latent.ckpt"), "-n", "2"}, 1, `checkpoint holds a "generator", not a classifier`},
+		{"generator as evaluator", []string{"eval", "--evaluator", shipped(t, "mnist-latent.ckpt"), "-n", "2"}, 1, `checkpoint holds a "generator", not a classifier`},
 		{"model of another data set", []string{"finetune", "--task", "mnist-even", "--model", shipped(t, "toy2d-mlp.ckpt"), "--out", filepath.Join(work, "o3")}, 1, "task mnist-even needs a generator of mnist images of shape [28 28 1], got one of shape [2]"},
 		{"image model for points", toy("--model", shipped(t, "mnist-latent.ckpt")), 1, "task toy2d needs a generator of 2-D points, got one of shape [28 28 1]"},
 		{"truncated run state (resume)", append(toyFlags(runTrunc), "--steps", "4"), 1, "state.ckpt: corrupt checkpoint: tensors need more than the"},

@@ -292,3 +292,17 @@ func (c *Classifier) Features(backend compute.Backend, images *orw.Images) ([][]
 	}
 	return out, nil
 }
+
+// SecondHalf returns the second half of a data set, points N/2 to N-1 in the
+// set's own order (a view, not a copy): the training images of the evaluators
+// (`orw train-classifier --evaluator`), which the reward's classifiers saw
+// among all the others.
+func SecondHalf(d *pretrain.Dataset) *pretrain.Dataset {
+	h := d.N / 2
+	size := len(d.X) / d.N
+	out := &pretrain.Dataset{X: d.X[h*size:], N: d.N - h, Shape: d.Shape}
+	if d.Labels != nil {
+		out.Labels = d.Labels[h:]
+	}
+	return out
+}

@@ -31,6 +31,25 @@ type GeneratorReport struct {
 	LabelAccuracy *float64 `json:"label_accuracy,omitempty"`
 	// SampleSeconds is the wall time of drawing the samples.
 	SampleSeconds float64 `json:"sample_seconds"`
+	// Evaluator is the same judgement by the data set's evaluator (absent
+	// when none was given).
+	Evaluator *EvaluatorReport `json:"evaluator,omitempty"`
+}
+
+// EvaluatorReport is a generator's samples judged by the data set's
+// evaluator, and how often it agrees with the classifier.
+type EvaluatorReport struct {
+	// TestAccuracy is the evaluator's accuracy on the test split.
+	TestAccuracy float64 `json:"test_accuracy"`
+	// Agreement is the fraction of samples to which the evaluator and the
+	// classifier give the same most probable class.
+	Agreement float64 `json:"agreement"`
+	// MeanTopProb is the mean of the evaluator's largest class probability.
+	MeanTopProb float64 `json:"mean_top_prob"`
+	// ClassFractions is the fraction of samples per class of the evaluator.
+	ClassFractions []float64 `json:"class_fractions"`
+	// EvenReward is the mean even-digit reward judged by the evaluator (MNIST only).
+	EvenReward *float64 `json:"even_reward,omitempty"`
 }
 
 // SampleImages draws n images from g with noise from seed, in batches of 250.
@@ -63,9 +82,10 @@ func SampleImages(backend compute.Backend, g *orw.Generator, cfg orw.SamplerConf
 	return all, nil
 }
 
-// EvaluateGenerator samples n images from g and judges them with clf; testImages
-// and testLabels (optional) measure the classifier's own accuracy.
-func EvaluateGenerator(backend compute.Backend, g *orw.Generator, clf *Classifier, cfg orw.SamplerConfig, n int, seed uint64, test *orw.Images, testLabels []int) (*GeneratorReport, error) {
+// EvaluateGenerator samples n images from g and judges them with clf, and with
+// the evaluator ev when it is not nil; testImages and testLabels (optional)
+// measure the classifiers' own accuracy.
+func EvaluateGenerator(backend compute.Backend, g *orw.Generator, clf, ev *Classifier, cfg orw.SamplerConfig, n int, seed uint64, test *orw.Images, testLabels []int) (*GeneratorReport, error) {
 	rep := &GeneratorReport{Sampler: cfg, Seed: seed, Samples: n}
 	if test != nil {
 		acc, err := clf.Accuracy(backend, test, testLabels)
@@ -107,7 +127,51 @@ func EvaluateGenerator(backend compute.Backend, g *orw.Generator, clf *Classifie
 	if k > 0 {
 		rep.LabelAccuracy = &match
 	}
+	if ev != nil {
+		if rep.Evaluator, err = evaluatorReport(backend, clf, ev, imgs, test, testLabels, rep.EvenReward != nil); err != nil {
+			return nil, err
+		}
+	}
 	return rep, nil
+}
+
+// evaluatorReport judges images with the evaluator ev (see EvaluatorReport).
+func evaluatorReport(backend compute.Backend, clf, ev *Classifier, imgs, test *orw.Images, testLabels []int, even bool) (*EvaluatorReport, error) {
+	if ev.NumClasses() != clf.NumClasses() {
+		return nil, fmt.Errorf("the evaluator has %d classes, the classifier %d", ev.NumClasses(), clf.NumClasses())
+	}
+	er := &EvaluatorReport{ClassFractions: make([]float64, ev.NumClasses())}
+	if test != nil {
+		acc, err := ev.Accuracy(backend, test, testLabels)
+		if err != nil {
+			return nil, fmt.Errorf("evaluator: %w", err)
+		}
+		er.TestAccuracy = acc
+	}
+	probs, err := ev.Probs(backend, imgs)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: %w", err)
+	}
+	n := float64(len(probs))
+	ev0 := 0.0
+	for _, p := range probs {
+		best := 0
+		for j := range p {
+			if p[j] > p[best] {
+				best = j
+			}
+		}
+		er.MeanTopProb += p[best] / n
+		er.ClassFractions[best] += 1 / n
+		ev0 += evenProb(p) / n
+	}
+	if even {
+		er.EvenReward = &ev0
+	}
+	if er.Agreement, err = ClassifierAgreement(backend, clf, ev, imgs); err != nil {
+		return nil, err
+	}
+	return er, nil
 }
 
 // evenProb is Σ_k even p(k).

@@ -203,12 +203,49 @@ func orNone(spec string) string {
 	return spec
 }
 
-// BuildEnv builds the run environment of t with resolved options.
+// BuildEnv builds the run environment of t with resolved options. When the
+// task's data set has an evaluator (ShippedEvaluator) and its judge is a
+// ClassifierJudge, the judge becomes an EvaluatorJudge of the run's reward.
 func (t *Task) BuildEnv(backend compute.Backend, opts Options) (orw.Env, error) {
 	opts, err := t.Resolve(opts)
 	if err != nil {
 		return orw.Env{}, err
 	}
+	env, err := t.buildEnv(backend, opts)
+	if err != nil {
+		return env, err
+	}
+	return withEvaluator(env, t, opts)
+}
+
+// withEvaluator gives env's judge the evaluator of the task's data set, when
+// one is shipped (or, for CIFAR-10, trained into DATA-evaluator.ckpt in the
+// current directory).
+func withEvaluator(env orw.Env, t *Task, opts Options) (orw.Env, error) {
+	j, ok := env.Judge.(ClassifierJudge)
+	if !ok {
+		return env, nil
+	}
+	ev, err := ShippedEvaluator(t.Data)
+	if err != nil {
+		return env, nil // no evaluator for this data set
+	}
+	if j.Data == "" {
+		j.Data = t.Data
+	}
+	if j.DataDir == "" {
+		j.DataDir = opts.DataDir
+	}
+	ej, err := NewEvaluatorJudge(j, ev, env.Reward)
+	if err != nil {
+		return env, fmt.Errorf("task %s: %w", t.Name, err)
+	}
+	env.Judge = ej
+	return env, nil
+}
+
+// buildEnv is BuildEnv without the evaluator.
+func (t *Task) buildEnv(backend compute.Backend, opts Options) (orw.Env, error) {
 	if t.EnvWith != nil {
 		return t.EnvWith(backend, opts)
 	}

@@ -20,6 +20,30 @@ type ClassifierConfig struct {
 	Channels []int `json:"channels"`
 	// Hidden is the width of the dense layer before the logits.
 	Hidden int `json:"hidden"`
+	// Kernel is the size of the convolutions' square kernels (0: 3).
+	Kernel int `json:"kernel,omitempty"`
+	// SingleConv makes each level one strided convolution (no stride-1
+	// convolution before it): the layout of the evaluators
+	// (EvaluatorClassifierConfig).
+	SingleConv bool `json:"single_conv,omitempty"`
+}
+
+// EvaluatorClassifierConfig is the evaluator's classifier for numClasses
+// classes of images of the given shape [H, W, C]: a layout apart from the
+// reward's (DefaultClassifierConfig), so that the two do not share blind
+// spots: each level is a single 5x5 convolution of stride 2 (channels
+// [32, 64]) and the hidden layer has 96 units. On MNIST: 28x28x1 -> 14x14x32 ->
+// 7x7x64 -> 96 -> 10, 354,218 parameters.
+func EvaluatorClassifierConfig(numClasses int, shape ...int) ClassifierConfig {
+	return ClassifierConfig{Shape: slices.Clone(shape), NumClasses: numClasses, Channels: []int{32, 64}, Hidden: 96, Kernel: 5, SingleConv: true}
+}
+
+// kernel is the convolutions' kernel size.
+func (c ClassifierConfig) kernel() int {
+	if c.Kernel == 0 {
+		return 3
+	}
+	return c.Kernel
 }
 
 // DefaultClassifierConfig is the classifier for numClasses classes of images of the
@@ -34,7 +58,9 @@ func DefaultClassifierConfig(numClasses int, shape ...int) ClassifierConfig {
 // through a dense layer of Hidden units with ReLU to the logits. With the defaults on
 // MNIST: 28x28x1 -> 28x28x32 -> 14x14x32 -> 14x14x64 -> 7x7x64 -> 128 -> 10,
 // 467,818 parameters. There is no dropout or normalisation; the layers followed by ReLU
-// are initialised with He's variance 2/fanIn.
+// are initialised with He's variance 2/fanIn. Kernel sets another kernel size, and
+// SingleConv drops each level's stride-1 convolution (the evaluators' layout,
+// EvaluatorClassifierConfig).
 type Classifier struct {
 	cfg ClassifierConfig
 }
@@ -58,6 +84,9 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 	if cfg.Hidden <= 0 {
 		return nil, fmt.Errorf("nets: the classifier needs Hidden > 0, got %d", cfg.Hidden)
 	}
+	if cfg.Kernel < 0 || cfg.Kernel > 9 {
+		return nil, fmt.Errorf("nets: the classifier's Kernel must be 1 to 9 (0: 3), got %d", cfg.Kernel)
+	}
 	if f := 1 << len(cfg.Channels); cfg.Shape[0]%f != 0 || cfg.Shape[1]%f != 0 {
 		return nil, fmt.Errorf("nets: a classifier with %d levels needs H and W divisible by %d, got %dx%d",
 			len(cfg.Channels), f, cfg.Shape[0], cfg.Shape[1])
@@ -70,13 +99,19 @@ func NewClassifier(cfg ClassifierConfig) (*Classifier, error) {
 // Config returns the hyperparameters.
 func (c *Classifier) Config() ClassifierConfig { return c.cfg }
 
-// Specs lists the parameters: "conv<l>" and "down<l>" per level, "hidden" and "logits".
+// Specs lists the parameters: "conv<l>" (unless SingleConv) and "down<l>" per
+// level, "hidden" and "logits".
 func (c *Classifier) Specs() []ParamSpec {
 	var s []ParamSpec
 	in := c.cfg.Shape[2]
+	k := c.cfg.kernel()
 	for l, ch := range c.cfg.Channels {
-		s = append(s, heScaled(Conv2DSpecs(fmt.Sprintf("conv%d", l), 3, in, ch))...)
-		s = append(s, heScaled(Conv2DSpecs(fmt.Sprintf("down%d", l), 3, ch, ch))...)
+		if c.cfg.SingleConv {
+			s = append(s, heScaled(Conv2DSpecs(fmt.Sprintf("down%d", l), k, in, ch))...)
+		} else {
+			s = append(s, heScaled(Conv2DSpecs(fmt.Sprintf("conv%d", l), k, in, ch))...)
+			s = append(s, heScaled(Conv2DSpecs(fmt.Sprintf("down%d", l), k, ch, ch))...)
+		}
 		in = ch
 	}
 	f := 1 << len(c.cfg.Channels)
@@ -93,16 +128,19 @@ func (c *Classifier) Logits(w *Weights, x *Node) *Node {
 // layer [B, Hidden]: the feature space of the Fréchet distance.
 func (c *Classifier) Features(w *Weights, x *Node) *Node {
 	h := x
+	k := c.cfg.kernel()
 	for l := range c.cfg.Channels {
-		h = conv2DNamed(w, fmt.Sprintf("conv%d", l), h, 1, activation.TypeRelu)
-		h = conv2DNamed(w, fmt.Sprintf("down%d", l), h, 2, activation.TypeRelu)
+		if !c.cfg.SingleConv {
+			h = conv2DNamed(w, fmt.Sprintf("conv%d", l), h, k, 1, activation.TypeRelu)
+		}
+		h = conv2DNamed(w, fmt.Sprintf("down%d", l), h, k, 2, activation.TypeRelu)
 	}
 	return Dense(w, "hidden", Reshape(h, x.Shape().Dimensions[0], -1), activation.TypeRelu)
 }
 
 // conv2DNamed is the 3x3 Conv2D named prefix followed by act, fused into the product.
-func conv2DNamed(w *Weights, prefix string, x *Node, stride int, act activation.Type) *Node {
-	return conv2D(x, w.Get(prefix+"/w"), w.Get(prefix+"/b"), 3, stride, act)
+func conv2DNamed(w *Weights, prefix string, x *Node, k, stride int, act activation.Type) *Node {
+	return conv2D(x, w.Get(prefix+"/w"), w.Get(prefix+"/b"), k, stride, act)
 }
 
 // heScaled sets the fan-in initialisation of layers followed by ReLU to He's variance

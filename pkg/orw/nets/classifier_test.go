@@ -28,6 +28,8 @@ func TestClassifierConfig(t *testing.T) {
 		{func(c *ClassifierConfig) { c.Hidden = 0 }, "Hidden"},
 		{func(c *ClassifierConfig) { c.Channels = []int{} }, "Channels"},
 		{func(c *ClassifierConfig) { c.Channels = []int{-3} }, "positive"},
+		{func(c *ClassifierConfig) { c.Kernel = -1 }, "Kernel"},
+		{func(c *ClassifierConfig) { c.Kernel = 11 }, "Kernel"},
 	} {
 		cfg := DefaultClassifierConfig(10, 28, 28, 1)
 		c.mod(&cfg)
@@ -37,16 +39,49 @@ func TestClassifierConfig(t *testing.T) {
 	}
 }
 
+// TestEvaluatorClassifierConfig: the evaluators' layout writes its two extra
+// fields (which the reward classifiers' JSON leaves out), has one strided 5x5
+// convolution per level and the documented size.
+func TestEvaluatorClassifierConfig(t *testing.T) {
+	cfg := EvaluatorClassifierConfig(10, 28, 28, 1)
+	js, err := json.Marshal(cfg)
+	if err != nil || string(js) != `{"shape":[28,28,1],"num_classes":10,"channels":[32,64],"hidden":96,"kernel":5,"single_conv":true}` {
+		t.Errorf("JSON %s, %v", js, err)
+	}
+	c, err := NewClassifier(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, s := range c.Specs() {
+		names = append(names, s.Name)
+	}
+	want := []string{"down0/w", "down0/b", "down1/w", "down1/b", "hidden/w", "hidden/b", "logits/w", "logits/b"}
+	if !slices.Equal(names, want) {
+		t.Errorf("specs %v, want %v", names, want)
+	}
+	if n := NumParams(c.Specs()); n != 354218 {
+		t.Errorf("%d parameters, want 354,218", n)
+	}
+	if s := c.Specs()[0].Shape; !slices.Equal(s, []int{5, 5, 1, 32}) {
+		t.Errorf("first kernel %v", s)
+	}
+}
+
 func TestClassifierShapesAndSpecs(t *testing.T) {
 	backend := backendForTest(t)
 	rng := rand.New(rand.NewPCG(41, 42))
-	for _, shape := range [][]int{{28, 28, 1}, {32, 32, 3}} {
-		c, err := NewClassifier(DefaultClassifierConfig(10, shape...))
+	for _, cfg := range []ClassifierConfig{
+		DefaultClassifierConfig(10, 28, 28, 1), DefaultClassifierConfig(10, 32, 32, 3),
+		EvaluatorClassifierConfig(10, 28, 28, 1), EvaluatorClassifierConfig(10, 32, 32, 3),
+	} {
+		shape := cfg.Shape
+		c, err := NewClassifier(cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
 		specs := c.Specs()
-		t.Logf("classifier %v: %d parameters", shape, NumParams(specs))
+		t.Logf("classifier %+v: %d parameters", cfg, NumParams(specs))
 		params := Init(specs, rng)
 		x := blobImages(rng, 3, shape[0], shape[1], shape[2])
 		var unused []string

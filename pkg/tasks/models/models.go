@@ -1,5 +1,5 @@
 // Package models holds the weights the project ships: the MNIST and
-// Fashion-MNIST classifiers, the pretrained base generators of MNIST,
+// Fashion-MNIST classifiers and evaluators, the pretrained base generators of MNIST,
 // Fashion-MNIST and the 2-D toy, produced by the project's own commands (see
 // README, "Shipped models", and weights/README.md) and embedded in every binary.
 package models
