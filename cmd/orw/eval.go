@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
@@ -131,6 +132,7 @@ func printReport(rep *tasks.GeneratorReport, names []string) {
 		if e.EvenReward != nil {
 			fmt.Printf("evaluator even-digit reward: %.4f\n", *e.EvenReward)
 		}
+		printEvaluator(os.Stdout, e.Coverage)
 	}
 }
 

@@ -85,6 +85,10 @@ func TestEvalJSON(t *testing.T) {
 			Agreement float64   `json:"agreement"`
 			Fractions []float64 `json:"class_fractions"`
 			Even      *float64  `json:"even_reward"`
+			Coverage  *struct {
+				Precision, Recall, Density, Coverage, Vendi float64
+				K                                           int `json:"k"`
+			} `json:"coverage"`
 		} `json:"evaluator"`
 	}
 	if err := json.Unmarshal([]byte(out), &rep); err != nil {
@@ -95,6 +99,11 @@ func TestEvalJSON(t *testing.T) {
 	}
 	if e := rep.Evaluator; e == nil || e.Acc < 0.985 || e.Agreement < 0.8 || len(e.Fractions) != 10 || e.Even == nil {
 		t.Fatalf("eval report's evaluator: %+v", rep.Evaluator)
+	}
+	// The base model's samples against the test split, in the evaluator's
+	// features: a good generator covers most of it.
+	if c := rep.Evaluator.Coverage; c == nil || c.K != 5 || c.Precision < 0.5 || c.Recall < 0.5 || c.Coverage < 0.5 || c.Vendi < 3 {
+		t.Fatalf("eval report's coverage: %+v", rep.Evaluator.Coverage)
 	}
 }
 

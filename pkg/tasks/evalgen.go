@@ -7,6 +7,7 @@ import (
 	"github.com/gomlx/compute"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
+	"github.com/orwcfm/orwcfm/pkg/orw/metrics"
 )
 
 // GeneratorReport is how good a base generator is, judged by a classifier on
@@ -50,6 +51,12 @@ type EvaluatorReport struct {
 	ClassFractions []float64 `json:"class_fractions"`
 	// EvenReward is the mean even-digit reward judged by the evaluator (MNIST only).
 	EvenReward *float64 `json:"even_reward,omitempty"`
+	// Coverage compares the samples with the first EvaluatorRealImages
+	// images of the test split (all classes) in the evaluator's features:
+	// precision, recall, density, coverage, the Vendi score and the image
+	// statistics, as a run's evaluations record them (absent without test
+	// images).
+	Coverage *orw.EvaluatorRecord `json:"coverage,omitempty"`
 }
 
 // SampleImages draws n images from g with noise from seed, in batches of 250.
@@ -170,6 +177,16 @@ func evaluatorReport(backend compute.Backend, clf, ev *Classifier, imgs, test *o
 	}
 	if er.Agreement, err = ClassifierAgreement(backend, clf, ev, imgs); err != nil {
 		return nil, err
+	}
+	if test != nil && test.N > metrics.DefaultNeighbours {
+		real, err := ev.Features(backend, test.Slice(0, min(test.N, EvaluatorRealImages)))
+		if err != nil {
+			return nil, fmt.Errorf("evaluator: features of the test images: %w", err)
+		}
+		er.Coverage = &orw.EvaluatorRecord{}
+		if err := assessCoverage(backend, ev, imgs, real, er.Coverage); err != nil {
+			return nil, err
+		}
 	}
 	return er, nil
 }

@@ -186,28 +186,39 @@ func (j *EvaluatorJudge) Assess(images *orw.Images) (*orw.EvaluatorRecord, error
 	for _, c := range cls {
 		rec.ClassCounts[c]++
 	}
-	fake, err := j.Evaluator.Features(j.Backend, images)
-	if err != nil {
-		return nil, fmt.Errorf("evaluator: %w", err)
-	}
 	real, err := j.realFeatures()
 	if err != nil {
 		return nil, err
 	}
+	if err := assessCoverage(j.Backend, j.Evaluator, images, real, rec); err != nil {
+		return nil, err
+	}
+	return rec, nil
+}
+
+// assessCoverage fills rec's coverage metrics, Vendi score and image
+// statistics: the images' features by the evaluator ev against the features
+// real of real images (see EvaluatorJudge.Assess).
+func assessCoverage(backend compute.Backend, ev *Classifier, images *orw.Images, real [][]float64, rec *orw.EvaluatorRecord) error {
+	fake, err := ev.Features(backend, images)
+	if err != nil {
+		return fmt.Errorf("evaluator: %w", err)
+	}
 	k := metrics.DefaultNeighbours
+	rec.Neighbours = k
 	if rec.Precision, rec.Recall, err = metrics.PrecisionRecall(real, fake, k); err != nil {
-		return nil, fmt.Errorf("evaluator precision and recall: %w", err)
+		return fmt.Errorf("evaluator precision and recall: %w", err)
 	}
 	if rec.Density, rec.Coverage, err = metrics.DensityCoverage(real, fake, k); err != nil {
-		return nil, fmt.Errorf("evaluator density and coverage: %w", err)
+		return fmt.Errorf("evaluator density and coverage: %w", err)
 	}
 	if nz := nonZeroRows(fake); len(nz) > 0 {
 		if rec.Vendi, err = metrics.Vendi(nz); err != nil {
-			return nil, fmt.Errorf("evaluator Vendi score: %w", err)
+			return fmt.Errorf("evaluator Vendi score: %w", err)
 		}
 	}
 	rec.Image = metrics.ImageStatsOf(images.Pix, images.N, images.H, images.W, images.C)
-	return rec, nil
+	return nil
 }
 
 // Agreement is the fraction of images to which the judge's classifier and the
