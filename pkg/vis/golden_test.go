@@ -390,3 +390,60 @@ func TestReferenceLabelKeepsCurvesVisible(t *testing.T) {
 		t.Errorf("%d of the curve's %d pixels under the label keep its colour, want at least half", shown, under)
 	}
 }
+
+// TestInsideLegendKeepsCurvesVisible checks that where every corner of the
+// data area is crossed, the curves that run under CurvesInside's legend box
+// still show through it: a curve along the top and one along the bottom
+// leave the box no free corner.
+func TestInsideLegendKeepsCurvesVisible(t *testing.T) {
+	red := color.RGBA{R: 0xd6, G: 0x27, B: 0x28, A: 0xff}
+	blue := color.RGBA{R: 0x1f, G: 0x77, B: 0xb4, A: 0xff}
+	render := func(names ...string) image.Image {
+		t.Helper()
+		x := []float64{0, 25, 50, 75, 100}
+		p, err := vis.CurvesInside("legend over curves", "step", "value",
+			vis.Series{Name: names[0], X: x, Y: []float64{0.97, 0.96, 0.97, 0.96, 0.97}, Color: red},
+			vis.Series{Name: names[1], X: x, Y: []float64{0.03, 0.04, 0.03, 0.04, 0.03}, Color: blue})
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.Y.Min, p.Y.Max = 0, 1
+		img, err := vis.PlotImage(p, plotW, plotH)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	// The same curves with names of one letter and with long names: the
+	// pixels that differ are the larger box's.
+	short, long := render("a", "b"), render("a long name of the top curve", "a long name of the bottom curve")
+	// A curve's pixel, and one that keeps a tint of its colour (not white or
+	// grey) under the 70% white ground.
+	coloured := func(c color.Color) bool {
+		r, g, b, _ := c.RGBA()
+		return max(r, g, b)-min(r, g, b) > 0x4000
+	}
+	tinted := func(c color.Color) bool {
+		r, g, b, _ := c.RGBA()
+		return max(r, g, b)-min(r, g, b) > 0x2000
+	}
+	under, shown := 0, 0
+	bounds := short.Bounds()
+	for y := bounds.Min.Y; y < bounds.Max.Y; y++ {
+		for x := bounds.Min.X; x < bounds.Max.X; x++ {
+			if short.At(x, y) == long.At(x, y) || !coloured(short.At(x, y)) {
+				continue
+			}
+			under++
+			if tinted(long.At(x, y)) {
+				shown++
+			}
+		}
+	}
+	if under == 0 {
+		t.Fatal("the legend covers no curve: the test draws them apart")
+	}
+	if shown < under/2 {
+		t.Errorf("%d of the curves' %d pixels under the legend keep their colour, want at least half", shown, under)
+	}
+}

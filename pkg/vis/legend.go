@@ -10,8 +10,8 @@ import (
 	"gonum.org/v1/plot/vg/draw"
 )
 
-// CurvesInside is Curves with the legend inside the data area, on a white
-// box in the corner that the curves cross least (top right, top left,
+// CurvesInside is Curves with the legend inside the data area, on a
+// translucent white box in the corner that the curves cross least (top right, top left,
 // bottom right, bottom left, in that order of preference on a tie), chosen
 // when the plot is drawn, so after any change to its axes. The data keep
 // the plot's full width: for small panels, such as a dashboard's.
@@ -105,7 +105,9 @@ func (l insideLegend) Plot(c draw.Canvas, p *plot.Plot) {
 		}
 	}
 	outline := []vg.Point{r.Min, {X: r.Max.X, Y: r.Min.Y}, r.Max, {X: r.Min.X, Y: r.Max.Y}, r.Min}
-	c.FillPolygon(color.White, outline[:4])
+	// A translucent ground (labelGround, as a reference line's label has):
+	// where every corner is crossed, the curves under the box still show.
+	c.FillPolygon(labelGround, outline[:4])
 	c.StrokeLines(draw.LineStyle{Color: color.Gray{Y: 0xbb}, Width: vg.Points(0.5)}, outline)
 	y := r.Max.Y - legendPad
 	for i, n := range l.names {
