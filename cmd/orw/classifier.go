@@ -37,17 +37,7 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	seedSet := false
-	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
-	if *evaluator && !seedSet {
-		*seed = evaluatorSeed
-	}
-	if *out == "" {
-		*out = name + "-classifier.ckpt"
-		if *evaluator {
-			*out = name + "-evaluator.ckpt"
-		}
-	}
+	classifierDefaults(fs, name, *evaluator, seed, out)
 	if *steps <= 0 || *batch <= 0 || !(*lr > 0) {
 		return fmt.Errorf("--steps, --batch and --lr must be positive")
 	}
@@ -95,13 +85,31 @@ func runTrainClassifier(ctx context.Context, args []string) error {
 	if err := tasks.SaveClassifier(*out, clf); err != nil {
 		return err
 	}
-	what := "classifier"
-	if *evaluator {
-		what = "evaluator"
-	}
 	fmt.Printf("%s: test accuracy %.4f on %d images, %d steps in %s (this process %s); wrote %s\n",
-		what, acc, test.N, res.Step, res.Wall.Round(time.Second), time.Since(t0).Round(time.Second), *out)
+		what(*evaluator), acc, test.N, res.Step, res.Wall.Round(time.Second), time.Since(t0).Round(time.Second), *out)
 	return nil
+}
+
+// classifierDefaults sets what train-classifier's flags leave to the kind of
+// classifier: the evaluator's own seed (unless --seed is given) and the
+// checkpoint's name, NAME-classifier.ckpt or NAME-evaluator.ckpt.
+func classifierDefaults(fs *flag.FlagSet, name string, evaluator bool, seed *uint64, out *string) {
+	seedSet := false
+	fs.Visit(func(f *flag.Flag) { seedSet = seedSet || f.Name == "seed" })
+	if evaluator && !seedSet {
+		*seed = evaluatorSeed
+	}
+	if *out == "" {
+		*out = name + "-" + what(evaluator) + ".ckpt"
+	}
+}
+
+// what names the classifier that train-classifier trains.
+func what(evaluator bool) string {
+	if evaluator {
+		return "evaluator"
+	}
+	return "classifier"
 }
 
 // evaluatorSeed is the seed of `orw train-classifier --evaluator` when --seed

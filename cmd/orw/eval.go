@@ -33,19 +33,7 @@ func runEval(_ context.Context, args []string) error {
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *runDir != "" {
-		// The run's data set, unless --task names one.
-		info, err := rundir.ReadRunInfo(*runDir)
-		if err != nil {
-			return err
-		}
-		taskSet := false
-		fs.Visit(func(f *flag.Flag) { taskSet = taskSet || f.Name == "task" })
-		if d := info.Meta["data"]; d != "" && !taskSet {
-			*task = d
-		}
-	}
-	name, err := dataName(*task)
+	name, err := evalDataName(fs, *task, *runDir)
 	if err != nil {
 		return err
 	}
@@ -63,26 +51,9 @@ func runEval(_ context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ref := *clfRef
-	if ref == "" {
-		ref = name
-	}
-	clf, err := tasks.ShippedClassifier(ref)
+	clf, ev, err := evalJudges(name, *clfRef, *evalRef)
 	if err != nil {
 		return err
-	}
-	// The data set's evaluator, when one is shipped (or given): its own
-	// judgement and its agreement with the classifier.
-	evRef := *evalRef
-	if evRef == "" {
-		evRef = name
-	}
-	ev, err := tasks.ShippedEvaluator(evRef)
-	if err != nil {
-		if *evalRef != "" {
-			return err
-		}
-		ev = nil
 	}
 	cfg, err := generatorSampler(g, *solver, *sampleSteps)
 	if err != nil {
@@ -102,6 +73,47 @@ func runEval(_ context.Context, args []string) error {
 	}
 	printReport(rep, clf.ClassNames)
 	return nil
+}
+
+// evalDataName is the data set orw eval judges: --task's, or with --run the
+// run's own unless --task is given.
+func evalDataName(fs *flag.FlagSet, task, runDir string) (string, error) {
+	if runDir != "" {
+		info, err := rundir.ReadRunInfo(runDir)
+		if err != nil {
+			return "", err
+		}
+		taskSet := false
+		fs.Visit(func(f *flag.Flag) { taskSet = taskSet || f.Name == "task" })
+		if d := info.Meta["data"]; d != "" && !taskSet {
+			task = d
+		}
+	}
+	return dataName(task)
+}
+
+// evalJudges loads the classifier (clfRef, or the data set's shipped one)
+// and the evaluator (evalRef, or the data set's shipped one when it has
+// one: nil otherwise) that orw eval judges the samples with.
+func evalJudges(name, clfRef, evalRef string) (clf, ev *tasks.Classifier, err error) {
+	ref := clfRef
+	if ref == "" {
+		ref = name
+	}
+	if clf, err = tasks.ShippedClassifier(ref); err != nil {
+		return nil, nil, err
+	}
+	evRef := evalRef
+	if evRef == "" {
+		evRef = name
+	}
+	if ev, err = tasks.ShippedEvaluator(evRef); err != nil {
+		if evalRef != "" {
+			return nil, nil, err
+		}
+		ev = nil
+	}
+	return clf, ev, nil
 }
 
 func printReport(rep *tasks.GeneratorReport, names []string) {

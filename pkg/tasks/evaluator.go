@@ -3,7 +3,6 @@ package tasks
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
@@ -28,18 +27,7 @@ import (
 // trains it (`orw train-classifier --task cifar10 --evaluator --data DIR`,
 // which writes cifar10-evaluator.ckpt in the current directory).
 func ShippedEvaluator(ref string) (*Classifier, error) {
-	if !strings.HasSuffix(ref, ".ckpt") {
-		ref += "-evaluator.ckpt"
-	}
-	c, err := readCheckpoint(ref)
-	if err != nil {
-		return nil, err
-	}
-	cl, err := classifierFromCheckpoint(c)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", ref, err)
-	}
-	return cl, nil
+	return shippedClassifier(ref, "-evaluator.ckpt")
 }
 
 // EvaluatorRealImages is the most real test images whose evaluator features

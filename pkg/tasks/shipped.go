@@ -70,8 +70,14 @@ func ShippedGenerator(data, model string) (*orw.Generator, error) {
 // ShippedClassifier returns the shipped classifier of a data set ("mnist"), or
 // loads a classifier checkpoint when ref is a file path.
 func ShippedClassifier(ref string) (*Classifier, error) {
+	return shippedClassifier(ref, "-classifier.ckpt")
+}
+
+// shippedClassifier loads the classifier checkpoint ref, or the shipped one
+// named ref+suffix when ref is a data set's name.
+func shippedClassifier(ref, suffix string) (*Classifier, error) {
 	if !strings.HasSuffix(ref, ".ckpt") {
-		ref += "-classifier.ckpt"
+		ref += suffix
 	}
 	c, err := readCheckpoint(ref)
 	if err != nil {
