@@ -9,8 +9,12 @@ ENV := source scripts/env.sh &&
 
 .PHONY: demo test check build setup vet notebook bench gpu-bundle
 
+# $(call SETUP,FLAGS) runs scripts/setup.sh FLAGS with its progress lines held back (its
+# warnings, on stderr, still show); when it fails it prints them and stops.
+SETUP = log=$$(mktemp) && { scripts/setup.sh $(1) >"$$log" || { cat "$$log" >&2; rm -f "$$log"; echo "make: $(strip scripts/setup.sh $(1)) failed (its output is above)" >&2; exit 1; }; } && rm -f "$$log"
+
 bin/orw: $(shell find cmd pkg -name '*.go' -o -name '*.ckpt' 2>/dev/null) go.mod go.sum
-	@$(ENV) scripts/setup.sh >/dev/null && go build -o bin/orw ./cmd/orw
+	@$(ENV) $(call SETUP) && go build -o bin/orw ./cmd/orw
 
 build: bin/orw
 
@@ -51,8 +55,9 @@ GO_STRIPPED := -trimpath -ldflags='-s -w'
 GPU_BUNDLE_MNIST ?= 0
 
 gpu-bundle:
-	@set -o pipefail && $(ENV) scripts/setup.sh --bundle >/dev/null && \
+	@set -o pipefail && $(ENV) $(call SETUP,--bundle) && \
 	{ command -v xz >/dev/null || { echo "gpu-bundle: xz is missing (Debian/Ubuntu: apt-get install xz-utils)" >&2; exit 1; }; } && \
+	{ [ "$$(go env CGO_ENABLED)" = 1 ] || { echo "gpu-bundle: cgo is off (no C compiler?), so XLA would be left out of the binaries (Debian/Ubuntu: apt-get install gcc libc6-dev)" >&2; exit 1; }; } && \
 	rm -rf $(GPU_BUNDLE) $(GPU_BUNDLE).tar.xz && mkdir -p $(GPU_BUNDLE) && \
 	echo "gpu-bundle: go build orw; go test -c $(GPU_TEST_PKGS)" && \
 	go build $(GO_STRIPPED) -o $(GPU_BUNDLE)/orw ./cmd/orw && \

@@ -2,7 +2,8 @@
 # Static checks, the same for developers (`make check`) and CI (`.ci/run`). In order,
 # stopping at the first that fails:
 #   1. gofmt -l     every .go file in the tree is gofmt-formatted (the listed ones are not)
-#   2. go vet ./...
+#   2. go vet ./...   with cgo and without (CGO_ENABLED=0: the build on a machine
+#                     without a C compiler, where XLA is left out)
 #   3. staticcheck ./...   (honnef.co/go/tools, the version pinned in scripts/setup.sh)
 #   4. go mod tidy -diff   go.mod and go.sum are tidy
 #   5. shellcheck -x       every shell script (*.sh and files with a sh/bash shebang)
@@ -53,6 +54,8 @@ echo "check: gofmt ok, ${#files[@]} files ($(elapsed "$t"))"
 t=$(now)
 echo "check: go vet ./..."
 go vet ./... || fail "go vet reported the problems above"
+echo "check: CGO_ENABLED=0 go vet ./..."
+CGO_ENABLED=0 go vet ./... || fail "go vet without cgo reported the problems above (files that need go-xla need //go:build cgo)"
 echo "check: go vet ok ($(elapsed "$t"))"
 
 # 3. staticcheck

