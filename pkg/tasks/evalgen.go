@@ -179,12 +179,12 @@ func evaluatorReport(backend compute.Backend, clf, ev *Classifier, imgs, test *o
 		return nil, err
 	}
 	if test != nil && test.N > metrics.DefaultNeighbours {
-		real, err := ev.Features(backend, test.Slice(0, min(test.N, EvaluatorRealImages)))
+		ref, err := featureReference(backend, ev, test.Slice(0, min(test.N, EvaluatorRealImages)))
 		if err != nil {
-			return nil, fmt.Errorf("evaluator: features of the test images: %w", err)
+			return nil, err
 		}
 		er.Coverage = &orw.EvaluatorRecord{}
-		if err := assessCoverage(backend, ev, imgs, real, er.Coverage); err != nil {
+		if err := assessCoverage(backend, ev, imgs, ref, er.Coverage); err != nil {
 			return nil, err
 		}
 	}

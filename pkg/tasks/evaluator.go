@@ -174,32 +174,30 @@ func (j *EvaluatorJudge) Assess(images *orw.Images) (*orw.EvaluatorRecord, error
 	for _, c := range cls {
 		rec.ClassCounts[c]++
 	}
-	real, err := j.realFeatures()
+	ref, err := j.realReference()
 	if err != nil {
 		return nil, err
 	}
-	if err := assessCoverage(j.Backend, j.Evaluator, images, real, rec); err != nil {
+	if err := assessCoverage(j.Backend, j.Evaluator, images, ref, rec); err != nil {
 		return nil, err
 	}
 	return rec, nil
 }
 
 // assessCoverage fills rec's coverage metrics, Vendi score and image
-// statistics: the images' features by the evaluator ev against the features
-// real of real images (see EvaluatorJudge.Assess).
-func assessCoverage(backend compute.Backend, ev *Classifier, images *orw.Images, real [][]float64, rec *orw.EvaluatorRecord) error {
+// statistics: the images' features by the evaluator ev against ref, the
+// real images' features (see EvaluatorJudge.Assess).
+func assessCoverage(backend compute.Backend, ev *Classifier, images *orw.Images, ref *metrics.Reference, rec *orw.EvaluatorRecord) error {
 	fake, err := ev.Features(backend, images)
 	if err != nil {
 		return fmt.Errorf("evaluator: %w", err)
 	}
-	k := metrics.DefaultNeighbours
-	rec.Neighbours = k
-	if rec.Precision, rec.Recall, err = metrics.PrecisionRecall(real, fake, k); err != nil {
-		return fmt.Errorf("evaluator precision and recall: %w", err)
+	s, err := ref.Compare(fake)
+	if err != nil {
+		return fmt.Errorf("evaluator precision, recall, density and coverage: %w", err)
 	}
-	if rec.Density, rec.Coverage, err = metrics.DensityCoverage(real, fake, k); err != nil {
-		return fmt.Errorf("evaluator density and coverage: %w", err)
-	}
+	rec.Neighbours = metrics.DefaultNeighbours
+	rec.Precision, rec.Recall, rec.Density, rec.Coverage = s.Precision, s.Recall, s.Density, s.Coverage
 	if nz := nonZeroRows(fake); len(nz) > 0 {
 		if rec.Vendi, err = metrics.Vendi(nz); err != nil {
 			return fmt.Errorf("evaluator Vendi score: %w", err)
@@ -222,43 +220,52 @@ type realKeyEv struct {
 	classes   string
 }
 
-// realFeaturesCache holds, per evaluator, data set and class set, the
-// evaluator features of the real reference images (one pass over at most
-// EvaluatorRealImages images, once per process).
-var realFeaturesCache sync.Map // realKeyEv → *realFeatEntry
+// realReferenceCache holds, per evaluator, data set and class set, the
+// evaluator features of the real reference images and their neighbourhoods
+// (one pass over at most EvaluatorRealImages images, once per process).
+var realReferenceCache sync.Map // realKeyEv → *realRefEntry
 
-type realFeatEntry struct {
+type realRefEntry struct {
 	once sync.Once
-	f    [][]float64
+	ref  *metrics.Reference
 	err  error
 }
 
-// realFeatures returns the evaluator features of the real reference images.
-func (j *EvaluatorJudge) realFeatures() ([][]float64, error) {
+// realReference returns the evaluator features of the real reference
+// images, as the reference of the coverage metrics.
+func (j *EvaluatorJudge) realReference() (*metrics.Reference, error) {
 	classes := j.rewardClasses()
-	v, _ := realFeaturesCache.LoadOrStore(realKeyEv{j.Evaluator, j.Data, j.DataDir, fmt.Sprint(classes)}, &realFeatEntry{})
-	e := v.(*realFeatEntry)
+	v, _ := realReferenceCache.LoadOrStore(realKeyEv{j.Evaluator, j.Data, j.DataDir, fmt.Sprint(classes)}, &realRefEntry{})
+	e := v.(*realRefEntry)
 	e.once.Do(func() {
 		set, err := LoadData(j.Data, j.DataDir, datasets.Test)
 		if err != nil {
 			e.err = fmt.Errorf("evaluator: the real test images: %w", err)
 			return
 		}
-		imgs, err := realReference(set, classes, EvaluatorRealImages)
+		imgs, err := realImages(set, classes, EvaluatorRealImages)
 		if err != nil {
 			e.err = fmt.Errorf("evaluator: %w", err)
 			return
 		}
-		if e.f, err = j.Evaluator.Features(j.Backend, imgs); err != nil {
-			e.err = fmt.Errorf("evaluator: features of the real test images: %w", err)
-		}
+		e.ref, e.err = featureReference(j.Backend, j.Evaluator, imgs)
 	})
-	return e.f, e.err
+	return e.ref, e.err
 }
 
-// realReference returns the first (at most) n images of set whose label is in
+// featureReference is the coverage metrics' reference of the real images:
+// their features by the evaluator ev, with k = metrics.DefaultNeighbours.
+func featureReference(backend compute.Backend, ev *Classifier, real *orw.Images) (*metrics.Reference, error) {
+	f, err := ev.Features(backend, real)
+	if err != nil {
+		return nil, fmt.Errorf("evaluator: features of the real test images: %w", err)
+	}
+	return metrics.NewReference(f, metrics.DefaultNeighbours)
+}
+
+// realImages returns the first (at most) n images of set whose label is in
 // classes (all images when classes is empty), in the set's order.
-func realReference(set *datasets.Set, classes []int, n int) (*orw.Images, error) {
+func realImages(set *datasets.Set, classes []int, n int) (*orw.Images, error) {
 	im := set.Images
 	size := im.H * im.W * im.C
 	var idx []int
@@ -287,21 +294,12 @@ func ClassifierAgreement(backend compute.Backend, a, b *Classifier, images *orw.
 	if a.NumClasses() != b.NumClasses() {
 		return 0, fmt.Errorf("agreement: the classifiers have %d and %d classes", a.NumClasses(), b.NumClasses())
 	}
+	// b's accuracy with a's answers as the labels.
 	pa, _, err := a.Predict(backend, images)
 	if err != nil {
 		return 0, err
 	}
-	pb, _, err := b.Predict(backend, images)
-	if err != nil {
-		return 0, err
-	}
-	same := 0
-	for i := range pa {
-		if pa[i] == pb[i] {
-			same++
-		}
-	}
-	return float64(same) / float64(len(pa)), nil
+	return b.Accuracy(backend, images, pa)
 }
 
 // nonZeroRows returns the rows of x that are not all zeros.

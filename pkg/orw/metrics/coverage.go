@@ -34,21 +34,8 @@ const DefaultNeighbours = 5
 // It returns an error for empty sets, rows of different lengths, non-finite
 // values or a k outside [1, min(N, M) − 1].
 func PrecisionRecall(real, fake [][]float64, k int) (precision, recall float64, err error) {
-	if err := checkSets(real, fake, k); err != nil {
-		return 0, 0, err
-	}
-	rr, fr := kthNeighbour(real, k), kthNeighbour(fake, k)
-	fakeIn := make([]bool, len(fake)) // fake_j lies in the real manifold
-	realIn := make([]bool, len(real)) // real_i lies in the fake manifold
-	d := make([]float64, len(fake))
-	for i, x := range real {
-		distancesTo(x, fake, d)
-		for j, dij := range d {
-			fakeIn[j] = fakeIn[j] || dij <= rr[i]
-			realIn[i] = realIn[i] || dij <= fr[j]
-		}
-	}
-	return fraction(fakeIn), fraction(realIn), nil
+	s, err := compare(real, fake, k)
+	return s.Precision, s.Recall, err
 }
 
 // fraction is the fraction of true values of b.
@@ -80,40 +67,106 @@ func fraction(b []bool) float64 {
 //
 // It returns an error under the same conditions as PrecisionRecall.
 func DensityCoverage(real, fake [][]float64, k int) (density, coverage float64, err error) {
-	if err := checkSets(real, fake, k); err != nil {
-		return 0, 0, err
+	s, err := compare(real, fake, k)
+	return s.Density, s.Coverage, err
+}
+
+// Scores are the four numbers of PrecisionRecall and DensityCoverage.
+type Scores struct {
+	Precision, Recall, Density, Coverage float64
+}
+
+// Reference is a set of real feature rows with the radii of their k-nearest-
+// neighbour balls, computed once for comparing many sample sets with it (an
+// evaluation after another against the same real images).
+type Reference struct {
+	rows  [][]float64
+	radii []float64 // squared distance of each row to its k-th neighbour
+	k     int
+}
+
+// NewReference returns the reference of the real rows with k neighbours; it
+// returns an error for no rows, rows of different lengths, non-finite values
+// or a k outside [1, N − 1].
+func NewReference(real [][]float64, k int) (*Reference, error) {
+	if len(real) == 0 {
+		return nil, errors.New("metrics: no real points: pass the features of real images")
 	}
-	rr := kthNeighbour(real, k)
+	if err := checkNeighbours(k, len(real)); err != nil {
+		return nil, err
+	}
+	if err := checkRows(len(real[0]), real, "real"); err != nil {
+		return nil, err
+	}
+	return &Reference{rows: real, radii: kthNeighbour(real, k), k: k}, nil
+}
+
+// Compare returns precision, recall, density and coverage of the fake rows
+// against the reference (see PrecisionRecall and DensityCoverage), with one
+// pass over the distances between the two sets. The fake set needs more than
+// k rows.
+func (r *Reference) Compare(fake [][]float64) (Scores, error) {
+	if err := checkSets(r.rows, fake, r.k); err != nil {
+		return Scores{}, err
+	}
+	fr := kthNeighbour(fake, r.k)
+	fakeIn := make([]bool, len(fake))   // fake_j lies in the real manifold
+	realIn := make([]bool, len(r.rows)) // real_i lies in the fake manifold
 	inside, covered := 0, 0
 	d := make([]float64, len(fake))
-	for i, x := range real {
+	for i, x := range r.rows {
 		distancesTo(x, fake, d)
 		hit := false
-		for _, dij := range d {
-			if dij <= rr[i] {
+		for j, dij := range d {
+			if dij <= r.radii[i] {
+				fakeIn[j], hit = true, true
 				inside++
-				hit = true
 			}
+			realIn[i] = realIn[i] || dij <= fr[j]
 		}
 		if hit {
 			covered++
 		}
 	}
-	return float64(inside) / (float64(k) * float64(len(fake))), float64(covered) / float64(len(real)), nil
+	return Scores{
+		Precision: fraction(fakeIn),
+		Recall:    fraction(realIn),
+		Density:   float64(inside) / (float64(r.k) * float64(len(fake))),
+		Coverage:  float64(covered) / float64(len(r.rows)),
+	}, nil
 }
 
-// checkSets validates the inputs of PrecisionRecall and DensityCoverage.
+// compare is Compare against a reference made of real (whose checks come
+// first, so that both sets are checked before the radii are computed).
+func compare(real, fake [][]float64, k int) (Scores, error) {
+	if err := checkSets(real, fake, k); err != nil {
+		return Scores{}, err
+	}
+	return (&Reference{rows: real, radii: kthNeighbour(real, k), k: k}).Compare(fake)
+}
+
+// checkSets validates the inputs of PrecisionRecall, DensityCoverage and
+// Reference.Compare.
 func checkSets(real, fake [][]float64, k int) error {
 	if len(real) == 0 || len(fake) == 0 {
 		return fmt.Errorf("metrics: %d real and %d fake points: both sets need points (pass the features of real images and of samples)", len(real), len(fake))
 	}
+	if err := checkNeighbours(k, len(real), len(fake)); err != nil {
+		return err
+	}
+	return checkRows(len(real[0]), real, "real", fake, "fake")
+}
+
+// checkNeighbours checks that k is at least 1 and below the size of every
+// set.
+func checkNeighbours(k int, sizes ...int) error {
 	if k < 1 {
 		return fmt.Errorf("metrics: k = %d neighbours: k must be at least 1 (the papers use %d)", k, DefaultNeighbours)
 	}
-	if n := min(len(real), len(fake)); k >= n {
-		return fmt.Errorf("metrics: k = %d neighbours needs more than %d points in each set, got %d real and %d fake: pass more points or a smaller k", k, k, len(real), len(fake))
+	if k >= slices.Min(sizes) {
+		return fmt.Errorf("metrics: k = %d neighbours needs more than %d points in each set, got %v: pass more points or a smaller k", k, k, sizes)
 	}
-	return checkRows(len(real[0]), real, "real", fake, "fake")
+	return nil
 }
 
 // checkRows checks that every row of the sets has d finite values, d > 0.

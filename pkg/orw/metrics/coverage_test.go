@@ -258,3 +258,31 @@ func nearStats(a, b ImageStats) bool {
 	return near(a.Brightness, b.Brightness) && near(a.DarkFraction, b.DarkFraction) &&
 		near(a.EdgeDensity, b.EdgeDensity) && near(a.PixelEntropy, b.PixelEntropy)
 }
+
+// TestReferenceCompare checks that one Reference compared with several sample
+// sets gives, for each, the numbers of PrecisionRecall and DensityCoverage,
+// and that it refuses a sample set too small for its k.
+func TestReferenceCompare(t *testing.T) {
+	real := cloud(1, 60, 4, 0)
+	ref, err := NewReference(real, DefaultNeighbours)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for seed, fake := range [][][]float64{cloud(2, 40, 4, 0), cloud(3, 30, 4, 1.5), real[:20]} {
+		got, err := ref.Compare(fake)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p, r, _ := PrecisionRecall(real, fake, DefaultNeighbours)
+		d, c, _ := DensityCoverage(real, fake, DefaultNeighbours)
+		if want := (Scores{p, r, d, c}); got != want {
+			t.Errorf("set %d: Compare %+v, want %+v", seed, got, want)
+		}
+	}
+	if _, err := ref.Compare(real[:DefaultNeighbours]); err == nil || !strings.Contains(err.Error(), "smaller k") {
+		t.Errorf("a set of k samples: error %v, want one that says \"smaller k\"", err)
+	}
+	if _, err := NewReference(nil, DefaultNeighbours); err == nil || !strings.Contains(err.Error(), "no real points") {
+		t.Errorf("no real points: error %v", err)
+	}
+}
