@@ -142,14 +142,7 @@ func TestEvaluatorJudgeOnBaseSamples(t *testing.T) {
 // split: real training images cover it.
 func TestEvaluatorWithoutClasses(t *testing.T) {
 	be := testBackend(t)
-	clf, err := ShippedClassifier("mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := ShippedEvaluator("mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
+	clf, ev := mnistJudges(t)
 	j, err := NewEvaluatorJudge(ClassifierJudge{Backend: be, Classifier: clf, Data: "mnist"}, ev, JPEGReward{})
 	if err != nil {
 		t.Fatal(err)
@@ -177,14 +170,7 @@ func TestEvaluatorWithoutClasses(t *testing.T) {
 // keeps its classes and its two-sidedness.
 func TestEvaluatorPromptReward(t *testing.T) {
 	be := testBackend(t)
-	clf, err := ShippedClassifier("mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := ShippedEvaluator("mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
+	clf, ev := mnistJudges(t)
 	train, err := LoadData("mnist", "", datasets.Train)
 	if err != nil {
 		t.Fatal(err)
@@ -225,14 +211,7 @@ func TestEvaluatorPromptReward(t *testing.T) {
 // TestEvaluatorBadInput: the evaluator judge's errors say what is wrong.
 func TestEvaluatorBadInput(t *testing.T) {
 	be := testBackend(t)
-	clf, err := ShippedClassifier("mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
-	ev, err := ShippedEvaluator("mnist")
-	if err != nil {
-		t.Fatal(err)
-	}
+	clf, ev := mnistJudges(t)
 	fashion, err := ShippedClassifier("fashion")
 	if err != nil {
 		t.Fatal(err)
@@ -376,4 +355,17 @@ func TestTasksGetTheirEvaluator(t *testing.T) {
 			t.Fatalf("%s: reward %T classifier-based %v", tc.task, env.Reward, ok)
 		}
 	}
+}
+
+// mnistJudges returns the shipped MNIST classifier and evaluator.
+func mnistJudges(t *testing.T) (clf, ev *Classifier) {
+	t.Helper()
+	clf, err := ShippedClassifier("mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ev, err = ShippedEvaluator("mnist"); err != nil {
+		t.Fatal(err)
+	}
+	return clf, ev
 }
