@@ -38,6 +38,14 @@ type Setting struct {
 	Config orw.Config
 	// Steps is the number of gradient steps.
 	Steps int64
+	// Variant names what sets this setting apart beyond its method, τ, α, K,
+	// steps and weight normalisation ("eps0.03", "keep0.1"): it joins the run
+	// directory's name, so that settings that differ only there get their own
+	// runs ("" for none).
+	Variant string
+	// Family groups the settings of one method and its knob in the frontier
+	// ("ReFT + W2"; "" outside it).
+	Family string
 }
 
 // Experiment is one of the paper's findings as a grid of settings × seeds.
@@ -136,7 +144,7 @@ func Lookup(name string) (*Experiment, error) {
 // Names lists the experiments, in the order of the paper's findings.
 func Names() []string {
 	order := map[string]int{"tau-ablation": 0, "online-vs-offline": 1, "alpha-ablation": 2, "compression-tradeoff": 3,
-		"prompt-alignment": 4, "baselines": 5, "toy2d-theory": 6, "main-job": 7}
+		"prompt-alignment": 4, "baselines": 5, "toy2d-theory": 6, "main-job": 7, "frontier": 8, "tau-zero-drift": 9}
 	var names []string
 	for n := range registry {
 		names = append(names, n)
@@ -154,6 +162,9 @@ func trialOf(st Setting, seed uint64) experiment.Trial {
 	name := fmt.Sprintf("%s-%s-t%g-a%g-K%d-n%d", st.Task, c.Method, c.Tau, c.Alpha, c.RefreshEvery, st.Steps)
 	if c.NormalizeWeights {
 		name += "-norm"
+	}
+	if st.Variant != "" {
+		name += "-" + st.Variant
 	}
 	return experiment.Trial{Name: name, Task: st.Task, Options: st.Options, Config: c}
 }
@@ -213,6 +224,8 @@ func init() {
 		baselinesExperiment(),
 		toyExperiment(),
 		mainJobExperiment(),
+		frontierExperiment(),
+		driftExperiment(),
 	} {
 		register(e)
 	}

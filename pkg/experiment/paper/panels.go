@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 
@@ -13,6 +14,7 @@ import (
 	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
+	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 	"github.com/orwcfm/orwcfm/pkg/vis"
 	"github.com/orwcfm/orwcfm/pkg/vis/runplot"
@@ -42,6 +44,11 @@ const (
 	PanelGrids Panel = "samples"
 	// PanelToyShares: the toy's component shares against the exact ones over N.
 	PanelToyShares Panel = "shares"
+	// PanelTradeoff: every family's frontier of evaluator reward against
+	// coverage and recall, the same against the task's own reward, and the
+	// sample grids at each family's point nearest evaluator reward 0.95
+	// (the frontier experiment; several files, tradeoff-*.png).
+	PanelTradeoff Panel = "tradeoff"
 )
 
 // Panel sizes, in inches at vis.PNGDPI.
@@ -98,6 +105,11 @@ func writePanels(e *Experiment, settings []Setting, runs []experiment.Run, hs []
 			p, err = frontierPlot(res, live)
 		case PanelToyShares:
 			p, err = toySharesPlot(res)
+		case PanelTradeoff:
+			if err := tradeoffPanels(res, dir); err != nil {
+				return fmt.Errorf("%s panel %s: %w", e.Name, name, err)
+			}
+			continue
 		case PanelGrids:
 			if err := sampleGrids(settings, runs, filepath.Join(dir, name+".png")); err != nil {
 				return err
@@ -244,6 +256,28 @@ func sampleGrids(settings []Setting, runs []experiment.Run, path string) error {
 		return nil
 	}
 	return vis.SavePNG(path, vis.Grid(rows, 1, vis.GridOptions{Scale: 1, Pad: 4}))
+}
+
+// FramesDir is the folder of a run directory that holds a sample grid per
+// evaluation (step-NNNNNN.png, 32 samples of the trainee from the noise of
+// sampleSeed), written by the runs of orw reproduce: the frontier shows a
+// family at its point nearest a reward from them.
+const FramesDir = "frames"
+
+// writeFrame writes the sample grid of run's trainee at step into dir/frames.
+func writeFrame(run *rundir.Run, dir string, step int64) error {
+	im, err := run.Samples(32, sampleSeed)
+	if err != nil {
+		return err
+	}
+	grid, err := runplot.SampleGrid(im, 32, 16, 2, nil)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(filepath.Join(dir, FramesDir), 0o755); err != nil {
+		return err
+	}
+	return vis.SavePNG(filepath.Join(dir, FramesDir, fmt.Sprintf("step-%06d.png", step)), grid)
 }
 
 // sampleSeed fixes the noise of the sample grids, so that the settings' rows

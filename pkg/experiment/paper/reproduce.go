@@ -220,6 +220,19 @@ func (rp *reproduction) hooks() experiment.Hooks {
 				}
 				return nil
 			})
+			if !isPoints(r.Task) {
+				if run.StepCount() == 0 { // the base model's evaluation is not an event
+					if err := writeFrame(run, r.Dir, 0); err != nil {
+						return err
+					}
+				}
+				l.OnEvent("frames", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], e any) error {
+					if ev, ok := e.(rundir.Eval); ok {
+						return writeFrame(run, r.Dir, ev.Record.Step)
+					}
+					return nil
+				})
+			}
 			if rp.points {
 				// After the final evaluation (FinalEval), when training succeeded.
 				l.OnEnd("toy comparison", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
