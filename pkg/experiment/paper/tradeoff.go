@@ -135,10 +135,10 @@ func frontierExperiment() *Experiment {
 // refits the model on its own samples with equal weights.
 func driftExperiment() *Experiment {
 	return &Experiment{
-		Name:     "tau-zero-drift",
-		Notebook: "08_tradeoff",
-		Title:    "Why a τ = 0 run drifts: sampler, learner or anchor",
-		Paper:    "With τ = 0 every weight is 1 and ORW-CFM refits the model on its own samples: the paper's τ ablation shows no learning.",
+		Name:        "tau-zero-drift",
+		Notebook:    "08_tradeoff",
+		Title:       "Why a τ = 0 run drifts: sampler, learner or anchor",
+		Paper:       "With τ = 0 every weight is 1 and ORW-CFM refits the model on its own samples: the paper's τ ablation shows no learning.",
 		PaperValues: map[string]any{"tau_zero": "no learning"},
 		Differences: "The MNIST family at τ = 0 (K = 25, normalised weights, 2,000 steps), changed one cause at a time: the sampler " +
 			"(the midpoint rule, second order, instead of 20 Euler steps), the learner (a batch of 256, or K = 100 steps per refresh) " +
