@@ -60,10 +60,18 @@ func largestClass(r RunResult) float64 {
 	return m
 }
 
-func checkTauZero(r *Results) (string, bool) {
-	s := r.setting("τ = 0")
+func checkTauZero(r *Results) (string, bool) { return checkNoDrift("τ = 0")(r) }
+
+// checkNoDrift: the setting's final reward stays within ±0.03 of its base
+// model's (means over seeds).
+func checkNoDrift(label string) func(*Results) (string, bool) {
+	return func(r *Results) (string, bool) { return noDrift(r, label) }
+}
+
+func noDrift(r *Results, label string) (string, bool) {
+	s := r.setting(label)
 	if s == nil || len(s.Runs) == 0 {
-		return "no τ = 0 runs", false
+		return "no runs of " + label, false
 	}
 	d := mean(s.values(func(x RunResult) float64 { return x.FinalReward - x.InitialReward }))
 	return fmt.Sprintf("final − base reward %+.3f (base %.3f)", d, mean(s.values(func(x RunResult) float64 { return x.InitialReward }))), math.Abs(d) <= 0.03

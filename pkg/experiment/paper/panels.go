@@ -106,7 +106,7 @@ func writePanels(e *Experiment, settings []Setting, runs []experiment.Run, hs []
 		case PanelToyShares:
 			p, err = toySharesPlot(res)
 		case PanelTradeoff:
-			if err := tradeoffPanels(res, dir); err != nil {
+			if err := tradeoffPanels(res, settings, runs, dir); err != nil {
 				return fmt.Errorf("%s panel %s: %w", e.Name, name, err)
 			}
 			continue

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/orwcfm/orwcfm/pkg/experiment"
+	"github.com/orwcfm/orwcfm/pkg/orw"
 )
 
 // Report writes docs/results.md: for each results file in dir (NAME.json,
@@ -123,6 +124,9 @@ func reportSection(p printer, r *Results, dir, linkPrefix string) {
 		}
 		p("\n")
 	}
+	if r.Tradeoff != nil {
+		reportTradeoff(p, r.Tradeoff)
+	}
 	if len(r.Checks) > 0 {
 		p("| what must come out | what came out | |\n|---|---|---|\n")
 		for _, c := range r.Checks {
@@ -137,10 +141,21 @@ func reportSection(p printer, r *Results, dir, linkPrefix string) {
 }
 
 // reportSettings writes the table of a results file's settings: mean ± std
-// over seeds of where their runs ended.
+// over seeds of where their runs ended, with the evaluator's reward,
+// coverage and recall when the runs have an evaluator.
 func reportSettings(p printer, r *Results) {
-	p("| setting | method | τ | α | K | steps | seeds | final reward | W2 estimate | empirical W2 | Fréchet | class entropy | largest class | wall per run |\n")
-	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")
+	judged := false
+	for _, s := range r.Settings {
+		for _, x := range s.Runs {
+			judged = judged || x.Evaluator != nil
+		}
+	}
+	head, rule := "", ""
+	if judged {
+		head, rule = " evaluator reward | coverage | recall |", "---|---|---|"
+	}
+	p("| setting | method | τ | α | K | steps | seeds | final reward | W2 estimate | empirical W2 | Fréchet | class entropy | largest class |%s wall per run |\n", head)
+	p("|---|---|---|---|---|---|---|---|---|---|---|---|---|%s---|\n", rule)
 	for i := range r.Settings {
 		s := &r.Settings[i]
 		get := func(f func(RunResult) float64) string { return pm(s.values(f)) }
@@ -150,12 +165,32 @@ func reportSettings(p printer, r *Results) {
 			}
 			return x.Frechet
 		})
-		p("| %s | %s | %g | %g | %d | %d | %d | %s | %s | %s | %s | %s | %s | %s |\n", s.Label, s.Method, s.Tau, s.Alpha, s.RefreshEvery, s.Steps, len(s.Runs),
+		extra := ""
+		if judged {
+			extra = fmt.Sprintf(" %s | %s | %s |", get(evaluatorOf(func(e *orw.EvaluatorRecord) float64 {
+				if e.Reward == nil {
+					return math.NaN()
+				}
+				return *e.Reward
+			})), get(evaluatorOf(func(e *orw.EvaluatorRecord) float64 { return e.Coverage })),
+				get(evaluatorOf(func(e *orw.EvaluatorRecord) float64 { return e.Recall })))
+		}
+		p("| %s | %s | %g | %g | %d | %d | %d | %s | %s | %s | %s | %s | %s |%s %s |\n", s.Label, s.Method, s.Tau, s.Alpha, s.RefreshEvery, s.Steps, len(s.Runs),
 			get(func(x RunResult) float64 { return x.FinalReward }), get(func(x RunResult) float64 { return x.W2Velocity }),
 			get(func(x RunResult) float64 { return x.EmpiricalW2 }), frechet, get(func(x RunResult) float64 { return x.ClassEntropy }),
-			largestLabel(s), duration(mean(s.values(func(x RunResult) float64 { return x.WallSeconds }))))
+			largestLabel(s), extra, duration(mean(s.values(func(x RunResult) float64 { return x.WallSeconds }))))
 	}
 	p("\n")
+}
+
+// evaluatorOf reads a metric of a run's evaluator record (NaN without one).
+func evaluatorOf(f func(*orw.EvaluatorRecord) float64) func(RunResult) float64 {
+	return func(x RunResult) float64 {
+		if x.Evaluator == nil {
+			return math.NaN()
+		}
+		return f(x.Evaluator)
+	}
 }
 
 // distinctRuns counts the runs behind the results files once each, a run being

@@ -40,6 +40,9 @@ type Results struct {
 	// Frontier compares α > 0 with the α = 0 run stopped early at the same
 	// reward (α ablation only).
 	Frontier []FrontierPoint `json:"frontier,omitempty"`
+	// Tradeoff is every family's frontier of evaluator reward against
+	// coverage and recall (the frontier experiment only).
+	Tradeoff *Tradeoff `json:"tradeoff,omitempty"`
 	// Quick tells that this is the quick size (checks are not meaningful).
 	Quick bool `json:"quick"`
 	// Command is the command that made the file; WallSeconds its wall time
@@ -140,6 +143,9 @@ func Reproduce(ctx context.Context, e *Experiment, o Options) (*Results, error) 
 	}
 	if e.Name == "alpha-ablation" {
 		res.Frontier = frontier(settings, hs)
+	}
+	if e.Name == "frontier" {
+		res.Tradeoff = tradeoffOf(settings, hs)
 	}
 	for _, c := range e.Checks {
 		v, ok := c.Eval(res)

@@ -127,7 +127,14 @@ func frontierExperiment() *Experiment {
 			"W2 budgets start at α = 0.1; ADRPO's coefficients are α_i = max(0, α − (r_i − mean r)); RAFT and ReFT keep 0.1 to 0.5 of their candidates; " +
 			"the main job is mnist-even's defaults (raw weights, τ = 5, α = 5, K = 100).",
 		Settings: func(s Size) ([]Setting, error) { return frontierSettings(s), nil },
-		Panels:   []Panel{PanelTradeoff, PanelReward, PanelW2},
+		Checks: []Check{
+			{"α = 0 collapses, by the old measure (the reward's classifier): reward ≥ 0.98 and one digit holds ≥ 70% of the samples", checkCollapse("α = 0")},
+			{"α = 0 collapses, by coverage: its samples end covering at most half the real even digits that the base model's cover (evaluator's features)", checkCollapseCoverage},
+			{fmt.Sprintf("α = %g keeps diversity, by the old measure: reward ≥ 0.95 with at least four even digits each ≥ 10%%", chosenAlpha), checkDiverse(fmt.Sprintf("α = %g", chosenAlpha))},
+			{fmt.Sprintf("α = %g keeps more coverage than α = 0 stopped early at the same evaluator reward", chosenAlpha), checkW2BeatsEarly(fmt.Sprintf("α = %g", chosenAlpha))},
+			{"a W2 budget keeps more coverage than α = 0 stopped early at the same evaluator reward (ε = 0.03)", checkW2BeatsEarly("budget ε = 0.03")},
+		},
+		Panels: []Panel{PanelTradeoff, PanelReward, PanelW2},
 	}
 }
 
@@ -166,6 +173,13 @@ func driftExperiment() *Experiment {
 					Setting{Label: "τ = 0, K = 100", Task: "mnist-even", Config: slow, Steps: n})
 			}
 			return out, nil
+		},
+		Checks: []Check{
+			{"τ = 0: the final reward stays within ±0.03 of the base model's", checkNoDrift("τ = 0")},
+			{"with the midpoint sampler: the same", checkNoDrift("τ = 0, midpoint sampler")},
+			{"with a batch of 256: the same", checkNoDrift("τ = 0, batch 256")},
+			{"with K = 100: the same", checkNoDrift("τ = 0, K = 100")},
+			{"with α = 0.1: the same", checkNoDrift("τ = 0, α = 0.1")},
 		},
 		Panels: []Panel{PanelReward, PanelW2, PanelClasses, PanelGrids},
 	}
