@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 
 	"gonum.org/v1/plot"
 
@@ -318,32 +319,67 @@ func normalisedEntropy(counts []int) float64 {
 }
 
 // tradeoffPanels draws the frontier experiment's panels into dir: the
-// families' frontiers of evaluator reward against coverage and recall, of
-// the task's own reward against coverage, and the sample grids at each
-// family's point nearest evaluator reward 0.95 (from the runs' frames).
+// families' frontiers (Frontiers) and the sample grids at each family's
+// point nearest evaluator reward 0.95 (from the runs' frames).
 func tradeoffPanels(res *Results, settings []Setting, runs []experiment.Run, dir string) error {
 	t := res.Tradeoff
 	if t == nil || len(t.Families) == 0 {
 		return fmt.Errorf("no frontier in the results")
 	}
-	eval := func(p TradeoffPoint) []float64 { return p.EvalReward }
-	for _, panel := range []struct {
-		name, title, xlabel, ylabel string
-		x, y                        func(TradeoffPoint) []float64
-	}{
-		{"tradeoff-coverage", "every method's frontier: reward against coverage", "reward by the evaluator (mean over seeds)", "coverage of the real even digits", eval, coverageOf},
-		{"tradeoff-recall", "every method's frontier: reward against recall", "reward by the evaluator (mean over seeds)", "recall of the real even digits", eval, recallOf},
-		{"tradeoff-own-reward", "the same frontiers by the task's own reward", "reward by the task's classifier (mean over seeds)", "coverage of the real even digits", ownRewardOf, coverageOf},
-	} {
-		p, err := frontiersPlot(t, panel.title, panel.xlabel, panel.ylabel, panel.x, panel.y)
-		if err != nil {
-			return err
-		}
-		if err := vis.SavePlot(p, filepath.Join(dir, panel.name+".png"), panelW, panelH*1.3); err != nil {
+	plots, err := t.Frontiers()
+	if err != nil {
+		return err
+	}
+	for i, name := range []string{"tradeoff-coverage", "tradeoff-recall", "tradeoff-own-reward"} {
+		if err := vis.SavePlot(plots[i], filepath.Join(dir, name+".png"), panelW, panelH*1.3); err != nil {
 			return err
 		}
 	}
 	return tradeoffGrids(t, settings, runs, filepath.Join(dir, "tradeoff-samples.png"))
+}
+
+// Frontiers draws every family's frontier: evaluator reward against
+// coverage, evaluator reward against recall, and the task's own reward
+// against coverage, in that order (each line joins a family's Pareto
+// points; its band is the seeds' standard deviation).
+func (t *Tradeoff) Frontiers() ([]*plot.Plot, error) {
+	eval := func(p TradeoffPoint) []float64 { return p.EvalReward }
+	var out []*plot.Plot
+	for _, panel := range []struct {
+		title, xlabel, ylabel string
+		x, y                  func(TradeoffPoint) []float64
+	}{
+		{"every method's frontier: reward against coverage", "reward by the evaluator (mean over seeds)", "coverage of the real even digits", eval, coverageOf},
+		{"every method's frontier: reward against recall", "reward by the evaluator (mean over seeds)", "recall of the real even digits", eval, recallOf},
+		{"the same frontiers by the task's own reward", "reward by the task's classifier (mean over seeds)", "coverage of the real even digits", ownRewardOf, coverageOf},
+	} {
+		p, err := frontiersPlot(t, panel.title, panel.xlabel, panel.ylabel, panel.x, panel.y)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// Table is the frontier's table at evaluator reward target, as text: a row
+// per family with its coverage and recall (mean ± std over seeds), the
+// hacking gap and the W2 estimate there and its nearest frontier point, or
+// "never" when the family does not reach the target.
+func (t *Tradeoff) Table(target float64) (header []string, rows [][]string) {
+	header = []string{"family", "coverage", "recall", "hacking gap", "W2 estimate", "nearest point"}
+	for _, row := range t.Rows {
+		if row.Target != target {
+			continue
+		}
+		if !row.Reached {
+			rows = append(rows, []string{row.Family, "never", "", "", "", ""})
+			continue
+		}
+		rows = append(rows, []string{row.Family, fmt.Sprintf("%.3f ± %.2g", row.Coverage, row.CoverageSD), fmt.Sprintf("%.3f ± %.2g", row.Recall, row.RecallSD),
+			fmt.Sprintf("%+.3f", row.Gap), fmt.Sprintf("%.3g", row.W2), row.Near})
+	}
+	return header, rows
 }
 
 // frontiersPlot draws each family's frontier (y against x over its Pareto
@@ -461,6 +497,38 @@ func checkW2BeatsEarly(label string) func(*Results) (string, bool) {
 	}
 }
 
+// leader says which family keeps the most coverage at target, and how each
+// other family compares with stopping α = 0 early there.
+func (t *Tradeoff) leader(target float64) string {
+	var early, best *TradeoffRow
+	for i := range t.Rows {
+		row := &t.Rows[i]
+		if row.Target != target || !row.Reached {
+			continue
+		}
+		if row.Family == famEarly {
+			early = row
+		}
+		if best == nil || row.Coverage > best.Coverage {
+			best = row
+		}
+	}
+	if best == nil {
+		return "No family reaches this reward."
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "Most coverage: %s (%.3f).", best.Family, best.Coverage)
+	if early != nil {
+		fmt.Fprintf(&b, " Against stopping α = 0 early (%.3f):", early.Coverage)
+		for _, row := range t.Rows {
+			if row.Target == target && row.Reached && row.Family != famEarly {
+				fmt.Fprintf(&b, " %s %+.3f;", row.Family, row.Coverage-early.Coverage)
+			}
+		}
+	}
+	return strings.TrimSuffix(b.String(), ";") + "."
+}
+
 // reportTradeoff writes the frontier's table: each family's best coverage
 // and recall at each target evaluator reward, and who leads there.
 func reportTradeoff(p printer, t *Tradeoff) {
@@ -469,39 +537,12 @@ func reportTradeoff(p printer, t *Tradeoff) {
 	p("the hacking gap (the task's reward minus the evaluator's) and the W2 estimate there, and the frontier point nearest it.\n")
 	p("\"never\": no evaluation of the family reaches that evaluator reward.\n\n")
 	for _, target := range t.Targets {
-		p("**At evaluator reward %.2f.**\n\n| family | coverage | recall | hacking gap | W2 estimate | nearest point |\n|---|---|---|---|---|---|\n", target)
-		var early, best *TradeoffRow
-		for i := range t.Rows {
-			row := &t.Rows[i]
-			if row.Target != target {
-				continue
-			}
-			if !row.Reached {
-				p("| %s | never | | | | |\n", row.Family)
-				continue
-			}
-			if row.Family == famEarly {
-				early = row
-			}
-			if best == nil || row.Coverage > best.Coverage {
-				best = row
-			}
-			p("| %s | %.3f ± %.2g | %.3f ± %.2g | %+.3f | %.3g | %s |\n", row.Family, row.Coverage, row.CoverageSD, row.Recall, row.RecallSD, row.Gap, row.W2, row.Near)
+		header, rows := t.Table(target)
+		p("**At evaluator reward %.2f.**\n\n| %s |\n|%s\n", target, strings.Join(header, " | "), strings.Repeat("---|", len(header)))
+		for _, r := range rows {
+			p("| %s |\n", strings.Join(r, " | "))
 		}
-		p("\n")
-		if best != nil {
-			p("Most coverage: %s (%.3f).", best.Family, best.Coverage)
-			if early != nil {
-				p(" Against stopping α = 0 early (%.3f):", early.Coverage)
-				for i := range t.Rows {
-					row := t.Rows[i]
-					if row.Target == target && row.Reached && row.Family != famEarly {
-						p(" %s %+.3f;", row.Family, row.Coverage-early.Coverage)
-					}
-				}
-			}
-			p("\n\n")
-		}
+		p("\n%s\n\n", t.leader(target))
 	}
 	if c := t.Collapse; c != nil {
 		p("**The α = 0 collapse, judged by the evaluator and by coverage** (means over seeds, the base model at step %d against the end at step %d):\n\n", c.Base.Step, c.End.Step)
