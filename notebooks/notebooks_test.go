@@ -135,7 +135,7 @@ var gonbDisplays = regexp.MustCompile(`gonbui\.(Display|Update|SendData)|dom\.|w
 // hand-made helpers, and defer gonbui.Sync() in every cell that displays
 // through GoNB directly.
 func TestNotebookStructure(t *testing.T) {
-	want := []string{"01_quickstart", "02_tau_sweep", "03_alpha_sweep", "04_compression_tradeoff", "05_theory_toy2d", "06_how_it_works", "07_baselines"}
+	want := []string{"01_quickstart", "02_tau_sweep", "03_alpha_sweep", "04_compression_tradeoff", "05_theory_toy2d", "06_how_it_works", "07_baselines", "08_tradeoff"}
 	var have []string
 	for _, f := range notebookFiles(t) {
 		have = append(have, strings.TrimSuffix(f, ".ipynb"))

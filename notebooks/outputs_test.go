@@ -274,7 +274,7 @@ var storedNote = regexp.MustCompile(`\*Stored outputs: the outputs below come fr
 // full lists the notebooks whose stored outputs are of the full size, with
 // the steps of their runs there (the runs of `orw reproduce`, see
 // docs/results.md); the others store the quick size's.
-var full = map[string]int{"02_tau_sweep": 2000, "03_alpha_sweep": 2000, "04_compression_tradeoff": 1000, "07_baselines": 2000}
+var full = map[string]int{"02_tau_sweep": 2000, "03_alpha_sweep": 2000, "04_compression_tradeoff": 1000, "07_baselines": 2000, "08_tradeoff": 400}
 
 // sizeProblems checks that the stored outputs of notebook name are of the
 // size its first cell states: the note names the size and the steps at which

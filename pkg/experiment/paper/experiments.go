@@ -67,6 +67,10 @@ type Experiment struct {
 	Panels []Panel
 	// Notebook names the notebook that shows and discusses its runs ("" for none).
 	Notebook string
+	// Revisited, when set, says where a later experiment measures one of its
+	// findings again with a better instrument (docs/results.md prints it
+	// under the section's checks).
+	Revisited string
 }
 
 // Check is one thing that must come out of an experiment at full size.
@@ -255,6 +259,8 @@ func tauAblationExperiment() *Experiment {
 			{"τ = 0: the final reward stays within ±0.03 of the base model's", checkTauZero},
 			{"large τ without W2: reward ≥ 0.98 and one digit holds ≥ 70% of the samples (means over seeds)", checkCollapse("τ = 10")},
 		},
+		Revisited: "The τ = 0 drift is taken apart, one cause at a time, in [the τ = 0 drift section](#why-a-τ--0-run-drifts-sampler-learner-or-anchor); " +
+			"the collapse at τ = 10 (the α = 0 run of the frontier) is judged by coverage and by the evaluator in [the frontier section](#the-frontier-every-methods-reward-against-coverage-judged-by-the-evaluator).",
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelGrids},
 	}
 }
@@ -304,6 +310,9 @@ func alphaAblationExperiment() *Experiment {
 			{"α = 0: reward ≥ 0.98 and one digit holds ≥ 70% of the samples", checkCollapse("α = 0")},
 			{fmt.Sprintf("the chosen α = %g: reward ≥ 0.95 with at least four even digits each ≥ 10%%", chosenAlpha), checkDiverse(fmt.Sprintf("α = %g", chosenAlpha))},
 		},
+		Revisited: "These checks count the reward classifier's class shares, which cannot see a collapse onto one shape that the classifier splits among digits. " +
+			"[The frontier section](#the-frontier-every-methods-reward-against-coverage-judged-by-the-evaluator) retrains these settings and checks them again by coverage " +
+			"and by the evaluator, beside the class-share checks, and compares W2 with stopping early by coverage instead of class entropy.",
 		Panels: []Panel{PanelReward, PanelEntropy, PanelW2, PanelClasses, PanelAlpha, PanelFrontier, PanelGrids},
 	}
 }

@@ -497,9 +497,9 @@ func checkW2BeatsEarly(label string) func(*Results) (string, bool) {
 	}
 }
 
-// leader says which family keeps the most coverage at target, and how each
+// Summary says which family keeps the most coverage at target, and how each
 // other family compares with stopping α = 0 early there.
-func (t *Tradeoff) leader(target float64) string {
+func (t *Tradeoff) Summary(target float64) string {
 	var early, best *TradeoffRow
 	for i := range t.Rows {
 		row := &t.Rows[i]
@@ -542,7 +542,7 @@ func reportTradeoff(p printer, t *Tradeoff) {
 		for _, r := range rows {
 			p("| %s |\n", strings.Join(r, " | "))
 		}
-		p("\n%s\n\n", t.leader(target))
+		p("\n%s\n\n", t.Summary(target))
 	}
 	if c := t.Collapse; c != nil {
 		p("**The α = 0 collapse, judged by the evaluator and by coverage** (means over seeds, the base model at step %d against the end at step %d):\n\n", c.Base.Step, c.End.Step)

@@ -2,6 +2,7 @@ package paper
 
 import (
 	"math"
+	"regexp"
 	"testing"
 
 	"github.com/orwcfm/orwcfm/pkg/orw"
@@ -109,5 +110,24 @@ func TestFrontierSettingsAreDistinctRuns(t *testing.T) {
 	}
 	if len(families) != 11 || families[famBudget] != 4 || families[famReFT] != 3 || families[famRAFTW2] != 2 {
 		t.Errorf("families %v", families)
+	}
+}
+
+// TestRevisitedLinks checks that the section links of Revisited name the
+// anchors of experiments' titles.
+func TestRevisitedLinks(t *testing.T) {
+	anchors := map[string]bool{}
+	for _, n := range Names() {
+		e, _ := Lookup(n)
+		anchors[anchor(e.Title)] = true
+	}
+	link := regexp.MustCompile(`\(#([^)]+)\)`)
+	for _, n := range Names() {
+		e, _ := Lookup(n)
+		for _, m := range link.FindAllStringSubmatch(e.Revisited, -1) {
+			if !anchors[m[1]] {
+				t.Errorf("%s: Revisited links to #%s, which no experiment's title makes", n, m[1])
+			}
+		}
 	}
 }

@@ -138,6 +138,9 @@ func reportSection(p printer, r *Results, dir, linkPrefix string) {
 		}
 		p("\n")
 	}
+	if e, err := Lookup(r.Experiment); err == nil && e.Revisited != "" {
+		p("**Revisited.** %s\n\n", e.Revisited)
+	}
 }
 
 // reportSettings writes the table of a results file's settings: mean ± std
