@@ -13,6 +13,7 @@ import (
 	"github.com/gomlx/compute"
 	"gonum.org/v1/gonum/stat"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
@@ -78,7 +79,7 @@ func runBench(ctx context.Context, args []string) error {
 	for _, w := range strings.Split(*workloads, ",") {
 		w = strings.TrimSpace(w)
 		if !slices.Contains(benchWorkloads, w) {
-			return fmt.Errorf("unknown workload %q; valid: %s", w, strings.Join(benchWorkloads, ", "))
+			return suggest.Unknown("workload", w, benchWorkloads)
 		}
 		names = append(names, w)
 	}

@@ -40,7 +40,7 @@ func TestBenchLatent(t *testing.T) {
 
 func TestBenchBadWorkload(t *testing.T) {
 	code, _, errOut := runOrw(t, "bench", "--workload", "latnet")
-	if code == 0 || !strings.Contains(errOut, `unknown workload "latnet"; valid: mlp, unet, latent`) {
+	if code == 0 || !strings.Contains(errOut, `unknown workload "latnet"; did you mean "latent"? valid: mlp, unet, latent`) {
 		t.Fatalf("exit %d, stderr %q", code, errOut)
 	}
 }

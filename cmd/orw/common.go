@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
 	"github.com/orwcfm/orwcfm/pkg/orw/pretrain"
@@ -35,7 +36,8 @@ func dataName(task string) (string, error) {
 	case "fashion-mnist":
 		return "fashion", nil
 	}
-	return "", fmt.Errorf("unknown --task %q for this command; valid: mnist, fashion, cifar10", task)
+	return "", suggest.Unknown("--task", task, []string{"mnist", "fashion", "cifar10"}).
+		WithNote("this command's --task is a data set; fashion-mnist is fashion")
 }
 
 // loadData loads a data set split as a flow-space data set.

@@ -72,8 +72,8 @@ func TestBadName(t *testing.T) {
 		want string
 		ok   bool
 	}{
-		{[]string{"--solver", "heun"}, `--solver: unknown ODE solver "heun": valid solvers are euler, midpoint, rk4`, true},
-		{[]string{"--method=ppo"}, `--method: unknown method "ppo" (valid: orw, rwcfm, raft, reft)`, true},
+		{[]string{"--solver", "heun"}, `--solver: unknown ODE solver "heun"; valid: euler, midpoint, rk4`, true},
+		{[]string{"--method=ppo"}, `--method: unknown method "ppo"; valid: orw, rwcfm, raft, reft`, true},
 		{[]string{"--tau", "abc"}, "", false},
 		{[]string{"--nonsense"}, "", false},
 	} {

@@ -18,6 +18,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/backends"
@@ -110,7 +111,7 @@ func run(args []string) int {
 		fmt.Fprintln(os.Stderr, "orw "+name+": "+oneLine(fieldsAsFlags(err, flagSets[name])))
 		return 1
 	}
-	fmt.Fprintf(os.Stderr, "orw: unknown command %q; valid commands: %s\n", name, strings.Join(commandNames(), ", "))
+	fmt.Fprintln(os.Stderr, "orw: "+suggest.Unknown("command", name, commandNames()).Error())
 	return 2
 }
 

@@ -113,10 +113,10 @@ func TestBadInvocations(t *testing.T) {
 		code int
 		want string
 	}{
-		{[]string{"frobnicate"}, 2, "valid commands: bench, collect, eval"},
-		{[]string{"finetune", "--task", "mnist-odd"}, 1, "valid tasks: cifar10-jpeg, fashion-jpeg"},
+		{[]string{"frobnicate"}, 2, `unknown command "frobnicate"; valid: bench, collect, eval`},
+		{[]string{"finetune", "--task", "mnist-odd"}, 1, `unknown task "mnist-odd"; valid: cifar10-jpeg, fashion-jpeg`},
 		{[]string{"finetune", "--tau", "-1"}, 1, "tau must be"},
-		{[]string{"finetune", "--method", "dpo"}, 1, "unknown method \"dpo\" (valid: orw, rwcfm, raft, reft)"},
+		{[]string{"finetune", "--method", "dpo"}, 1, "unknown method \"dpo\"; valid: orw, rwcfm, raft, reft"},
 		{[]string{"finetune", "--nonsense"}, 2, "flag provided but not defined"},
 		{[]string{"sample", "--model", "vae"}, 1, "unknown model \"vae\""},
 		{[]string{"sample", "--out", "x.jpg", "-n", "2"}, 1, "use a .png"},

@@ -9,6 +9,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/ode"
@@ -197,7 +198,7 @@ func (f *pretrainFlags) train(ctx context.Context, be compute.Backend, trainSet 
 		return tasks.PretrainPixel(ctx, be, trainSet, cfg, *f.steps, *f.batch, oc,
 			f.coupling, sampler, *f.seed, stateDir, progress("flow"))
 	}
-	return nil, fmt.Errorf("unknown --model %q; valid: latent, latent-cond, unet, mlp, unet-paper", *f.model)
+	return nil, suggest.Unknown("--model", *f.model, []string{"latent", "latent-cond", "unet", "mlp", "unet-paper"})
 }
 
 // savePretrained records in g the data set and the command that made it,

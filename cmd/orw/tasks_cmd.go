@@ -31,7 +31,9 @@ type TaskInfo struct {
 
 // RewardInfo is one named reward of `orw tasks --json`.
 type RewardInfo struct {
-	Name       string   `json:"name"`
+	Name string `json:"name"`
+	// Arg names the argument of a reward that takes one ("CLASS": class:CLASS).
+	Arg        string   `json:"arg,omitempty"`
 	Definition string   `json:"definition"`
 	Data       []string `json:"data,omitempty"`
 }
@@ -41,11 +43,16 @@ type TasksListing struct {
 	Tasks   []TaskInfo          `json:"tasks"`
 	Rewards []RewardInfo        `json:"rewards"`
 	Prompts map[string][]string `json:"prompts"`
+	// Classes are the class names of each data set that class:NAME takes.
+	Classes map[string][]string `json:"classes"`
 	Syntax  string              `json:"reward_syntax"`
 }
 
+// listedData are the labelled data sets, in the order orw tasks lists them.
+var listedData = []string{"mnist", "fashion", "cifar10"}
+
 func tasksListing() (TasksListing, error) {
-	l := TasksListing{Prompts: map[string][]string{}, Syntax: tasks.RewardSpecSyntax}
+	l := TasksListing{Prompts: map[string][]string{}, Classes: map[string][]string{}, Syntax: tasks.RewardSpecSyntax}
 	for _, n := range tasks.Names() {
 		t, err := tasks.Lookup(n)
 		if err != nil {
@@ -61,10 +68,13 @@ func tasksListing() (TasksListing, error) {
 	}
 	for _, n := range tasks.RewardNames() {
 		d, _ := tasks.LookupReward(n)
-		l.Rewards = append(l.Rewards, RewardInfo{Name: d.Name, Definition: d.Definition, Data: d.Data})
+		l.Rewards = append(l.Rewards, RewardInfo{Name: d.Name, Arg: d.Arg, Definition: d.Definition, Data: d.Data})
 	}
 	for _, p := range tasks.Prompts("") {
 		l.Prompts[p.Data] = append(l.Prompts[p.Data], p.Text)
+	}
+	for _, data := range listedData {
+		l.Classes[data] = tasks.ClassArgNames(data)
 	}
 	return l, nil
 }
@@ -101,10 +111,18 @@ func runTasks(_ context.Context, args []string) error {
 		if r.Data != nil {
 			where = strings.Join(r.Data, ", ")
 		}
-		fmt.Printf("  %-16s %s [%s]\n", r.Name, r.Definition, where)
+		name := r.Name
+		if r.Arg != "" {
+			name += ":" + r.Arg
+		}
+		fmt.Printf("  %-16s %s [%s]\n", name, r.Definition, where)
+	}
+	fmt.Println("\nClasses (--reward class:NAME, or class:LABEL with the label 0, 1, ...):")
+	for _, data := range listedData {
+		fmt.Printf("  %-8s %s\n", data, strings.Join(l.Classes[data], ", "))
 	}
 	fmt.Println("\nPrompts (orw finetune --task mnist-prompt|fashion-prompt --prompt TEXT):")
-	for _, data := range []string{"mnist", "fashion", "cifar10"} {
+	for _, data := range listedData {
 		var q []string
 		for _, p := range l.Prompts[data] {
 			q = append(q, fmt.Sprintf("%q", p))

@@ -21,7 +21,8 @@ func TestTasksCommand(t *testing.T) {
 			t.Errorf("orw tasks does not list %s", n)
 		}
 	}
-	for _, want := range []string{"jpeg=0.5,even=0.5", "toy-quadratic", `"a shoe"`, "1 kB = 1000 bytes"} {
+	for _, want := range []string{"jpeg=0.5,even=0.5", "toy-quadratic", `"a shoe"`, "1 kB = 1000 bytes", "class:CLASS", "class:3=1,class:5=-1",
+		"fashion  t-shirt/top, trouser, pullover, dress, coat, sandal, shirt, sneaker, bag, ankle-boot", `"a three"`, `"a sneaker"`} {
 		if !strings.Contains(out, want) {
 			t.Errorf("orw tasks does not mention %q", want)
 		}
@@ -31,7 +32,7 @@ func TestTasksCommand(t *testing.T) {
 	if code != 0 || json.Unmarshal([]byte(out), &l) != nil {
 		t.Fatalf("exit %d, %q", code, out)
 	}
-	if len(l.Tasks) != len(tasks.Names()) || len(l.Rewards) != len(tasks.RewardNames()) || len(l.Prompts["fashion"]) == 0 {
+	if len(l.Tasks) != len(tasks.Names()) || len(l.Rewards) != len(tasks.RewardNames()) || len(l.Prompts["fashion"]) == 0 || len(l.Classes["mnist"]) != 10 {
 		t.Fatalf("listing: %+v", l)
 	}
 	for _, ti := range l.Tasks {
@@ -124,11 +125,11 @@ func TestTaskErrors(t *testing.T) {
 		args []string
 		want string
 	}{
-		{[]string{"--reward", "jpg"}, `unknown reward "jpg"; valid rewards: even, jpeg`},
+		{[]string{"--reward", "jpg"}, `unknown reward "jpg"; did you mean "jpeg"? valid: class:CLASS, even, jpeg`},
 		{[]string{"--reward", "jpeg=lots"}, `the weight of "jpeg" is "lots", not a number`},
 		{[]string{"--reward", "even,even"}, "appears twice"},
 		{[]string{"--task", "fashion-jpeg", "--prompt", "a shoe"}, "--prompt is read only by the prompt reward"},
-		{[]string{"--task", "fashion-prompt", "--prompt", "a cat"}, `unknown prompt "a cat" for fashion; valid prompts: "a shoe"`},
+		{[]string{"--task", "fashion-prompt", "--prompt", "a cat"}, `unknown fashion prompt "a cat"; did you mean "a coat"? valid: "a shoe"`},
 		{[]string{"--task", "fashion-jpeg", "--reward", "even"}, `reward "even" does not apply to task fashion-jpeg`},
 		{[]string{"--task", "mnist-target", "--target", "99999"}, "outside the mnist test split"},
 		{[]string{"--task", "cifar10-jpeg"}, "orw pretrain --task cifar10 --data DIR --model unet"},

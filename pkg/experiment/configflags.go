@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 )
 
@@ -210,17 +211,23 @@ func FieldValue(cfg orw.Config, name string) (string, error) {
 }
 
 // unknownField is the error of a name that is neither a flag nor a field path
-// of ConfigFields; it lists the valid names.
+// of ConfigFields; it lists the fields by flag (by path when they have none),
+// with the flag or path meant for a near miss.
 func unknownField(name string) error {
 	names := make([]string, 0, len(ConfigFields))
+	keys := make([]string, 0, 2*len(ConfigFields))
 	for _, f := range ConfigFields {
 		if f.Flag != "" {
-			names = append(names, f.Path+" ("+f.Flag+")")
+			names = append(names, f.Flag)
+			keys = append(keys, f.Flag)
 		} else {
 			names = append(names, f.Path)
 		}
+		keys = append(keys, f.Path)
 	}
-	return fmt.Errorf("unknown config field %q; valid: %s", name, strings.Join(names, ", "))
+	e := suggest.Unknown("config field", name, names).WithNote("or a field's Go path: Tau, Sampler.Steps, …")
+	e.Suggestion = suggest.Closest(name, keys)
+	return e
 }
 
 // mustField returns the addressable field at path in *cfg; a path that is not

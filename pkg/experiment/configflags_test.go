@@ -167,9 +167,11 @@ func TestBindConfig(t *testing.T) {
 // valid ones, a number that is not one is the flag package's error.
 func TestBindConfigBadValues(t *testing.T) {
 	for _, tc := range []struct{ arg, want string }{
-		{"--method=ppo", `invalid value "ppo" for flag -method: unknown method "ppo" (valid: orw, rwcfm, raft, reft)`},
+		{"--method=ppo", `invalid value "ppo" for flag -method: unknown method "ppo"; valid: orw, rwcfm, raft, reft`},
 		{"--coupling=sinkhorn", `unknown coupling "sinkhorn"; valid: independent, ot`},
-		{"--solver=heun", `unknown ODE solver "heun": valid solvers are euler, midpoint, rk4`},
+		{"--solver=heun", `unknown ODE solver "heun"; valid: euler, midpoint, rk4`},
+		{"--solver=midpont", `invalid value "midpont" for flag -solver: unknown ODE solver "midpont"; did you mean "midpoint"? valid: euler, midpoint, rk4`},
+		{"--method=rfat", `unknown method "rfat"; did you mean "raft"? valid: orw, rwcfm, raft, reft`},
 		{"--tau=abc", `invalid value "abc" for flag -tau: parse error`},
 		{"--batch=1.5", `invalid value "1.5" for flag -batch: parse error`},
 		{"--seed=-1", `invalid value "-1" for flag -seed: parse error`},
@@ -209,16 +211,18 @@ func TestSetField(t *testing.T) {
 	}
 	c := orw.DefaultConfig()
 	for _, tc := range []struct{ name, value, want string }{
-		{"temperature", "1", `unknown config field "temperature"; valid: Method (method), Tau (tau),`},
+		{"temperature", "1", `unknown config field "temperature"; valid: method, tau, alpha, w2-budget,`},
+		{"alhpa", "1", `unknown config field "alhpa"; did you mean "alpha"? valid: method, tau, alpha,`},
+		{"Optim.Bta1", "1", `unknown config field "Optim.Bta1"; did you mean "Optim.Beta1"? valid: method,`},
 		{"Optim", "1", `unknown config field "Optim"`},
 		{"sampler.steps", "1", `unknown config field "sampler.steps"`},
 		{"tau", "abc", `Tau: "abc" is not a number`},
 		{"batch", "1.5", `Batch: "1.5" is not a whole number`},
 		{"seed", "-1", `Seed: "-1" is not a non-negative whole number`},
 		{"normalize-weights", "maybe", `NormalizeWeights: "maybe" is not a boolean`},
-		{"method", "ppo", `Method: unknown method "ppo" (valid: orw, rwcfm, raft, reft)`},
+		{"method", "ppo", `Method: unknown method "ppo"; valid: orw, rwcfm, raft, reft`},
 		{"Coupling", "sinkhorn", `Coupling: unknown coupling "sinkhorn"; valid: independent, ot`},
-		{"solver", "heun", `Sampler.Solver: unknown ODE solver "heun": valid solvers are euler, midpoint, rk4`},
+		{"solver", "heun", `Sampler.Solver: unknown ODE solver "heun"; valid: euler, midpoint, rk4`},
 	} {
 		err := experiment.SetField(&c, tc.name, tc.value)
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

@@ -14,6 +14,7 @@ import (
 
 	"sigs.k8s.io/yaml"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
 )
 
@@ -138,13 +139,15 @@ func CanonicalKey(key string) (string, error) {
 	valid := append([]string{"name", "out"}, sweepLeading...)
 	valid = append(valid, "seed")
 	for _, f := range ConfigFields {
-		if f.Flag != "" {
-			valid = append(valid, f.Flag)
-		} else {
-			valid = append(valid, f.Path)
+		k := f.Flag
+		if k == "" {
+			k = f.Path
+		}
+		if !slices.Contains(valid, k) { // seed is there already
+			valid = append(valid, k)
 		}
 	}
-	return "", fmt.Errorf("unknown sweep setting %q; valid: %s", key, strings.Join(valid, ", "))
+	return "", suggest.Unknown("sweep setting", key, valid)
 }
 
 // Set sets a setting's values, replacing any it had, and keeps Settings in

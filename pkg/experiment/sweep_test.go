@@ -72,7 +72,7 @@ func TestParseSweep(t *testing.T) {
 
 func TestParseSweepErrors(t *testing.T) {
 	for _, c := range []struct{ in, want string }{
-		{"name: x\ntaus: [1, 2]", `unknown sweep setting "taus"; valid: name, out, task`},
+		{"name: x\ntaus: [1, 2]", `unknown sweep setting "taus"; did you mean "tau"? valid: name, out, task`},
 		{"name: x\ntau: {a: 1}", "tau: want a value or a list"},
 		{"name: x\ntau: []", "tau: an empty list"},
 		{"name: x\ntau: [1, [2]]", "tau: want a value"},

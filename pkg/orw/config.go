@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw/ode"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
 )
@@ -42,7 +43,7 @@ func (m Method) Validate() error {
 	for i, x := range Methods {
 		names[i] = string(x)
 	}
-	return fmt.Errorf("unknown method %q (valid: %s)", string(m), strings.Join(names, ", "))
+	return suggest.Unknown("method", string(m), names)
 }
 
 // MarshalText writes the method's name (JSON, flags). It does not validate:
@@ -88,7 +89,8 @@ func (n CouplingName) parse() (Coupling, error) {
 	case CouplingOT, "otcfm", "exact-ot":
 		return ExactOT{}, nil
 	}
-	return nil, fmt.Errorf("unknown coupling %q; valid: %s, %s", string(n), CouplingIndependent, CouplingOT)
+	return nil, suggest.Unknown("coupling", string(n), []string{string(CouplingIndependent), string(CouplingOT)}).
+		WithNote("or their aliases icfm, otcfm, exact-ot")
 }
 
 // MarshalText writes the name as it was given (an alias stays an alias, so a
@@ -120,9 +122,8 @@ func (c SamplerConfig) Validate() error {
 		for _, s := range ode.Solvers() {
 			names = append(names, s.String())
 		}
-		valid := strings.Join(names, ", ")
-		return &FieldError{Field: "Sampler.Solver", Value: c.Solver, Rule: "one of " + valid,
-			msg: fmt.Sprintf("Sampler.Solver: unknown solver %v (valid: %s)", c.Solver, valid)}
+		return &FieldError{Field: "Sampler.Solver", Value: c.Solver, Rule: "one of " + strings.Join(names, ", "),
+			msg: "Sampler.Solver: " + suggest.Unknown("ODE solver", c.Solver.String(), names).Error()}
 	}
 	if c.Steps <= 0 || c.Steps > 10000 {
 		return &FieldError{Field: "Sampler.Steps", Value: c.Steps, Rule: "in 1..10000"}
@@ -241,12 +242,20 @@ type FieldError struct {
 	Rule string
 	// msg, when set, is the whole message (a check of the field's own type).
 	msg string
+	// valid, when set, are the valid values of a field that takes one of a
+	// list: the message is then suggest's, `unknown Field "value"; valid: …`.
+	valid []string
 }
 
-// Error is the problem in words: "Tau must be a finite number in [0, 1e4], got -1".
+// Error is the problem in words: "Tau must be a finite number in [0, 1e4],
+// got -1"; for a field that takes one of a list of names, `unknown AlphaMode
+// "adaptive"; valid: fixed, advantage`.
 func (e *FieldError) Error() string {
 	if e.msg != "" {
 		return e.msg
+	}
+	if e.valid != nil {
+		return suggest.Unknown(e.Field, fmt.Sprint(e.Value), e.valid).Error()
 	}
 	return fmt.Sprintf("%s must be %s, got %v", e.Field, e.Rule, e.Value)
 }
@@ -327,7 +336,8 @@ func (c Config) Validate() error {
 	switch c.AlphaMode {
 	case "", alphaFixed, alphaAdvantage:
 	default:
-		bad("AlphaMode", c.AlphaMode, "one of fixed, advantage")
+		errs = append(errs, &FieldError{Field: "AlphaMode", Value: c.AlphaMode, Rule: "one of fixed, advantage",
+			valid: []string{alphaFixed, alphaAdvantage}})
 	}
 	if c.Batch < 1 || c.Batch > 1<<16 {
 		bad("Batch", c.Batch, "in 1..65536")

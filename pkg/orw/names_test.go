@@ -36,7 +36,7 @@ func TestNamedTypesRoundTrip(t *testing.T) {
 				}
 				return out
 			},
-			func() named { return new(orw.Method) }, "ppo", `unknown method "ppo" (valid: orw, rwcfm, raft, reft)`},
+			func() named { return new(orw.Method) }, "ppo", `unknown method "ppo"; valid: orw, rwcfm, raft, reft`},
 		{"CouplingName", []string{"independent", "ot", "icfm", "otcfm", "exact-ot"},
 			func() []named {
 				var out []named
@@ -45,7 +45,7 @@ func TestNamedTypesRoundTrip(t *testing.T) {
 				}
 				return out
 			},
-			func() named { return new(orw.CouplingName) }, "sinkhorn", `unknown coupling "sinkhorn"; valid: independent, ot`},
+			func() named { return new(orw.CouplingName) }, "sinkhorn", `unknown coupling "sinkhorn"; valid: independent, ot (or their aliases icfm, otcfm, exact-ot)`},
 		{"Solver", []string{"euler", "midpoint", "rk4"},
 			func() []named {
 				var out []named
@@ -54,7 +54,7 @@ func TestNamedTypesRoundTrip(t *testing.T) {
 				}
 				return out
 			},
-			func() named { return new(ode.Solver) }, "heun", `unknown ODE solver "heun": valid solvers are euler, midpoint, rk4`},
+			func() named { return new(ode.Solver) }, "heun", `unknown ODE solver "heun"; valid: euler, midpoint, rk4`},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			for i, v := range tc.values() {
@@ -113,5 +113,44 @@ func TestNamedTypesRoundTrip(t *testing.T) {
 	old := strings.Replace(string(b), `"rk4"`, `"RK4"`, 1)
 	if err := json.Unmarshal([]byte(old), &back); err != nil || back.Sampler.Solver != ode.RK4 {
 		t.Errorf("old spelling: %v, %v", back.Sampler.Solver, err)
+	}
+}
+
+// TestUnknownNamesSuggest checks that a near miss of a method, coupling or
+// solver name gets the name meant ("did you mean"), through the flag and JSON
+// decoding of Method, CouplingName and ode.Solver, and that a far miss gets
+// the list of valid names alone.
+func TestUnknownNamesSuggest(t *testing.T) {
+	for _, tc := range []struct {
+		zero      func() encoding.TextUnmarshaler
+		bad, want string
+	}{
+		{func() encoding.TextUnmarshaler { return new(orw.Method) }, "orx",
+			`unknown method "orx"; did you mean "orw"? valid: orw, rwcfm, raft, reft`},
+		{func() encoding.TextUnmarshaler { return new(orw.Method) }, "rwcmf",
+			`unknown method "rwcmf"; did you mean "rwcfm"? valid: orw, rwcfm, raft, reft`},
+		{func() encoding.TextUnmarshaler { return new(orw.Method) }, "ppo",
+			`unknown method "ppo"; valid: orw, rwcfm, raft, reft`},
+		{func() encoding.TextUnmarshaler { return new(ode.Solver) }, "midpiont",
+			`unknown ODE solver "midpiont"; did you mean "midpoint"? valid: euler, midpoint, rk4`},
+		{func() encoding.TextUnmarshaler { return new(ode.Solver) }, "rk5",
+			`unknown ODE solver "rk5"; did you mean "rk4"? valid: euler, midpoint, rk4`},
+		{func() encoding.TextUnmarshaler { return new(ode.Solver) }, "heun",
+			`unknown ODE solver "heun"; valid: euler, midpoint, rk4`},
+		{func() encoding.TextUnmarshaler { return new(orw.CouplingName) }, "indepedent",
+			`unknown coupling "indepedent"; did you mean "independent"? valid: independent, ot`},
+	} {
+		if err := tc.zero().UnmarshalText([]byte(tc.bad)); err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%q: error %v, want one beginning %q", tc.bad, err, tc.want)
+		}
+		if err := json.Unmarshal([]byte(`"`+tc.bad+`"`), tc.zero()); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("JSON %q: error %v, want one with %q", tc.bad, err, tc.want)
+		}
+	}
+	// Method.Validate, which Config.Validate calls, has the same error.
+	cfg := orw.DefaultConfig()
+	cfg.Method = "raf"
+	if err := cfg.Validate(); err == nil || !strings.Contains(err.Error(), `unknown method "raf"; did you mean "raft"?`) {
+		t.Errorf("Config.Validate of method raf: %v", err)
 	}
 }

@@ -7,6 +7,7 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/nets"
 	"github.com/orwcfm/orwcfm/pkg/orw/optim"
@@ -48,7 +49,7 @@ func LoadData(name, dir string, split datasets.Split) (*datasets.Set, error) {
 		}
 		return datasets.LoadCIFAR10(dir, split)
 	}
-	return nil, fmt.Errorf("unknown data set %q; valid: mnist, fashion, cifar10", name)
+	return nil, suggest.Unknown("data set", name, dataSetNames)
 }
 
 // LatentRecipe is how a latent generator is pretrained: an autoencoder first,

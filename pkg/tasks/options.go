@@ -163,6 +163,11 @@ func (t *Task) Resolve(opts Options) (Options, error) {
 			if !def.appliesTo(t.Data) {
 				return opts, fmt.Errorf("reward %q does not apply to task %s (data set %s): it needs %s", def.Name, t.Name, t.Data, def.dataList())
 			}
+			if _, arg := splitTerm(term.Name); def.CheckArg != nil {
+				if err := def.CheckArg(t.Data, arg); err != nil {
+					return opts, fmt.Errorf("reward %s of task %s: %w", term.Name, t.Name, err)
+				}
+			}
 			for _, r := range def.Reads {
 				reads[r] = true
 			}

@@ -10,6 +10,7 @@ import (
 
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/tasks/datasets"
 )
@@ -35,6 +36,9 @@ type Prompt struct {
 	// Classes are the class indices of ClassNames.
 	Classes []int `json:"-"`
 }
+
+// dataSetNames are the labelled image data sets, by the names tasks give them.
+var dataSetNames = []string{"mnist", "fashion", "cifar10"}
 
 // dataClassNames are the class names of the labelled data sets.
 func dataClassNames(data string) []string {
@@ -73,7 +77,7 @@ func ParsePrompts(b []byte) ([]Prompt, error) {
 		p := &ps[i]
 		names := dataClassNames(p.Data)
 		if names == nil {
-			return nil, fmt.Errorf("prompt %q: unknown data set %q (valid: mnist, fashion, cifar10)", p.Text, p.Data)
+			return nil, fmt.Errorf("prompt %q: %w", p.Text, suggest.Unknown("data set", p.Data, dataSetNames))
 		}
 		key := p.Data + "\x00" + normPrompt(p.Text)
 		if p.Text == "" || seen[key] {
@@ -86,7 +90,7 @@ func ParsePrompts(b []byte) ([]Prompt, error) {
 		for _, c := range p.ClassNames {
 			k := slices.Index(names, c)
 			if k < 0 {
-				return nil, fmt.Errorf("prompt %q: %s has no class %q (classes: %s)", p.Text, p.Data, c, strings.Join(names, ", "))
+				return nil, fmt.Errorf("prompt %q: %w", p.Text, suggest.Unknown(p.Data+" class", c, names))
 			}
 			if slices.Contains(p.Classes, k) {
 				return nil, fmt.Errorf("prompt %q names class %q twice", p.Text, c)
@@ -130,7 +134,7 @@ func DefaultPrompt(data string) string {
 }
 
 // LookupPrompt finds a prompt of a data set, ignoring case and extra spaces; the
-// error lists the valid prompts.
+// error lists the valid prompts, with the one meant for a near miss.
 func LookupPrompt(data, text string) (Prompt, error) {
 	for _, p := range prompts {
 		if p.Data == data && normPrompt(p.Text) == normPrompt(text) {
@@ -139,12 +143,14 @@ func LookupPrompt(data, text string) (Prompt, error) {
 	}
 	var valid []string
 	for _, p := range Prompts(data) {
-		valid = append(valid, fmt.Sprintf("%q", p.Text))
+		valid = append(valid, p.Text)
 	}
 	if len(valid) == 0 {
 		return Prompt{}, fmt.Errorf("data set %s has no prompts", data)
 	}
-	return Prompt{}, fmt.Errorf("unknown prompt %q for %s; valid prompts: %s (add more in pkg/tasks/prompts.json)", text, data, strings.Join(valid, ", "))
+	e := suggest.Unknown(data+" prompt", text, valid).WithNote("add more in pkg/tasks/prompts.json")
+	e.Suggestion = suggest.Closest(normPrompt(text), valid)
+	return Prompt{}, e
 }
 
 // PromptReward is the classifier's probability that an image shows what a

@@ -34,12 +34,22 @@ func TestPromptTable(t *testing.T) {
 			t.Errorf("%s %q: classes %v, want %v", tc.data, tc.text, p.Classes, tc.classes)
 		}
 	}
-	if _, err := LookupPrompt("mnist", "a shoe"); err == nil || !strings.Contains(err.Error(), `valid prompts: "a digit greater than five"`) {
-		t.Errorf("a shoe on mnist: %v", err)
+	for _, tc := range []struct{ data, text, want string }{
+		{"mnist", "a shoe", `unknown mnist prompt "a shoe"; valid: "a digit greater than five", "a digit less than five",`},
+		{"mnist", "an  EVN digit", `unknown mnist prompt "an  EVN digit"; did you mean "an even digit"? valid: "a digit greater than five",`},
+		{"fashion", "a shoo", `unknown fashion prompt "a shoo"; did you mean "a shoe"? valid:`},
+		{"fashion", "a hat", `unknown fashion prompt "a hat"; valid:`},
+	} {
+		_, err := LookupPrompt(tc.data, tc.text)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) || !strings.HasSuffix(err.Error(), "(add more in pkg/tasks/prompts.json)") {
+			t.Errorf("%s %q: error %v, want one beginning %q", tc.data, tc.text, err, tc.want)
+		}
 	}
 	for _, tc := range []struct{ json, want string }{
-		{`[{"data":"mnist","prompt":"x","classes":["eleven"]}]`, `has no class "eleven"`},
-		{`[{"data":"svhn","prompt":"x","classes":["1"]}]`, `unknown data set "svhn"`},
+		{`[{"data":"mnist","prompt":"x","classes":["eleven"]}]`, `prompt "x": unknown mnist class "eleven"; valid: 0, 1,`},
+		{`[{"data":"fashion","prompt":"x","classes":["Sneakers"]}]`, `unknown fashion class "Sneakers"; did you mean "Sneaker"? valid: "T-shirt/top", "Trouser",`},
+		{`[{"data":"svhn","prompt":"x","classes":["1"]}]`, `unknown data set "svhn"; valid: mnist, fashion, cifar10`},
+		{`[{"data":"fashoin","prompt":"x","classes":["1"]}]`, `unknown data set "fashoin"; did you mean "fashion"?`},
 		{`[{"data":"mnist","prompt":"x","classes":["1"]},{"data":"mnist","prompt":"X","classes":["2"]}]`, "repeated"},
 		{`[{"data":"mnist","prompt":"x","classes":[]}]`, "must name some but not all"},
 		{`[{"data":"mnist","prompt":"x","classes":["1","1"]}]`, "twice"},

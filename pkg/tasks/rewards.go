@@ -10,13 +10,15 @@ import (
 
 	"github.com/gomlx/compute"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 )
 
 // Rewards by name, so that the CLI (--reward) and the notebooks can pick and
 // combine them. A named reward is built for a run from a RewardEnv (the backend,
 // the task's data set, the prompt or target of the run); what it returns is a
-// plain orw.Reward, a black box to the trainer.
+// plain orw.Reward, a black box to the trainer. A reward may take an argument
+// after a colon: "class:3" is the classifier's probability of class 3.
 
 // RewardDef describes a named reward.
 type RewardDef struct {
@@ -28,8 +30,40 @@ type RewardDef struct {
 	Data []string
 	// Reads lists the run options it reads ("prompt", "target").
 	Reads []string
-	// New builds the reward for a run.
+	// New builds the reward for a run (a reward without an argument).
 	New func(env *RewardEnv) (orw.Reward, error)
+	// Arg names the argument of a reward that takes one ("CLASS"): its terms
+	// are then NAME:ARG ("class:3"), and NewArg builds it. "" = none.
+	Arg string
+	// CheckArg reports whether arg is a valid argument on data set data, before
+	// anything is loaded (nil: any argument is).
+	CheckArg func(data, arg string) error
+	// NewArg builds a reward that takes an argument, for a run.
+	NewArg func(env *RewardEnv, arg string) (orw.Reward, error)
+}
+
+// Usage is the reward's name as a term of a spec: "jpeg", "class:CLASS".
+func (d *RewardDef) Usage() string {
+	if d.Arg == "" {
+		return d.Name
+	}
+	return d.Name + ":" + d.Arg
+}
+
+// build builds the reward of one term of a spec ("class:3") for env.
+func (d *RewardDef) build(env *RewardEnv, term string) (orw.Reward, error) {
+	if d.Arg == "" {
+		return d.New(env)
+	}
+	_, arg := splitTerm(term)
+	return d.NewArg(env, arg)
+}
+
+// splitTerm splits a term's name into the reward's name and its argument:
+// "class:3" → "class", "3"; "jpeg" → "jpeg", "".
+func splitTerm(name string) (reward, arg string) {
+	reward, arg, _ = strings.Cut(name, ":")
+	return strings.TrimSpace(reward), strings.TrimSpace(arg)
 }
 
 func (d *RewardDef) appliesTo(data string) bool {
@@ -88,12 +122,18 @@ func newRewardEnv(backend compute.Backend, t *Task, opts Options, g *orw.Generat
 	return e
 }
 
-// classifier returns (once) the shipped classifier of the data set.
+// classifier returns (once) the shipped classifier of the data set (for
+// CIFAR-10, which ships none, the one orw train-classifier wrote into the
+// current directory).
 func (e *RewardEnv) classifier() (*Classifier, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.clf == nil {
 		c, err := ShippedClassifier(e.Data)
+		if err != nil && e.Data == "cifar10" {
+			return nil, fmt.Errorf("no CIFAR-10 classifier is shipped: train one with `orw train-classifier --task cifar10 --data DIR`, "+
+				"which writes cifar10-classifier.ckpt into the current directory (%w)", err)
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -104,13 +144,17 @@ func (e *RewardEnv) classifier() (*Classifier, error) {
 
 var rewardRegistry = map[string]*RewardDef{}
 
-// RegisterReward adds a named reward (it panics on a duplicate name: a bug).
+// RegisterReward adds a named reward (it panics on a duplicate name, a name
+// with a separator of the spec syntax, or a missing builder: bugs).
 func RegisterReward(d *RewardDef) {
 	if _, dup := rewardRegistry[d.Name]; dup {
 		panic("tasks: duplicate reward " + d.Name)
 	}
-	if strings.ContainsAny(d.Name, ",= ") {
+	if strings.ContainsAny(d.Name, ",=: ") {
 		panic("tasks: reward name " + d.Name + " holds a separator")
+	}
+	if (d.Arg == "" && d.New == nil) || (d.Arg != "" && d.NewArg == nil) {
+		panic("tasks: reward " + d.Name + " has no builder (New, or NewArg with Arg)")
 	}
 	rewardRegistry[d.Name] = d
 }
@@ -125,11 +169,21 @@ func RewardNames() []string {
 	return n
 }
 
-// LookupReward returns the named reward; the error lists the valid names.
+// LookupReward returns the named reward; a term with an argument ("class:3")
+// gives its reward ("class"). The error lists the valid names, with the one
+// meant for a near miss.
 func LookupReward(name string) (*RewardDef, error) {
+	name, _ = splitTerm(name)
 	d, ok := rewardRegistry[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown reward %q; valid rewards: %s", name, strings.Join(RewardNames(), ", "))
+		names := RewardNames()
+		usages := make([]string, len(names))
+		for i, n := range names {
+			usages[i] = rewardRegistry[n].Usage()
+		}
+		e := suggest.Unknown("reward", name, usages)
+		e.Suggestion = suggest.Closest(name, names)
+		return nil, e
 	}
 	return d, nil
 }
@@ -141,12 +195,16 @@ type RewardTerm struct {
 }
 
 // RewardSpecSyntax is the syntax of a reward spec, for error messages and help.
-const RewardSpecSyntax = "NAME[=WEIGHT][,NAME[=WEIGHT]...], e.g. jpeg=0.5,even=0.5 (a NAME alone has weight 1)"
+const RewardSpecSyntax = "NAME[:ARG][=WEIGHT][,...], e.g. jpeg=0.5,even=0.5 or class:3=1,class:5=-1 " +
+	"(the weighted sum of the terms; a NAME alone has weight 1, a negative weight penalises)"
 
 // ParseRewardSpec parses a reward spec: named rewards separated by commas, each
-// with an optional weight after "=" (default 1), "jpeg=0.5,even=0.5". Weights
-// are finite non-zero numbers (negative ones penalise); a name may appear once.
-// Names are checked against the registry.
+// with an optional weight after "=" (default 1), "jpeg=0.5,even=0.5"; a reward
+// that takes an argument has it after a colon, "class:3=1,class:5=-1". The
+// reward is the weighted sum of the terms. Weights are finite non-zero numbers
+// (negative ones penalise); a term may appear once. Names are checked against
+// the registry; arguments, which depend on the data set, when the reward is
+// built (or by Task.Resolve).
 func ParseRewardSpec(spec string) ([]RewardTerm, error) {
 	if strings.TrimSpace(spec) == "" {
 		return nil, fmt.Errorf("empty reward spec; the syntax is %s", RewardSpecSyntax)
@@ -158,22 +216,11 @@ func ParseRewardSpec(spec string) ([]RewardTerm, error) {
 		if part == "" {
 			return nil, fmt.Errorf("reward spec %q: term %d is empty; the syntax is %s", spec, i+1, RewardSpecSyntax)
 		}
-		name, weight, hasWeight := strings.Cut(part, "=")
-		name = strings.TrimSpace(name)
-		term := RewardTerm{Name: name, Weight: 1}
-		if hasWeight {
-			w, err := strconv.ParseFloat(strings.TrimSpace(weight), 64)
-			if err != nil {
-				return nil, fmt.Errorf("reward spec %q: the weight of %q is %q, not a number; the syntax is %s", spec, name, weight, RewardSpecSyntax)
-			}
-			if math.IsNaN(w) || math.IsInf(w, 0) || w == 0 {
-				return nil, fmt.Errorf("reward spec %q: the weight of %q must be a finite non-zero number, got %q", spec, name, weight)
-			}
-			term.Weight = w
-		}
-		if _, err := LookupReward(name); err != nil {
+		term, err := parseRewardTerm(part)
+		if err != nil {
 			return nil, fmt.Errorf("reward spec %q: %w", spec, err)
 		}
+		name := term.Name
 		if seen[name] {
 			return nil, fmt.Errorf("reward spec %q: %q appears twice; give each reward once, with its total weight", spec, name)
 		}
@@ -181,6 +228,38 @@ func ParseRewardSpec(spec string) ([]RewardTerm, error) {
 		terms = append(terms, term)
 	}
 	return terms, nil
+}
+
+// parseRewardTerm parses one term of a spec, "NAME[:ARG][=WEIGHT]".
+func parseRewardTerm(part string) (RewardTerm, error) {
+	name, weight, hasWeight := strings.Cut(part, "=")
+	name = strings.TrimSpace(name)
+	reward, arg := splitTerm(name)
+	if arg != "" {
+		name = reward + ":" + arg
+	}
+	term := RewardTerm{Name: name, Weight: 1}
+	if hasWeight {
+		w, err := strconv.ParseFloat(strings.TrimSpace(weight), 64)
+		if err != nil {
+			return term, fmt.Errorf("the weight of %q is %q, not a number; the syntax is %s", name, weight, RewardSpecSyntax)
+		}
+		if math.IsNaN(w) || math.IsInf(w, 0) || w == 0 {
+			return term, fmt.Errorf("the weight of %q must be a finite non-zero number, got %q", name, weight)
+		}
+		term.Weight = w
+	}
+	d, err := LookupReward(reward)
+	if err != nil {
+		return term, err
+	}
+	switch {
+	case d.Arg != "" && arg == "":
+		return term, fmt.Errorf("reward %q needs a %s after a colon: %s (orw tasks lists the rewards)", reward, strings.ToLower(d.Arg), d.Usage())
+	case d.Arg == "" && strings.Contains(name, ":"):
+		return term, fmt.Errorf("reward %q takes no argument, got %q; write %s", reward, name, d.Name)
+	}
+	return term, nil
 }
 
 // FormatRewardSpec writes terms back in the spec syntax.
@@ -208,7 +287,7 @@ func NewReward(spec string, env *RewardEnv) (orw.Reward, error) {
 		if !def.appliesTo(env.Data) {
 			return nil, fmt.Errorf("reward %q does not apply to data set %s: it needs %s", def.Name, env.Data, def.dataList())
 		}
-		r, err := def.New(env)
+		r, err := def.build(env, t.Name)
 		if err != nil {
 			return nil, fmt.Errorf("reward %s: %w", t.Name, err)
 		}
@@ -304,6 +383,15 @@ func registerBuiltinRewards() bool {
 		Data:       []string{"mnist", "fashion", "cifar10"},
 		Reads:      []string{"prompt"},
 		New:        newPromptReward,
+	})
+	RegisterReward(&RewardDef{
+		Name: "class",
+		Definition: "p(k | x): the classifier's probability that x is class k, in [0, 1]; k by name or index " +
+			"(class:3, class:sneaker or class:7); class:3=1,class:5=-1 is p(3) − p(5), in [−1, 1]",
+		Data:     []string{"mnist", "fashion", "cifar10"},
+		Arg:      "CLASS",
+		CheckArg: func(data, arg string) error { _, err := classIndex(data, arg); return err },
+		NewArg:   newClassReward,
 	})
 	RegisterReward(&RewardDef{
 		Name:       "target",

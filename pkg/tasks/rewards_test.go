@@ -48,7 +48,8 @@ func TestParseRewardSpec(t *testing.T) {
 	}
 	for _, tc := range []struct{ spec, want string }{
 		{"", "empty reward spec"},
-		{"jpg", `unknown reward "jpg"; valid rewards: even, jpeg`},
+		{"jpg", `unknown reward "jpg"; did you mean "jpeg"? valid: class:CLASS, even, jpeg, jpeg-incompress, prompt, target, toy-box`},
+		{"banana=2", `unknown reward "banana"; valid: class:CLASS, even, jpeg`},
 		{"jpeg=abc", `the weight of "jpeg" is "abc", not a number`},
 		{"jpeg=NaN", "finite non-zero"},
 		{"jpeg=inf", "finite non-zero"},
@@ -108,8 +109,15 @@ func TestRegistry(t *testing.T) {
 	if got := strings.Join(Names(), ","); got != strings.Join(want, ",") {
 		t.Fatalf("tasks %s, want %s", got, strings.Join(want, ","))
 	}
-	if _, err := Lookup("mnist-odd"); err == nil || !strings.Contains(err.Error(), "valid tasks: cifar10-jpeg, fashion-jpeg") {
-		t.Errorf("unknown task: %v", err)
+	for name, want := range map[string]string{
+		"mnist-odd":    `unknown task "mnist-odd"; valid: cifar10-jpeg, fashion-jpeg, fashion-jpeg-incompress, fashion-prompt, mnist-even,`,
+		"mnist-evn":    `unknown task "mnist-evn"; did you mean "mnist-even"? valid: cifar10-jpeg, fashion-jpeg,`,
+		"fashoin-jpeg": `unknown task "fashoin-jpeg"; did you mean "fashion-jpeg"? valid:`,
+		"toy":          `unknown task "toy"; did you mean "toy2d"? valid:`,
+	} {
+		if _, err := Lookup(name); err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("task %q: error %v, want one beginning %q", name, err, want)
+		}
 	}
 	for _, n := range Names() {
 		task, _ := Lookup(n)
@@ -129,7 +137,7 @@ func TestRegistry(t *testing.T) {
 	}
 	for _, n := range RewardNames() {
 		d, _ := LookupReward(n)
-		if d.Definition == "" || d.New == nil {
+		if d.Definition == "" || (d.New == nil) == (d.NewArg == nil) || (d.Arg == "") != (d.NewArg == nil) {
 			t.Errorf("reward %s is incomplete", n)
 		}
 	}
@@ -145,7 +153,8 @@ func TestResolveOptions(t *testing.T) {
 		{"fashion-jpeg", Options{Prompt: "a shoe"}, "--prompt is read only by the prompt reward"},
 		{"fashion-jpeg", Options{Target: "3"}, "--target is read only by the target reward"},
 		{"fashion-jpeg", Options{TwoSided: true}, "--two-sided applies to the prompt reward"},
-		{"fashion-prompt", Options{Prompt: "a digit"}, `unknown prompt "a digit" for fashion; valid prompts: "a shoe"`},
+		{"fashion-prompt", Options{Prompt: "a digit"}, `unknown fashion prompt "a digit"; valid: "a shoe", "a top"`},
+		{"fashion-prompt", Options{Prompt: "a sneeker"}, `unknown fashion prompt "a sneeker"; did you mean "a sneaker"? valid: "a shoe"`},
 		{"fashion-jpeg", Options{Reward: "even"}, `reward "even" does not apply to task fashion-jpeg`},
 		{"toy2d", Options{Reward: "jpeg"}, `reward "jpeg" does not apply to task toy2d`},
 		{"mnist-even", Options{Reward: "jpeg=x"}, "not a number"},

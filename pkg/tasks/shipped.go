@@ -5,6 +5,7 @@ import (
 	"os"
 	"strings"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/ckpt"
 	"github.com/orwcfm/orwcfm/pkg/tasks/models"
@@ -52,7 +53,7 @@ func ShippedGenerator(data, model string) (*orw.Generator, error) {
 			ok = ok || k == model
 		}
 		if !ok {
-			return nil, fmt.Errorf("unknown model %q: use one of %s, or a generator checkpoint file", model, strings.Join(ModelKinds, ", "))
+			return nil, suggest.Unknown("model", model, ModelKinds).WithNote("or a generator checkpoint file, FILE.ckpt")
 		}
 		ref = data + "-" + model + ".ckpt"
 	}

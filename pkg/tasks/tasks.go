@@ -13,6 +13,7 @@ import (
 	. "github.com/gomlx/gomlx/core/graph" //nolint:revive // graph ops read like math.
 	"github.com/gomlx/gomlx/core/tensors"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/orw/rundir"
 )
@@ -66,11 +67,12 @@ func Names() []string {
 	return n
 }
 
-// Lookup returns the named task; the error lists the valid names.
+// Lookup returns the named task; the error lists the valid names, with the
+// one meant for a near miss.
 func Lookup(name string) (*Task, error) {
 	t, ok := registry[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown task %q; valid tasks: %s", name, strings.Join(Names(), ", "))
+		return nil, suggest.Unknown("task", name, Names())
 	}
 	return t, nil
 }

@@ -9,8 +9,8 @@ package paper
 import (
 	"fmt"
 	"sort"
-	"strings"
 
+	"github.com/orwcfm/orwcfm/internal/suggest"
 	"github.com/orwcfm/orwcfm/pkg/experiment"
 	"github.com/orwcfm/orwcfm/pkg/orw"
 	"github.com/orwcfm/orwcfm/pkg/tasks"
@@ -140,7 +140,7 @@ func register(e *Experiment) { registry[e.Name] = e }
 func Lookup(name string) (*Experiment, error) {
 	e, ok := registry[name]
 	if !ok {
-		return nil, fmt.Errorf("unknown experiment %q; valid: %s", name, strings.Join(Names(), ", "))
+		return nil, suggest.Unknown("experiment", name, Names())
 	}
 	return e, nil
 }

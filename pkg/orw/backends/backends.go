@@ -17,6 +17,8 @@ import (
 	"github.com/gomlx/compute"
 	// The pure-Go backend, the default.
 	_ "github.com/gomlx/compute/gobackend"
+
+	"github.com/orwcfm/orwcfm/internal/suggest"
 )
 
 // DefaultGo is the backend configuration used when GOMLX_BACKEND is unset:
@@ -54,7 +56,8 @@ func newBackend(cfg string) (compute.Backend, error) {
 		}
 		known := compute.List()
 		slices.Sort(known)
-		return nil, fmt.Errorf("unknown compute backend %q in %s=%q; compiled in: %s", name, compute.ConfigEnvVar, cfg, strings.Join(known, ", "))
+		return nil, suggest.Unknown("compute backend", name, known).
+			WithNote(fmt.Sprintf("the ones compiled into this binary; from %s=%q", compute.ConfigEnvVar, cfg))
 	}
 	b, err := compute.NewWithConfig(cfg)
 	if err != nil {

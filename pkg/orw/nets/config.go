@@ -3,9 +3,10 @@ package nets
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	"github.com/gomlx/gomlx/core/graph"
+
+	"github.com/orwcfm/orwcfm/internal/suggest"
 )
 
 // Velocity is a velocity field v(t, x [, class]) over a flow space whose samples
@@ -104,7 +105,7 @@ func (c Config) withDefaults() Config {
 // New builds the velocity network described by cfg.
 func New(cfg Config) (Velocity, error) {
 	if !slices.Contains(Kinds, cfg.Kind) {
-		return nil, fmt.Errorf("nets: unknown network kind %q; valid kinds: %s", cfg.Kind, strings.Join(Kinds, ", "))
+		return nil, fmt.Errorf("nets: %w", suggest.Unknown("network kind", cfg.Kind, Kinds))
 	}
 	cfg = cfg.withDefaults()
 	if len(cfg.Shape) == 0 {
@@ -129,5 +130,5 @@ func New(cfg Config) (Velocity, error) {
 	case "unet-paper":
 		return newUNetPaper(cfg)
 	}
-	return nil, fmt.Errorf("nets: unknown network kind %q; valid kinds: %s", cfg.Kind, strings.Join(Kinds, ", "))
+	return nil, fmt.Errorf("nets: %w", suggest.Unknown("network kind", cfg.Kind, Kinds))
 }

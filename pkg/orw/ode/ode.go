@@ -6,6 +6,8 @@ import (
 
 	"github.com/gomlx/gomlx/core/graph"
 	"github.com/gomlx/gomlx/support/exceptions"
+
+	"github.com/orwcfm/orwcfm/internal/suggest"
 )
 
 // Solver selects a fixed-step explicit Runge-Kutta scheme for the probability-flow
@@ -54,7 +56,7 @@ func ParseSolver(name string) (Solver, error) {
 		}
 		names = append(names, s.String())
 	}
-	return 0, fmt.Errorf("unknown ODE solver %q: valid solvers are %s", name, strings.Join(names, ", "))
+	return 0, suggest.Unknown("ODE solver", name, names)
 }
 
 // MarshalText encodes the solver as its name, so it reads well in JSON and flags.

@@ -6,20 +6,22 @@ package models
 
 import (
 	"embed"
-	"fmt"
 	"io/fs"
 	"sort"
 	"strings"
+
+	"github.com/orwcfm/orwcfm/internal/suggest"
 )
 
 //go:embed weights
 var files embed.FS
 
-// Open returns the named shipped file ("mnist-latent.ckpt").
+// Open returns the named shipped file ("mnist-latent.ckpt"); the error lists
+// the shipped files.
 func Open(name string) (fs.File, error) {
 	f, err := files.Open("weights/" + name)
 	if err != nil {
-		return nil, fmt.Errorf("no shipped model %q (shipped: %s)", name, strings.Join(Names(), ", "))
+		return nil, suggest.Unknown("shipped model", name, Names()).WithNote("and no file of that name in the current directory")
 	}
 	return f, nil
 }
