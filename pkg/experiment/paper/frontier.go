@@ -68,6 +68,8 @@ type TradeoffRow struct {
 	Recall, RecallSD     float64
 	Gap, W2              float64
 	Near                 string
+	// Seeds is the number of seeds behind the means.
+	Seeds int
 }
 
 // CollapseJudged is the α = 0 run at the base model and at its end, by the
@@ -228,7 +230,7 @@ func (f TradeoffFamily) at(r float64) TradeoffRow {
 	if !ok {
 		return row
 	}
-	row.Reached = true
+	row.Reached, row.Seeds = true, min(len(a.Coverage), len(b.Coverage))
 	row.Coverage, row.CoverageSD = mix(a, b, w, coverageOf)
 	row.Gap, _ = mix(a, b, w, gapOf)
 	row.W2, _ = mix(a, b, w, w2Of)
@@ -330,7 +332,7 @@ func tradeoffPanels(res *Results, settings []Setting, runs []experiment.Run, dir
 	if err != nil {
 		return err
 	}
-	for i, name := range []string{"tradeoff-coverage", "tradeoff-recall", "tradeoff-own-reward"} {
+	for i, name := range FrontierPanels {
 		if err := vis.SavePlot(plots[i], filepath.Join(dir, name+".png"), panelW, panelH*1.3); err != nil {
 			return err
 		}
@@ -338,22 +340,37 @@ func tradeoffPanels(res *Results, settings []Setting, runs []experiment.Run, dir
 	return tradeoffGrids(t, settings, runs, filepath.Join(dir, "tradeoff-samples.png"))
 }
 
-// Frontiers draws every family's frontier: evaluator reward against
-// coverage, evaluator reward against recall, and the task's own reward
-// against coverage, in that order (each line joins a family's Pareto
-// points; its band is the seeds' standard deviation).
+// FrontierPanels name the plots of Tradeoff.Frontiers, in its order (the
+// frontier experiment's panels NAME.png).
+var FrontierPanels = []string{"tradeoff-coverage-all", "tradeoff-coverage", "tradeoff-recall", "tradeoff-own-reward"}
+
+// zoomReward is where the frontiers' close-ups start on the reward axis:
+// the rewards of the table and a little below.
+const zoomReward = 0.85
+
+// Frontiers draws every family's frontier, each line joining a family's
+// Pareto points with the seeds' standard deviation as its band: evaluator
+// reward against coverage over the whole range, then close-ups of rewards
+// from 0.85 up of evaluator reward against coverage, evaluator reward
+// against recall, and the task's own reward against coverage (FrontierPanels
+// names them).
 func (t *Tradeoff) Frontiers() ([]*plot.Plot, error) {
 	eval := func(p TradeoffPoint) []float64 { return p.EvalReward }
 	var out []*plot.Plot
-	for _, panel := range []struct {
+	for i, panel := range []struct {
 		title, xlabel, ylabel string
 		x, y                  func(TradeoffPoint) []float64
 	}{
-		{"every method's frontier: reward against coverage", "reward by the evaluator (mean over seeds)", "coverage of the real even digits", eval, coverageOf},
-		{"every method's frontier: reward against recall", "reward by the evaluator (mean over seeds)", "recall of the real even digits", eval, recallOf},
-		{"the same frontiers by the task's own reward", "reward by the task's classifier (mean over seeds)", "coverage of the real even digits", ownRewardOf, coverageOf},
+		{"every method's frontier: reward against coverage", "reward by the evaluator", "coverage of the real even digits", eval, coverageOf},
+		{"the frontiers at high reward: coverage", "reward by the evaluator", "coverage of the real even digits", eval, coverageOf},
+		{"the frontiers at high reward: recall", "reward by the evaluator", "recall of the real even digits", eval, recallOf},
+		{"the same by the task's own reward", "reward by the task's classifier (the one optimised)", "coverage of the real even digits", ownRewardOf, coverageOf},
 	} {
-		p, err := frontiersPlot(t, panel.title, panel.xlabel, panel.ylabel, panel.x, panel.y)
+		xmin := zoomReward
+		if i == 0 {
+			xmin = math.Inf(-1)
+		}
+		p, err := frontiersPlot(t, panel.title, panel.xlabel, panel.ylabel, panel.x, panel.y, xmin)
 		if err != nil {
 			return nil, err
 		}
@@ -376,16 +393,20 @@ func (t *Tradeoff) Table(target float64) (header []string, rows [][]string) {
 			rows = append(rows, []string{row.Family, "never", "", "", "", ""})
 			continue
 		}
-		rows = append(rows, []string{row.Family, fmt.Sprintf("%.3f ± %.2g", row.Coverage, row.CoverageSD), fmt.Sprintf("%.3f ± %.2g", row.Recall, row.RecallSD),
+		rows = append(rows, []string{row.Family, meanSD(row.Coverage, row.CoverageSD, row.Seeds), meanSD(row.Recall, row.RecallSD, row.Seeds),
 			fmt.Sprintf("%+.3f", row.Gap), fmt.Sprintf("%.3g", row.W2), row.Near})
 	}
 	return header, rows
 }
 
 // frontiersPlot draws each family's frontier (y against x over its Pareto
-// points in x and y, with the seeds' spread of y as a band).
-func frontiersPlot(t *Tradeoff, title, xlabel, ylabel string, x, y func(TradeoffPoint) []float64) (*plot.Plot, error) {
+// points in x and y, with the seeds' spread of y as a band); with xmin
+// finite, the x axis starts at xmin and the y axis spans the lines at the
+// table's rewards (Targets) and above (a line's fall below that, its
+// collapse, is in the full view).
+func frontiersPlot(t *Tradeoff, title, xlabel, ylabel string, x, y func(TradeoffPoint) []float64, xmin float64) (*plot.Plot, error) {
 	var series []vis.Series
+	ylo, yhi := math.Inf(1), math.Inf(-1)
 	for i, f := range t.Families {
 		var xs, ys []float64
 		for _, p := range f.Points {
@@ -401,10 +422,48 @@ func frontiersPlot(t *Tradeoff, title, xlabel, ylabel string, x, y func(Tradeoff
 			}
 			s.X, s.Y = append(s.X, xs[k]), append(s.Y, m)
 			s.Lo, s.Hi = append(s.Lo, m-sd), append(s.Hi, m+sd)
+			if xs[k] >= xmin {
+				yhi = math.Max(yhi, m+sd)
+			}
+		}
+		for _, r := range t.Targets { // the close-up shows every line at the table's rewards
+			if v, ok := interpolate(s.X, s.Lo, r); ok {
+				ylo = math.Min(ylo, v)
+			}
 		}
 		series = append(series, s)
 	}
-	return vis.CurvesInside(title, xlabel, ylabel, series...)
+	p, err := vis.CurvesInside(title, xlabel, ylabel, series...)
+	if err != nil || math.IsInf(xmin, -1) || math.IsInf(ylo, 1) {
+		return p, err
+	}
+	pad := 0.08 * (yhi - ylo)
+	p.X.Min, p.X.Max = xmin, 1
+	p.Y.Min, p.Y.Max = ylo-pad, yhi+pad
+	return p, nil
+}
+
+// meanSD formats a mean over n seeds with its standard deviation (none for one seed).
+func meanSD(m, sd float64, n int) string {
+	if n <= 1 {
+		return fmt.Sprintf("%.3f", m)
+	}
+	return fmt.Sprintf("%.3f ± %.2g", m, sd)
+}
+
+// interpolate is the piecewise-linear function through (xs, ys), xs
+// increasing, at x (false outside xs' range).
+func interpolate(xs, ys []float64, x float64) (float64, bool) {
+	for i := 1; i < len(xs); i++ {
+		if xs[i-1] <= x && x <= xs[i] {
+			if xs[i] == xs[i-1] {
+				return ys[i], true
+			}
+			w := (x - xs[i-1]) / (xs[i] - xs[i-1])
+			return (1-w)*ys[i-1] + w*ys[i], true
+		}
+	}
+	return 0, false
 }
 
 // tradeoffGrids puts together the frames of each family's point nearest
@@ -493,7 +552,8 @@ func checkW2BeatsEarly(label string) func(*Results) (string, bool) {
 			return fmt.Sprintf("%s: evaluator reward %.3f, coverage %.3f; α = 0 never reaches that reward", label, rw, cov), true
 		}
 		ec, esd := mix(a, b, w, coverageOf)
-		return fmt.Sprintf("%s: evaluator reward %.3f, coverage %.3f ± %.2g; α = 0 stopped early there: %.3f ± %.2g", label, rw, cov, std(last.Coverage), ec, esd), cov > ec
+		n := len(last.Coverage)
+		return fmt.Sprintf("%s: evaluator reward %.3f, coverage %s; α = 0 stopped early there: %s", label, rw, meanSD(cov, std(last.Coverage), n), meanSD(ec, esd, n)), cov > ec
 	}
 }
 
@@ -533,7 +593,8 @@ func (t *Tradeoff) Summary(target float64) string {
 // and recall at each target evaluator reward, and who leads there.
 func reportTradeoff(p printer, t *Tradeoff) {
 	p("Each family's frontier at an evaluator reward: the best coverage and recall along it (interpolated between its two\n")
-	p("frontier points around that reward, seed by seed: a mixture of those two models reaches it; mean ± std over seeds),\n")
+	p("frontier points around that reward, seed by seed: a mixture of those two models reaches it; mean ± std over seeds\n")
+	p("when there are several),\n")
 	p("the hacking gap (the task's reward minus the evaluator's) and the W2 estimate there, and the frontier point nearest it.\n")
 	p("\"never\": no evaluation of the family reaches that evaluator reward.\n\n")
 	for _, target := range t.Targets {

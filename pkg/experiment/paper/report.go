@@ -232,6 +232,15 @@ func pm(v []float64) string {
 	if math.IsNaN(m) {
 		return "–"
 	}
+	n := 0
+	for _, x := range v {
+		if !math.IsNaN(x) && !math.IsInf(x, 0) {
+			n++
+		}
+	}
+	if n == 1 { // one seed: no spread to show
+		return fmt.Sprintf("%.3g", m)
+	}
 	return fmt.Sprintf("%.3g ± %.2g", m, std(v))
 }
 
