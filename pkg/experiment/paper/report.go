@@ -197,20 +197,21 @@ func evaluatorOf(f func(*orw.EvaluatorRecord) float64) func(RunResult) float64 {
 }
 
 // distinctRuns counts the runs behind the results files once each, a run being
-// a setting's task, method, τ, α, K, steps and weight normalisation with a
-// seed (the settings that orw reproduce trains in one shared run directory):
+// a setting's task, method, τ, α, K, steps, weight normalisation and variant
+// with a seed (the settings that orw reproduce trains in one shared run directory):
 // the number of distinct runs, their summed training time and how many run
 // results repeat one counted already.
 func distinctRuns(found []*Results) (runs int, seconds float64, shared int) {
 	type run struct {
 		experiment.RunSetting
-		seed uint64
+		variant string
+		seed    uint64
 	}
 	seen := map[run]bool{}
 	for _, r := range found {
 		for _, s := range r.Settings {
 			for _, x := range s.Runs {
-				key := run{s.RunSetting, x.Seed}
+				key := run{s.RunSetting, s.Variant, x.Seed}
 				if seen[key] {
 					shared++
 					continue

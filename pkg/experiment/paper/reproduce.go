@@ -61,6 +61,9 @@ type Results struct {
 type SettingResult struct {
 	Label string `json:"label"`
 	experiment.RunSetting
+	// Variant is the setting's Variant: what sets its runs apart beyond
+	// RunSetting (a W2 budget, a keep fraction, a sampler; "" for none).
+	Variant    string      `json:"variant,omitempty"`
 	ClassNames []string    `json:"class_names,omitempty"`
 	Runs       []RunResult `json:"runs"`
 }
@@ -286,7 +289,7 @@ func (rp *reproduction) results(table *experiment.Table) (*Results, []*runplot.H
 	for i, st := range rp.settings {
 		c := st.Config
 		sr := SettingResult{Label: st.Label, RunSetting: experiment.RunSetting{Task: st.Task, Method: string(c.Method), Tau: c.Tau, Alpha: c.Alpha,
-			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}}
+			RefreshEvery: c.RefreshEvery, Steps: st.Steps, NormalizeWeights: c.NormalizeWeights}, Variant: st.Variant}
 		for j, row := range table.Rows {
 			if rp.slots[j].setting != i {
 				continue
