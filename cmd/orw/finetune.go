@@ -6,8 +6,10 @@ import (
 	"flag"
 	"fmt"
 	"image"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -68,15 +70,17 @@ type finetuneFlags struct {
 	out                        *string
 	steps, gridEvery           *int64
 	asJSON, quiet, tensorboard *bool
+	// args are the arguments parsed, to name a flag as it was typed.
+	args []string
 }
 
 func newFinetuneFlags() *finetuneFlags {
-	f := &finetuneFlags{fs: newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run is resumed")}
+	f := &finetuneFlags{fs: newFlags("finetune", "fine-tune a base model toward a task's reward; an existing --out run continues with its own settings (the flags given must agree with them)")}
 	fs := f.fs
 	f.taskName = fs.String("task", defaultTask, "task (orw tasks lists them); the config flags default to the task's settings (docs/configuration.md; shown: "+defaultTask+"'s)")
 	tasks.BindOptions(fs, &f.opts)
 	f.out = fs.String("out", "", "run directory (default runs/TASK-METHOD-tTAU-aALPHA-sSEED)")
-	f.steps = fs.Int64("steps", 0, "total gradient steps (default: the task's)")
+	f.steps = fs.Int64("steps", 0, "total gradient steps (default: the task's; for an existing run, the steps it was trained to)")
 	f.config = orw.DefaultConfig()
 	if t, err := tasks.Lookup(defaultTask); err == nil {
 		f.config = t.Defaults()
@@ -92,6 +96,7 @@ func newFinetuneFlags() *finetuneFlags {
 // finetuneRun is what orw finetune runs, made from its flags by setup.
 type finetuneRun struct {
 	task  *tasks.Task
+	raw   tasks.Options // as given (or as the run records them)
 	opts  tasks.Options // resolved
 	cfg   orw.Config
 	total int64  // gradient steps
@@ -100,24 +105,25 @@ type finetuneRun struct {
 }
 
 // setup checks the parsed flags and turns them into the run: the task's
-// defaults, overridden by the flags given. The config is validated here, once
-// on the way in, so that a bad flag fails before the backend and the models
-// load; orw.NewTrainer checks it again only as the library's own guard.
+// defaults, overridden by the flags given; or, when the run directory
+// holds a run, that run's own settings, which the flags given must agree
+// with (continueRun). The config is validated here, once on the way in, so
+// that a bad flag fails before the backend and the models load;
+// orw.NewTrainer checks it again only as the library's own guard.
 func (f *finetuneFlags) setup() (*finetuneRun, error) {
 	task, err := tasks.Lookup(*f.taskName)
 	if err != nil {
 		return nil, err
 	}
-	r := &finetuneRun{task: task, cfg: task.Defaults(), total: task.Steps, grid: *f.gridEvery, out: *f.out}
+	given := givenFlags(f.fs)
+	r := &finetuneRun{task: task, raw: f.opts, cfg: task.Defaults(), total: task.Steps, grid: *f.gridEvery, out: *f.out}
 	experiment.ApplyFlags(f.fs, &r.cfg, f.config)
 	if err := r.cfg.Validate(); err != nil {
 		return nil, err
 	}
-	f.fs.Visit(func(fl *flagT) {
-		if fl.Name == "steps" {
-			r.total = *f.steps
-		}
-	})
+	if given["steps"] {
+		r.total = *f.steps
+	}
 	if r.total < 0 || r.total > maxSteps {
 		return nil, fmt.Errorf("--steps must be in 0..%d, got %d", maxSteps, r.total)
 	}
@@ -132,6 +138,11 @@ func (f *finetuneFlags) setup() (*finetuneRun, error) {
 	if r.grid <= 0 {
 		r.grid = max(r.total/5, 1)
 	}
+	if hasRun(r.out) {
+		if err := f.continueRun(r, given); err != nil {
+			return nil, err
+		}
+	}
 	return r, nil
 }
 
@@ -140,6 +151,7 @@ func runFinetune(ctx context.Context, args []string) error {
 	if err := parse(flags.fs, args); err != nil {
 		return err
 	}
+	flags.args = args
 	r, err := flags.setup()
 	if err != nil {
 		return err
@@ -150,7 +162,7 @@ func runFinetune(ctx context.Context, args []string) error {
 		return err
 	}
 	t0 := time.Now()
-	opts, err := task.Resolve(flags.opts)
+	opts, err := task.Resolve(r.raw)
 	if err != nil {
 		return err
 	}
@@ -192,30 +204,24 @@ type finetuneViews struct {
 	toy   *tasks.ToyComparison
 }
 
-// hooks draw the start grid and set up the progress bar and the grids of
-// the steps (Start), then draw the final grid, the plots and, for 2-D point
-// tasks, the comparison with the exact density (End).
+// hooks record the run's step count (finetuneFile), draw the start grid
+// and set up the progress bar and the grids of the steps (Start), then
+// draw the final grid, the before/after picture, the plots and, for 2-D
+// point tasks, the comparison with the exact density (End).
 func (fv *finetuneViews) hooks(r *finetuneRun, quiet bool) experiment.Hooks {
-	task, total, grid := r.task, r.total, r.grid
 	return experiment.Hooks{
 		Start: func(_ experiment.Run, run *rundir.Run) error {
-			v := newRunViews(run, r.out)
-			fv.v = v
-			if task.Points {
-				v.exact = func(step int64) ([][]float64, string, error) {
-					return toyExact(task, r.opts, r.cfg, step)
-				}
+			if err := writeFinetuneRecord(r.out, r.total); err != nil {
+				return err
 			}
+			v := newTaskViews(run, r.out, r.task, r.opts, r.cfg)
+			fv.v = v
 			if err := v.grid("start.png"); err != nil {
 				return err
 			}
-			var w2avg, ravg float64
-			start := run.StepCount()
 			l := run.Loop()
 			l.OnStep("finetune pictures", 1, train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
-				ravg = smooth(ravg, rec.RewardMean, rec.Step-start)
-				w2avg = smooth(w2avg, rec.W2, rec.Step-start)
-				if rec.Step%grid == 0 && rec.Step < total {
+				if rec.Step%r.grid == 0 && rec.Step < r.total {
 					if err := v.grid(fmt.Sprintf("step-%06d.png", rec.Step)); err != nil {
 						fmt.Fprintln(os.Stderr, "warning:", err)
 					}
@@ -223,34 +229,82 @@ func (fv *finetuneViews) hooks(r *finetuneRun, quiet bool) experiment.Hooks {
 				return nil
 			})
 			if !quiet {
-				train.AttachProgress(l, train.NewTextBar(task.Name), 1, func(orw.StepRecord) string {
-					return fmt.Sprintf("reward %.3f w2 %.2e", ravg, w2avg)
-				})
+				attachBar(run, r.task.Name)
 			}
 			// After the final evaluation (FinalEval), when training succeeded.
 			l.OnEnd("finetune pictures", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
 				if err != nil {
 					return nil
 				}
-				if err := v.grid("final.png"); err != nil {
-					return err
-				}
-				if fv.files, err = v.plots(); err != nil {
-					return err
-				}
-				if task.Points {
-					fv.toy, err = v.toyComparison(run.StepCount())
-				}
-				return err
+				return fv.end(run, r)
 			})
 			return nil
 		},
 	}
 }
 
+// end draws the pictures of a run that has finished training: the final
+// grid, the before/after picture, the plots and, for 2-D point tasks, the
+// comparison with the exact density.
+func (fv *finetuneViews) end(run *rundir.Run, r *finetuneRun) error {
+	v := fv.v
+	if err := v.grid("final.png"); err != nil {
+		return err
+	}
+	if err := v.beforeAfter(r.cfg); err != nil {
+		return err
+	}
+	var err error
+	if fv.files, err = v.plots(); err != nil {
+		return err
+	}
+	if r.task.Points {
+		fv.toy, err = v.toyComparison(run.StepCount())
+	}
+	return err
+}
+
+// attachBar attaches the progress bar of orw finetune to the run's loop:
+// its status is the training batch's reward and W2 (smoothed) and the
+// reward of the last evaluation, labelled (barStatus).
+func attachBar(run *rundir.Run, label string) {
+	var w2avg, ravg float64
+	eval := math.NaN()
+	if _, evals, err := run.History(); err == nil && len(evals) > 0 {
+		eval = evals[len(evals)-1].Reward
+	}
+	start := run.StepCount()
+	l := run.Loop()
+	l.OnStep("progress status", 1, train.PriorityDisplay-1, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
+		ravg = smooth(ravg, rec.RewardMean, rec.Step-start)
+		w2avg = smooth(w2avg, rec.W2, rec.Step-start)
+		return nil
+	})
+	l.OnEvent("progress status", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], ev any) error {
+		if e, ok := ev.(rundir.Eval); ok {
+			eval = e.Record.Reward
+		}
+		return nil
+	})
+	train.AttachProgress(l, train.NewTextBar(label), 1, func(orw.StepRecord) string {
+		return barStatus(ravg, eval, w2avg)
+	})
+}
+
+// barStatus is the status of orw finetune's progress bar: "batch reward
+// 0.612, eval reward 0.598, w2 1.20e-03"; the eval reward is left out while
+// there is none (NaN).
+func barStatus(batch, eval, w2 float64) string {
+	s := fmt.Sprintf("batch reward %.3f", batch)
+	if !math.IsNaN(eval) {
+		s += fmt.Sprintf(", eval reward %.3f", eval)
+	}
+	return s + fmt.Sprintf(", w2 %.2e", w2)
+}
+
 // printFinetune prints the summary of a run of task with cfg in dir for people.
 func printFinetune(sum FinetuneSummary, task *tasks.Task, cfg orw.Config, dir string) {
-	fmt.Printf("finetune: %s %s tau=%g alpha=%g: reward %.3f → %.3f in %d steps (%s)\n", task.Name, cfg.Method, cfg.Tau, cfg.Alpha,
+	fmt.Printf("finetune: %s %s tau=%g alpha=%g: eval reward %.3f → %.3f in %d steps (%s)\n", task.Name, cfg.Method, cfg.Tau, cfg.Alpha,
 		sum.InitialReward, sum.FinalReward, sum.Steps, time.Duration(sum.WallSeconds*float64(time.Second)).Round(time.Second))
 	fmt.Printf("reward: %s%s\n", sum.Reward, rewardDetails(sum))
 	if t := sum.Toy; t != nil {
@@ -328,6 +382,19 @@ func newRunViews(run *rundir.Run, dir string) *runViews {
 	return &runViews{run: run, dir: dir, classNames: run.ClassNames()}
 }
 
+// newTaskViews returns the views of a run of task with resolved opts and
+// cfg: for 2-D point tasks its pictures are scatters over the exact tilted
+// density.
+func newTaskViews(run *rundir.Run, dir string, task *tasks.Task, opts tasks.Options, cfg orw.Config) *runViews {
+	v := newRunViews(run, dir)
+	if task.Points {
+		v.exact = func(step int64) ([][]float64, string, error) {
+			return toyExact(task, opts, cfg, step)
+		}
+	}
+	return v
+}
+
 // gridSeed fixes the noise of the sample grids so that they show the model change.
 const gridSeed = 20250211
 
@@ -360,6 +427,72 @@ func (v *runViews) grid(name string) error {
 	v.written = append(v.written, path)
 	v.frames = append(v.frames, g)
 	return nil
+}
+
+// beforeAfterFile is the picture of the samples before and after a run.
+const beforeAfterFile = "before-after.png"
+
+// beforeAfter writes beforeAfterFile: the same noise through the base model
+// (before, left) and the fine-tuned model (after, right, titled with its
+// step and the run's τ and α), as the pictures of docs/tasks show them: 32
+// samples of each (for a class-conditional model whole rows of its
+// labels), or for 2-D point tasks scatters over the exact densities.
+func (v *runViews) beforeAfter(cfg orw.Config) error {
+	step := v.run.StepCount()
+	knobs := fmt.Sprintf("τ = %g, α = %g", cfg.Tau, cfg.Alpha)
+	if cfg.Method != orw.MethodORW {
+		knobs = string(cfg.Method) + ", " + knobs
+	}
+	afterTitle := fmt.Sprintf("after: step %s (%s)", withCommas(step), knobs)
+	var before, after image.Image
+	var err error
+	if v.exact != nil {
+		before, after, err = v.toyBeforeAfter(step, cfg, afterTitle)
+	} else {
+		before, after, err = v.imageBeforeAfter(afterTitle)
+	}
+	if err != nil {
+		return err
+	}
+	path := filepath.Join(v.dir, beforeAfterFile)
+	if err := vis.SavePNG(path, vis.Grid([]image.Image{before, after}, 2, vis.GridOptions{Scale: 1, Pad: 12})); err != nil {
+		return err
+	}
+	v.written = append(v.written, path)
+	return nil
+}
+
+// imageBeforeAfter draws the titled grids of beforeAfter for an image task.
+func (v *runViews) imageBeforeAfter(afterTitle string) (before, after image.Image, err error) {
+	n, cols := 32, 8
+	if k := v.run.Generator().NumClasses(); k > 0 {
+		n, cols = k*((32+k-1)/k), k
+	}
+	grid := func(draw func(int, uint64) (*orw.Images, error), title string) (image.Image, error) {
+		imgs, err := draw(n, gridSeed)
+		if err != nil {
+			return nil, err
+		}
+		g, err := runplot.BatchGrid(imgs, cols, vis.GridOptions{})
+		if err != nil {
+			return nil, err
+		}
+		return vis.Titled(g, title), nil
+	}
+	if before, err = grid(v.run.BaseSamples, "before: base model"); err != nil {
+		return nil, nil, err
+	}
+	after, err = grid(v.run.Samples, afterTitle)
+	return before, after, err
+}
+
+// withCommas writes n with commas between groups of three digits: 2,000.
+func withCommas(n int64) string {
+	s := strconv.FormatInt(n, 10)
+	for i := len(s) - 3; i > 0 && s[i-1] != '-'; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // Labels of the curves of reward.png and w2.png.

@@ -148,10 +148,15 @@ func TestFinetuneSmoke(t *testing.T) {
 	if sum.Steps != 20 || len(sum.ClassFractions) != 10 || sum.RunDir != dir || !(sum.FinalReward > 0) || !(sum.W2Velocity > 0) {
 		t.Fatalf("summary: %+v", sum)
 	}
-	for _, f := range []string{"samples/start.png", "samples/final.png", "reward.png", "w2.png", "classes.png", "history.jsonl", "state.ckpt"} {
+	for _, f := range []string{"samples/start.png", "samples/final.png", "before-after.png", "reward.png", "w2.png", "classes.png", "history.jsonl", "state.ckpt"} {
 		if st, err := os.Stat(filepath.Join(dir, f)); err != nil || st.Size() == 0 {
 			t.Errorf("missing output %s", f)
 		}
+	}
+	// Before and after: 4 rows of 8 digits each (28 pixels, doubled), titled,
+	// side by side with 12 pixels around, as docs/tasks/mnist-even.png.
+	if w, h := pngSize(t, filepath.Join(dir, "before-after.png")); w != 932 || h != 274 {
+		t.Errorf("before-after.png is %d×%d, want 932×274", w, h)
 	}
 	// Running it again with more steps resumes the run.
 	code, out, errOut = runOrw(t, "finetune", "--tau", "5", "--steps", "30", "--eval-every", "10", "--eval-samples", "64", "--out", dir, "--json", "--quiet")
@@ -164,7 +169,7 @@ func TestFinetuneSmoke(t *testing.T) {
 	}
 	// Another config on the same directory is refused with the difference named.
 	code, _, errOut = runOrw(t, "finetune", "--steps", "30", "--tau", "9", "--eval-every", "10", "--eval-samples", "64", "--out", dir, "--quiet")
-	if code != 1 || !strings.Contains(errOut, "tau: 5 → 9") {
+	if code != 1 || !strings.Contains(errOut, "run "+dir+" has tau 5, the flag --tau gives 9: leave the flag out") {
 		t.Fatalf("config change: exit %d, %q", code, errOut)
 	}
 	// Sampling from the run works while it is not open.

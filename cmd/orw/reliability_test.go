@@ -223,7 +223,7 @@ func TestBadInputsCLI(t *testing.T) {
 		{"generator as run state", append(toyFlags(runGen), "--steps", "4"), 1, `state.ckpt holds a "generator", not a run state`},
 		{"run state of another model (resume)", append(toyFlags(runForeign), "--steps", "4"), 1, "state.ckpt was written for another config than config.json holds"},
 		{"run state of another model (sample)", []string{"sample", "--run", runForeign, "-n", "2"}, 1, "state.ckpt: the run's weights do not fit its base model"},
-		{"other settings on a run", append(toyFlags(good), "--steps", "4", "--tau", "3"), 1, "exists with a different config (tau: 0.5 → 3)"},
+		{"other settings on a run", append(toyFlags(good), "--steps", "4", "--tau", "3"), 1, "has tau 0.5, the flag --tau gives 3: leave the flag out to continue the run with its own settings, or give another --out for a new run"},
 		{"panic (last resort)", []string{panicCommand}, 3, "orw selftest-bug: internal error: assignment to entry in nil map (a bug: please report it"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

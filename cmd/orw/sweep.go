@@ -8,6 +8,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -104,7 +105,9 @@ func newSweepFlags(cmd, summary string) *sweepFlags {
 
 // parse parses the flags around an optional GRID argument (before or after
 // the flags) and builds the sweep: the file's settings, replaced by the
-// flags given.
+// flags given. A sweep directory as GRID, or --name (and --out) naming one
+// that holds its grid (experiment.SweepGridFile), continues that sweep:
+// the flags given must agree with its settings (checkStored).
 func (sf *sweepFlags) parse(args []string) (*experiment.Sweep, error) {
 	pos, err := parseInterleaved(sf.fs, args)
 	if err != nil {
@@ -118,25 +121,57 @@ func (sf *sweepFlags) parse(args []string) (*experiment.Sweep, error) {
 	if len(pos) == 1 {
 		grid = pos[0]
 	}
+	set := givenFlags(sf.fs)
+	if set["seed"] && set["seeds"] {
+		return nil, errors.New("--seed and --seeds are the same setting: give one")
+	}
+	given, err := sf.givenSettings(set)
+	if err != nil {
+		return nil, err
+	}
+	if dir, ok := sf.storedDir(grid, set); ok {
+		s, err := experiment.ReadSweepDir(dir)
+		if err != nil {
+			return nil, err
+		}
+		return s, sf.checkStored(s, set, given, args)
+	}
 	s := &experiment.Sweep{}
 	if grid != "" {
 		if s, err = experiment.ReadSweep(grid); err != nil {
 			return nil, err
 		}
 	}
-	set := map[string]bool{}
-	sf.fs.Visit(func(f *flagT) { set[f.Name] = true })
 	if set["name"] {
 		s.Name = *sf.name
 	}
 	if set["out"] {
 		s.Out = *sf.out
 	}
-	if set["seed"] && set["seeds"] {
-		return nil, errors.New("--seed and --seeds are the same setting: give one")
+	for _, g := range given {
+		if err := s.Set(g.key, g.values...); err != nil {
+			return nil, err
+		}
 	}
-	for key, v := range sf.settings {
-		flagName := key
+	if grid == "" && s.Name == "" {
+		return nil, errors.New("no sweep: give a GRID file or a sweep directory, or --name and the settings as flags (orw sweep -h)")
+	}
+	return s, nil
+}
+
+// givenSetting is a sweep setting that a flag gives: its canonical key,
+// the flag's name and its values.
+type givenSetting struct {
+	key, flag string
+	values    []string
+}
+
+// givenSettings are the settings that the flags set gives, in the order of
+// their keys.
+func (sf *sweepFlags) givenSettings(set map[string]bool) ([]givenSetting, error) {
+	var given []givenSetting
+	for _, key := range sortedKeys(mapKeys(sf.settings)) {
+		v, flagName := *sf.settings[key], key
 		switch key {
 		case "seed":
 			flagName = "seeds"
@@ -146,20 +181,112 @@ func (sf *sweepFlags) parse(args []string) (*experiment.Sweep, error) {
 		if !set[flagName] {
 			continue
 		}
-		vals := experiment.SplitList(key, *v)
+		vals := experiment.SplitList(key, v)
 		for _, x := range vals {
 			if x == "" {
-				return nil, fmt.Errorf("--%s %q: an empty value in the list", flagName, *v)
+				return nil, fmt.Errorf("--%s %q: an empty value in the list", flagName, v)
 			}
 		}
-		if err := s.Set(key, vals...); err != nil {
-			return nil, err
+		given = append(given, givenSetting{key, flagName, vals})
+	}
+	return given, nil
+}
+
+// mapKeys is the set of the keys of m.
+func mapKeys[V any](m map[string]V) map[string]bool {
+	set := make(map[string]bool, len(m))
+	for k := range m {
+		set[k] = true
+	}
+	return set
+}
+
+// storedDir is the sweep directory to continue: GRID when it is a
+// directory, or, without GRID, OUT/NAME of --name (and --out) when it
+// holds the sweep's grid.
+func (sf *sweepFlags) storedDir(grid string, set map[string]bool) (string, bool) {
+	if grid != "" {
+		st, err := os.Stat(grid)
+		return grid, err == nil && st.IsDir()
+	}
+	if !set["name"] {
+		return "", false
+	}
+	s := experiment.Sweep{Name: *sf.name, Out: *sf.out}
+	_, err := os.Stat(filepath.Join(s.Dir(), experiment.SweepGridFile))
+	return s.Dir(), err == nil
+}
+
+// checkStored compares the flags given with the settings of the stored
+// sweep s, which it continues. A flag that leaves the sweep's runs as they
+// are (the same values, or a value that means the same) is accepted;
+// --steps is taken (the runs continue to it); the others are conflicts,
+// each named as it was typed.
+func (sf *sweepFlags) checkStored(s *experiment.Sweep, set map[string]bool, given []givenSetting, args []string) error {
+	base, err := s.Points()
+	if err != nil {
+		return err
+	}
+	var conflicts []string
+	for _, name := range []string{"name", "out"} {
+		have, gives := s.Name, *sf.name
+		if name == "out" {
+			have, gives = filepath.Clean(s.OutDir()), filepath.Clean(*sf.out)
+		}
+		if set[name] && have != gives {
+			conflicts = append(conflicts, fmt.Sprintf("%s %s, the flag %s gives %s", name, have, typedFlag(args, name), gives))
 		}
 	}
-	if grid == "" && s.Name == "" {
-		return nil, errors.New("no sweep: give a GRID file, or --name and the settings as flags (orw sweep -h)")
+	var steps []string
+	for _, g := range given {
+		if g.key == "steps" {
+			steps = g.values
+			continue
+		}
+		c := *s
+		c.Settings = slices.Clone(s.Settings)
+		if err := c.Set(g.key, g.values...); err != nil {
+			return err
+		}
+		points, err := c.Points()
+		if err != nil {
+			return err
+		}
+		if !sameRuns(base, points) {
+			conflicts = append(conflicts, sweepConflict(s, g, typedFlag(args, g.flag)))
+		}
 	}
-	return s, nil
+	if len(conflicts) > 0 {
+		return fmt.Errorf("sweep %s has %s: leave %s out to continue the sweep with its own settings, or give another --name for a new sweep",
+			s.Dir(), strings.Join(conflicts, "; "), theFlags(len(conflicts)))
+	}
+	if steps != nil {
+		return s.Set("steps", steps...)
+	}
+	return nil
+}
+
+// sameRuns reports whether two lists of points have the same runs in the
+// same order: the same settings, whatever the names of the points ("0.5"
+// and "0.50" name the same α).
+func sameRuns(a, b []experiment.Point) bool {
+	settings := func(p experiment.Point) string {
+		t := p.Run.Trial
+		t.Name = ""
+		return experiment.TrialDir("", "", t)
+	}
+	return slices.EqualFunc(a, b, func(p, q experiment.Point) bool { return settings(p) == settings(q) })
+}
+
+// sweepConflict says what the sweep s has of a setting that a flag, as
+// typed, gives otherwise: "tau 0.5,2, the flag --tau gives 1,4", "no batch
+// (the task's default), the flag --batch gives 64".
+func sweepConflict(s *experiment.Sweep, g givenSetting, typed string) string {
+	has := "no " + g.key + " (the default)"
+	if vals := s.Lookup(g.key); vals != nil {
+		has = g.key + " " + strings.Join(vals, ",")
+	}
+	return fmt.Sprintf("%s, the flag %s gives %s", has, typed, strings.Join(g.values, ","))
 }
 
 // indexFromEnv is the point that a cluster engine asks for: the Slurm array
@@ -212,6 +339,9 @@ func sweepRun(ctx context.Context, args []string) error {
 	be, err := backend()
 	if err != nil {
 		return err
+	}
+	if err := s.WriteGrid(); err != nil {
+		return fmt.Errorf("cannot record the sweep in its directory: %w", err)
 	}
 	total := s.Size()
 	prog := &sweepProgress{total: total, w: os.Stdout}
@@ -273,7 +403,7 @@ func (p *sweepProgress) hooks() experiment.Hooks {
 			l := run.Loop()
 			l.OnStep("sweep progress", every, train.PriorityDisplay, func(l *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
 				if l.Step() < r.Steps {
-					p.printf(r, "step %d/%d, batch reward %.3f, %s left", l.Step(), r.Steps, rec.RewardMean, l.Remaining().Round(time.Second))
+					p.printf(r, "step %d/%d, batch reward %.3f, time left %s", l.Step(), r.Steps, rec.RewardMean, train.TimeLeft(l.Remaining()))
 				}
 				return nil
 			})
@@ -281,6 +411,9 @@ func (p *sweepProgress) hooks() experiment.Hooks {
 			l.OnEnd("sweep progress", train.PriorityDisplay, func(_ *train.Loop[orw.StepRecord], err error) error {
 				if err != nil {
 					return nil
+				}
+				if err := finalGrid(r, run); err != nil {
+					return err
 				}
 				_, evals, herr := run.History()
 				if herr == nil && len(evals) > 0 {
@@ -296,6 +429,20 @@ func (p *sweepProgress) hooks() experiment.Hooks {
 			return nil
 		},
 	}
+}
+
+// finalGrid writes the final sample grid of a sweep's run into its
+// directory (samples/final.png), as orw finetune draws it.
+func finalGrid(r experiment.Run, run *rundir.Run) error {
+	task, err := tasks.Lookup(r.TaskName())
+	if err != nil {
+		return err
+	}
+	opts, err := task.Resolve(r.Options)
+	if err != nil {
+		return err
+	}
+	return newTaskViews(run, r.Dir, task, opts, r.Config).grid("final.png")
 }
 
 func sweepList(args []string) error {

@@ -112,7 +112,7 @@ func TestFinetuneEveryTask(t *testing.T) {
 			if tc.task == "mnist-prompt" {
 				code, _, errOut := runOrw(t, "finetune", "--task", tc.task, "--prompt", "the digit zero", "--steps", "3", "--batch", "8",
 					"--eval-every", "3", "--eval-samples", "16", "--refresh-every", "1", "--out", dir, "--quiet")
-				if code != 1 || !strings.Contains(errOut, `prompt: "the digit seven" → "the digit zero"`) {
+				if code != 1 || !strings.Contains(errOut, `has prompt "the digit seven", the flag --prompt gives "the digit zero"`) {
 					t.Errorf("another prompt on the run: exit %d, %q", code, errOut)
 				}
 			}

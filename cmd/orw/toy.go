@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"image"
 	"image/png"
 	"os"
 	"time"
@@ -94,6 +95,50 @@ func (v *runViews) scatter(path string) error {
 	if err != nil {
 		return err
 	}
+	b, img, err := scatterPlot(imgs, d, title)
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		return err
+	}
+	v.written = append(v.written, path)
+	v.frames = append(v.frames, img)
+	return nil
+}
+
+// toyBeforeAfter draws the scatters of beforeAfter for a 2-D point task:
+// the base model's samples over p_ref (N = 0 refreshes), and the trainee's
+// at step over the exact tilted density after N refreshes.
+func (v *runViews) toyBeforeAfter(step int64, cfg orw.Config, afterTitle string) (before, after image.Image, err error) {
+	draw := func(at int64, samples func(int, uint64) (*orw.Images, error), title string) (image.Image, error) {
+		d, _, err := v.exact(at)
+		if err != nil {
+			return nil, err
+		}
+		imgs, err := samples(toySamples, gridSeed)
+		if err != nil {
+			return nil, err
+		}
+		_, img, err := scatterPlot(imgs, d, title)
+		return img, err
+	}
+	if before, err = draw(0, v.run.BaseSamples, "before: the base model's samples\nover p_ref (N = 0)"); err != nil {
+		return nil, nil, err
+	}
+	n := tasks.ToyRefreshes(step, cfg.RefreshEvery)
+	afterTitle += fmt.Sprintf(", samples over\nexp(τNr)·p_ref/Z after N = %d refreshes", n)
+	if cfg.Alpha > 0 || cfg.Method != orw.MethodORW {
+		afterTitle += " (exact for orw, α = 0)"
+	}
+	after, err = draw(step, v.run.Samples, afterTitle)
+	return before, after, err
+}
+
+// scatterPlot draws points over a density of tasks.ToyGrid (the part
+// toyWindowLo..toyWindowHi of it) with contours, titled: the PNG file's
+// bytes and its image.
+func scatterPlot(imgs *orw.Images, d [][]float64, title string) ([]byte, image.Image, error) {
 	pts := make([][2]float64, imgs.N)
 	for i := range pts {
 		pts[i] = [2]float64{float64(imgs.Pix[2*i]), float64(imgs.Pix[2*i+1])}
@@ -116,23 +161,15 @@ func (v *runViews) scatter(path string) error {
 	levels := []float64{0.05 * top, 0.25 * top, 0.6 * top}
 	p, err := vis.Density(d, xmin, xmax, ymin, ymax, vis.DensityOptions{Points: pts, Levels: levels})
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	p.Title.Text = title
 	b, err := vis.PlotPNG(p, 5*inch, 4.5*inch)
 	if err != nil {
-		return err
+		return nil, nil, err
 	}
 	img, err := png.Decode(bytes.NewReader(b))
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(path, b, 0o644); err != nil {
-		return err
-	}
-	v.written = append(v.written, path)
-	v.frames = append(v.frames, img)
-	return nil
+	return b, img, err
 }
 
 // toyComparison compares 4,000 samples of the trainee with the exact density.

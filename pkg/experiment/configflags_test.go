@@ -263,7 +263,8 @@ from experiment.ConfigFields and orw.DefaultConfig: edit those, not this page. -
 
 A fine-tuning run is set by one ` + "`orw.Config`" + ` (package ` + "`pkg/orw`" + `), stored in
 the run directory's ` + "`config.json`" + `; a run is resumed only with the same
-configuration. ` + "`orw.DefaultConfig()`" + ` holds the defaults, and its doc comment
+configuration (` + "`orw finetune --out DIR`" + ` on an existing run takes the run's own,
+and refuses flags that disagree with it). ` + "`orw.DefaultConfig()`" + ` holds the defaults, and its doc comment
 says why each is what it is. Each task of ` + "`pkg/tasks`" + ` starts from them and changes
 a few (second table); ` + "`orw finetune`" + ` starts from the task's and applies only the
 flags given. Library errors name the field (` + "`RefreshEvery must be >= 1`" + `); the CLI

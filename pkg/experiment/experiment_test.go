@@ -297,7 +297,7 @@ func TestInterruptAndErrors(t *testing.T) {
 	// The same directory with another config is refused, naming the difference.
 	bad := r
 	bad.Config.Tau = 3
-	if _, err := bad.Execute(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), "tau: 0.5 → 3") {
+	if _, err := bad.Execute(context.Background(), Options{}); err == nil || !strings.Contains(err.Error(), "it has tau 0.5, the config given has 3") {
 		t.Errorf("other config: %v", err)
 	}
 	if _, err := (Grid{Runs: []Run{r, r}}).Execute(context.Background()); err == nil || !strings.Contains(err.Error(), "share the directory") {

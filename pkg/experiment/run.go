@@ -200,7 +200,7 @@ func readFinished(r Run) (*runplot.History, int64, bool) {
 		return nil, 0, false
 	}
 	o, err := task.Resolve(r.Options)
-	if err != nil || !maps.Equal(saved.Info.Meta, tasks.RunMetaWith(task, o)) {
+	if err != nil || !maps.Equal(tasks.RunMetaOf(saved.Info), tasks.RunMetaWith(task, o)) {
 		return nil, 0, false
 	}
 	info := saved.Info

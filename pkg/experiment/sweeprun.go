@@ -1,6 +1,7 @@
 package experiment
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -72,4 +73,47 @@ func writeSweepRecord(dir string, rec SweepRecord) error {
 		enc.SetIndent("", "  ")
 		return enc.Encode(rec)
 	})
+}
+
+// SweepGridFile is the file in a sweep's directory (Sweep.Dir) that holds
+// the sweep as it was last run (Sweep.MarshalJSON), so that it continues
+// from its directory alone (ReadSweepDir).
+const SweepGridFile = "grid.json"
+
+// WriteGrid writes the sweep into its directory's SweepGridFile,
+// atomically (the tasks of a cluster sweep write the same file at once).
+func (s *Sweep) WriteGrid() error {
+	b, err := s.MarshalJSON()
+	if err != nil {
+		return err
+	}
+	var indented bytes.Buffer
+	if err := json.Indent(&indented, b, "", "  "); err != nil {
+		return err
+	}
+	b = indented.Bytes()
+	if err := os.MkdirAll(s.Dir(), 0o755); err != nil {
+		return err
+	}
+	return ckpt.WriteFileAtomic(filepath.Join(s.Dir(), SweepGridFile), func(w io.Writer) error {
+		_, err := w.Write(append(b, '\n'))
+		return err
+	})
+}
+
+// ReadSweepDir reads the sweep of a sweep directory from its
+// SweepGridFile. The sweep's name and out are the directory's (its base
+// name and parent), wherever the sweep was run from.
+func ReadSweepDir(dir string) (*Sweep, error) {
+	path := filepath.Join(dir, SweepGridFile)
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("%s holds no %s, the sweep that orw sweep run records in its directory (sweeps run before it was recorded have none): give the sweep's grid file, or its settings as flags", dir, SweepGridFile)
+	}
+	s, err := ReadSweep(path)
+	if err != nil {
+		return nil, err
+	}
+	clean := filepath.Clean(dir)
+	s.Name, s.Out = filepath.Base(clean), filepath.Dir(clean)
+	return s, nil
 }

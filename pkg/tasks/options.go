@@ -41,7 +41,9 @@ type Options struct {
 type OptionField struct {
 	// Name is the flag, without dashes, and the sweep key: "model", "two-sided".
 	Name string
-	// MetaKey is the option's key in a run's metadata: "model", "two_sided".
+	// MetaKey is the option's key in a run's metadata: "model", "two_sided",
+	// "reward_override" (a reward that replaces the task's; runs made before
+	// it recorded the option as "reward", which RunMetaOf translates).
 	MetaKey string
 	// Usage says what the option does, for orw finetune -h.
 	Usage string
@@ -59,7 +61,7 @@ type OptionField struct {
 var OptionFields = []OptionField{
 	{"model", "model", "base model: latent, latent-cond, unet, mlp, or a generator checkpoint (default: the task's)",
 		"base model (default: the task's; one value, a file sweeps it)", func(o *Options) any { return &o.Model }},
-	{"reward", "reward", "reward replacing the task's: " + RewardSpecSyntax + "; orw tasks lists the names",
+	{"reward", "reward_override", "reward replacing the task's: " + RewardSpecSyntax + "; orw tasks lists the names",
 		"reward replacing the task's (one value; a file sweeps it)", func(o *Options) any { return &o.Reward }},
 	{"prompt", "prompt", "prompt of the prompt reward (orw tasks lists them; default: the task's)",
 		"prompt of the prompt reward (one value; a file sweeps it)", func(o *Options) any { return &o.Prompt }},
@@ -352,7 +354,9 @@ func (o Options) meta(t *Task) map[string]string {
 	return m
 }
 
-// metaDiff lists the keys in which two run metadata maps differ ("prompt: a → b").
+// metaDiff lists the keys in which a run's metadata (have) differs from the
+// metadata of the options given (want): `prompt "a shoe", the options give
+// "a top"`; a key that one side lacks shows as none.
 func metaDiff(have, want map[string]string) []string {
 	keys := map[string]bool{}
 	for k := range have {
@@ -369,8 +373,16 @@ func metaDiff(have, want map[string]string) []string {
 	var d []string
 	for _, k := range ks {
 		if have[k] != want[k] {
-			d = append(d, fmt.Sprintf("%s: %q → %q", k, have[k], want[k]))
+			d = append(d, fmt.Sprintf("%s %s, the options give %s", k, quotedOrNone(have, k), quotedOrNone(want, k)))
 		}
 	}
 	return d
+}
+
+// quotedOrNone is m[k] quoted, or none when m lacks k.
+func quotedOrNone(m map[string]string, k string) string {
+	if v, ok := m[k]; ok {
+		return strconv.Quote(v)
+	}
+	return "none"
 }

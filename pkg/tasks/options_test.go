@@ -42,7 +42,7 @@ func TestOptionsMeta(t *testing.T) {
 	task := &Task{Name: "mnist-prompt", Data: "mnist"}
 	o := Options{Reward: "prompt", Prompt: "a zero", TwoSided: true, Target: "3", DataDir: "/d"}
 	m := o.meta(task)
-	want := map[string]string{"task": "mnist-prompt", "data": "mnist", "model": "latent", "reward": "prompt",
+	want := map[string]string{"task": "mnist-prompt", "data": "mnist", "model": "latent", "reward_override": "prompt",
 		"prompt": "a zero", "two_sided": "true", "target": "3", "data_dir": "/d"}
 	if !reflect.DeepEqual(m, want) {
 		t.Errorf("meta = %v, want %v", m, want)

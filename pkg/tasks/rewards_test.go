@@ -177,7 +177,7 @@ func TestResolveOptions(t *testing.T) {
 	if m["prompt"] != "a shoe" || m["model"] != "latent" {
 		t.Errorf("the run metadata lacks the options: %v", m)
 	}
-	if d := metaDiff(m, Options{Model: "latent", Prompt: "a top"}.meta(jpeg)); len(d) != 1 || !strings.Contains(d[0], `prompt: "a shoe" → "a top"`) {
+	if d := metaDiff(m, Options{Model: "latent", Prompt: "a top"}.meta(jpeg)); len(d) != 1 || d[0] != `prompt "a shoe", the options give "a top"` {
 		t.Errorf("metaDiff: %v", d)
 	}
 	// Runs made before options existed have only task, data and model.

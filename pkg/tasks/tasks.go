@@ -159,8 +159,19 @@ func OpenOrCreateRun(backend compute.Backend, dir, task, model string, cfg orw.C
 }
 
 // OpenOrCreateRunWith is OpenOrCreateRun with every run option (reward, prompt,
-// target...). An existing run must have been made with the same options.
+// target...). An existing run must have been made with the same options
+// (OpenRun reopens a run with its own); when it names a task or reward that
+// is not registered in this program, the error names the missing
+// Register or RegisterReward call.
 func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options, cfg orw.Config) (*rundir.Run, error) {
+	info, infoErr := rundir.ReadRunInfo(dir)
+	if infoErr == nil {
+		if s, err := storedSettings(dir, info); err == nil {
+			if err := s.checkRegistered(dir); err != nil {
+				return nil, err
+			}
+		}
+	}
 	t, err := Lookup(task)
 	if err != nil {
 		return nil, err
@@ -169,9 +180,9 @@ func OpenOrCreateRunWith(backend compute.Backend, dir, task string, opts Options
 		return nil, err
 	}
 	meta := opts.meta(t)
-	if info, err := rundir.ReadRunInfo(dir); err == nil {
-		if d := metaDiff(info.Meta, meta); len(d) > 0 {
-			return nil, fmt.Errorf("run %s was made with other task settings (%s): use another directory", dir, strings.Join(d, "; "))
+	if infoErr == nil {
+		if d := metaDiff(RunMetaOf(info), meta); len(d) > 0 {
+			return nil, fmt.Errorf("run %s was made with other task settings: it has %s: use another directory, or tasks.OpenRun to continue the run with its own settings", dir, strings.Join(d, "; "))
 		}
 	}
 	env, err := t.BuildEnv(backend, opts)

@@ -135,11 +135,28 @@ func OpenOrCreate(dir string, cfg orw.Config, env orw.Env, meta map[string]strin
 			return nil, err
 		}
 		if d := info.Config.Diff(cfg); len(d) > 0 {
-			return nil, fmt.Errorf("run %s exists with a different config (%s): use another directory, or the run's own settings to continue it", dir, strings.Join(d, "; "))
+			return nil, fmt.Errorf("run %s was made with another config: it has %s: use another directory, or the run's own config (Info.Config, as ReadRunInfo reads it) to continue it", dir, haveGiven(d))
 		}
 		return Open(dir, env)
 	}
 	return Create(dir, cfg, env, meta)
+}
+
+// haveGiven rewrites the differences of orw.Config.Diff, "tau: 2 → 3" (the
+// run's value first), as "tau 2, the config given has 3", so that the
+// message says which value is the run's.
+func haveGiven(diff []string) string {
+	parts := make([]string, len(diff))
+	for i, d := range diff {
+		key, values, ok1 := strings.Cut(d, ": ")
+		have, given, ok2 := strings.Cut(values, " → ")
+		if !ok1 || !ok2 {
+			parts[i] = d
+			continue
+		}
+		parts[i] = key + " " + have + ", the config given has " + given
+	}
+	return strings.Join(parts, "; ")
 }
 
 // Create makes a new run in dir (created if needed; it must not hold a run).
@@ -465,6 +482,11 @@ func (r *Run) EvaluateAtEnd(on bool) { r.finalEval = on }
 func (r *Run) newLoop() *train.Loop[orw.StepRecord] {
 	cfg := r.Info.Config
 	loop := train.New[orw.StepRecord](r.tr, r.tr.StepCount())
+	if cfg.Spec().Online {
+		// The online methods draw a refresh period's samples at its
+		// first step (drawahead.go): that step's cost recurs.
+		loop.Period = int64(cfg.RefreshEvery)
+	}
 	loop.OnStep(HookHistory, 1, train.PriorityRecord, func(_ *train.Loop[orw.StepRecord], rec orw.StepRecord) error {
 		return r.saving(r.appendHistory(rec))
 	})
@@ -642,6 +664,18 @@ func (r *Run) Generator() *orw.Generator {
 // Samples draws n images from the trainee with noise from seed (the same seed
 // gives the same noise at every step, so the pictures show the change of the model).
 func (r *Run) Samples(n int, seed uint64) (*orw.Images, error) {
+	return r.samples(r.tr.Params(), n, seed)
+}
+
+// BaseSamples draws n images from the base model, before fine-tuning, with
+// the noise that Samples draws from seed: side by side with Samples they
+// show what the run changed.
+func (r *Run) BaseSamples(n int, seed uint64) (*orw.Images, error) {
+	return r.samples(r.tr.Env().Base.Params, n, seed)
+}
+
+// samples draws n images with the weights params and noise from seed.
+func (r *Run) samples(params *nets.Params, n int, seed uint64) (*orw.Images, error) {
 	if n <= 0 {
 		return nil, fmt.Errorf("samples: n must be positive, got %d", n)
 	}
@@ -656,7 +690,7 @@ func (r *Run) Samples(n int, seed uint64) (*orw.Images, error) {
 			labels[i] = int32(i % k)
 		}
 	}
-	_, imgs, err := g.Sample(env.Backend, r.Info.Config.Sampler, r.tr.Params(), noise, n, labels)
+	_, imgs, err := g.Sample(env.Backend, r.Info.Config.Sampler, params, noise, n, labels)
 	return imgs, err
 }
 

@@ -8,6 +8,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -281,7 +282,41 @@ func TestOpenOrCreateNamesDifferences(t *testing.T) {
 	r.Close()
 	other := tinyConfig()
 	other.Tau = 3
-	if _, err := OpenOrCreate(dir, other, tinyEnv(t, meanPixel), nil); err == nil || !strings.Contains(err.Error(), "tau: 2 → 3") {
-		t.Fatalf("err = %v", err)
+	other.Batch = 4
+	want := "run " + dir + " was made with another config: it has batch 16, the config given has 4; tau 2, the config given has 3: " +
+		"use another directory, or the run's own config (Info.Config, as ReadRunInfo reads it) to continue it"
+	if _, err := OpenOrCreate(dir, other, tinyEnv(t, meanPixel), nil); err == nil || err.Error() != want {
+		t.Fatalf("err = %v\nwant  %s", err, want)
+	}
+}
+
+// TestBaseSamples: BaseSamples draws from the base model with the noise of
+// Samples, so that after training it shows what Samples showed at step 0.
+func TestBaseSamples(t *testing.T) {
+	r, err := Create(filepath.Join(t.TempDir(), "r"), tinyConfig(), tinyEnv(t, meanPixel), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	start, err := r.Samples(4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.Step(context.Background(), 3); err != nil {
+		t.Fatal(err)
+	}
+	base, err := r.BaseSamples(4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	after, err := r.Samples(4, 7)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(base.Pix, start.Pix) {
+		t.Error("BaseSamples after training differ from Samples at step 0")
+	}
+	if slices.Equal(after.Pix, start.Pix) {
+		t.Error("Samples did not change in 3 steps: the test shows nothing")
 	}
 }

@@ -65,12 +65,23 @@ type Loop[R any] struct {
 	Stepper Stepper[R]
 	// Total is the step count Run stops at (a resumed stepper continues to it).
 	Total int64
+	// Period, when above 0, is how often a costly step recurs: the step
+	// whose count is 1 more than a multiple of Period (an online trainer
+	// draws a whole refresh period's samples at its first step). Until a
+	// Run has timed a whole period, Remaining adds the first step's time
+	// for each such step left.
+	Period int64
 
 	steps  []stepHook[R]
 	events []eventHook[R]
 	ends   []endHook[R]
 	start  time.Time
 	first  int64
+	// warm is when the first step of Run ended: the speed is measured
+	// from there, without the first step's compilation; firstCost is that
+	// step's time.
+	warm      time.Time
+	firstCost time.Duration
 }
 
 // New returns a loop that steps s until its step count reaches total.
@@ -156,13 +167,37 @@ func (l *Loop[R]) Step() int64 { return l.Stepper.StepCount() }
 // Elapsed is the wall time since Run started.
 func (l *Loop[R]) Elapsed() time.Duration { return time.Since(l.start) }
 
-// Remaining estimates the time to reach Total from the speed of this Run.
+// The time left is estimated once EstimateSteps steps of a Run have
+// followed its first, or EstimateAfter has passed since the first ended
+// (slow steps): the first step compiles the step's graphs, which can take
+// many times longer than a step, so the speed is measured after it.
+const (
+	EstimateSteps = 5
+	EstimateAfter = 3 * time.Second
+)
+
+// Remaining estimates the time to reach Total from the speed of this Run
+// since its first step ended, and, while the Run has not timed a whole
+// Period, the first step's time for each costly step left (Period). It is
+// negative, unknown, until the estimate can be trusted (EstimateSteps,
+// EstimateAfter), and 0 at Total.
 func (l *Loop[R]) Remaining() time.Duration {
-	done := l.Step() - l.first
-	if done <= 0 {
+	step := l.Step()
+	left := l.Total - step
+	if left <= 0 {
 		return 0
 	}
-	return time.Duration(float64(l.Elapsed()) / float64(done) * float64(l.Total-l.Step()))
+	timed := step - l.first - 1 // steps since the first ended
+	since := time.Since(l.warm)
+	if l.warm.IsZero() || timed < 1 || (timed < EstimateSteps && since < EstimateAfter) {
+		return -1
+	}
+	d := time.Duration(float64(since) / float64(timed) * float64(left))
+	if p := l.Period; p > 0 && timed < p {
+		costly := (l.Total-1)/p - (step-1)/p // steps 1 + k·Period in (step, Total]
+		d += time.Duration(costly) * l.firstCost
+	}
+	return d
 }
 
 // First is the step count at which Run started (above 0 for a resumed run).
@@ -200,7 +235,7 @@ func Recover(err *error) {
 // the errors of the end hooks before it). A loop can be run again (to a
 // greater Total): its hooks stay attached.
 func (l *Loop[R]) Run(ctx context.Context) (err error) {
-	l.start, l.first = time.Now(), l.Step()
+	l.start, l.first, l.warm = time.Now(), l.Step(), time.Time{}
 	defer func() {
 		for _, h := range l.ends {
 			if herr := callEnd(l, h, err); herr != nil {
@@ -217,6 +252,10 @@ func (l *Loop[R]) Run(ctx context.Context) (err error) {
 			return err
 		}
 		n := l.Step()
+		if n == l.first+1 {
+			l.warm = time.Now()
+			l.firstCost = l.warm.Sub(l.start)
+		}
 		for _, h := range l.steps {
 			if n%h.every != 0 {
 				continue

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/orwcfm/orwcfm/pkg/orw/train"
 )
@@ -140,6 +141,112 @@ func TestTextBar(t *testing.T) {
 	out := b.String()
 	if !strings.Contains(out, "demo ") || !strings.Contains(out, "4/4 r=40") || !strings.Contains(out, "████████████████████████") {
 		t.Errorf("progress output:\n%s", out)
+	}
+}
+
+// slowFirst is a Stepper whose first step takes first (compiling, as a
+// trainer's first step does) and the others after; with period > 0 the
+// steps 1 + k·period take first too (an online trainer's draws ahead).
+type slowFirst struct {
+	n            int64
+	first, after time.Duration
+	period       int64
+}
+
+func (s *slowFirst) Step() (int64, error) {
+	if s.n == 0 || (s.period > 0 && s.n%s.period == 0) {
+		time.Sleep(s.first)
+	} else {
+		time.Sleep(s.after)
+	}
+	s.n++
+	return s.n, nil
+}
+
+func (s *slowFirst) StepCount() int64 { return s.n }
+
+// TestTimeLeftWaitsForTheSpeed: the bar shows "time left –" until
+// EstimateSteps steps have followed the first, then an estimate from the
+// speed after the first step, which a slow first step (compilation) does
+// not inflate. (Measured from the start of the loop, the estimate at step 6
+// of 10 would be (300 ms + 5 ms)/6·4 ≈ 200 ms.)
+func TestTimeLeftWaitsForTheSpeed(t *testing.T) {
+	var b bytes.Buffer
+	s := &slowFirst{first: 300 * time.Millisecond, after: time.Millisecond}
+	l := train.New[int64](s, 10)
+	left := map[int64]time.Duration{}
+	l.OnStep("estimate", 1, train.PriorityRecord, func(l *train.Loop[int64], _ int64) error {
+		left[l.Step()] = l.Remaining()
+		return nil
+	})
+	train.AttachProgress(l, train.NewTextBarTo(&b, "demo", true), 1, nil)
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimRight(b.String(), "\n"), "\r\033[K")[1:]
+	if len(lines) != 11 { // 10 updates and the final line
+		t.Fatalf("%d lines: %q", len(lines), lines)
+	}
+	for i, line := range lines {
+		step := int64(min(i+1, 10))
+		unknown := strings.HasSuffix(strings.TrimSpace(line), "time left –")
+		if want := step <= train.EstimateSteps; unknown != want {
+			t.Errorf("step %d: %q; want an unknown time left: %v", step, line, want)
+		}
+		if step <= train.EstimateSteps && left[step] >= 0 {
+			t.Errorf("step %d: Remaining() = %v, want negative (unknown)", step, left[step])
+		}
+	}
+	if d := left[train.EstimateSteps+1]; d < 0 || d > 100*time.Millisecond {
+		t.Errorf("time left at step %d: %v, want the speed of the steps after the first (4 × about 1 ms)", train.EstimateSteps+1, d)
+	}
+	if !strings.HasSuffix(strings.TrimSpace(lines[10]), "time left 0s") {
+		t.Errorf("final line %q", lines[10])
+	}
+}
+
+// TestTimeLeftCountsPeriods: with a Period, the steps that recur at its
+// start (here 11 and 21, 100 ms each, the others 1 ms) count in the
+// estimate before the loop has timed one of them. (Without them the
+// estimate at step 6 of 30 would be 24 × 1 ms.)
+func TestTimeLeftCountsPeriods(t *testing.T) {
+	s := &slowFirst{first: 100 * time.Millisecond, after: time.Millisecond, period: 10}
+	l := train.New[int64](s, 30)
+	l.Period = 10
+	var left time.Duration
+	l.OnStep("estimate", 1, train.PriorityRecord, func(l *train.Loop[int64], _ int64) error {
+		if l.Step() == train.EstimateSteps+1 {
+			left = l.Remaining()
+		}
+		return nil
+	})
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	// The sleeps overshoot on a busy machine: the bounds are wide, but the
+	// lower one is far above the 24 ms of the steps alone.
+	if left < 200*time.Millisecond || left > time.Second {
+		t.Errorf("time left at step %d: %v, want about 2 × 100 ms + 24 × 1 ms", train.EstimateSteps+1, left)
+	}
+}
+
+// TestTextBarFinalStatus: the bar's last line shows what the end hooks
+// before it did (a final evaluation), not the status of the last step.
+func TestTextBarFinalStatus(t *testing.T) {
+	var b bytes.Buffer
+	l := train.New[int64](&counter{}, 3)
+	final := "none"
+	l.OnEnd("final evaluation", train.PrioritySave, func(*train.Loop[int64], error) error {
+		final = "0.9"
+		return nil
+	})
+	train.AttachProgress(l, train.NewTextBarTo(&b, "demo", false), 1, func(r int64) string { return fmt.Sprintf("r=%d eval=%s", r, final) })
+	if err := l.Run(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if last := lines[len(lines)-1]; !strings.Contains(last, "3/3 r=30 eval=0.9 ") {
+		t.Errorf("last line %q, want the status after the end hooks", last)
 	}
 }
 

@@ -12,6 +12,8 @@ import (
 type Progress struct {
 	// Step is the step count, First the count Run started at, Total the goal.
 	Step, First, Total int64
+	// Remaining is the estimated time left, negative while it is unknown
+	// (Loop.Remaining).
 	Elapsed, Remaining time.Duration
 	// Status is a short summary of the last record ("reward 0.61").
 	Status string
@@ -32,13 +34,21 @@ func AttachProgress[R any](l *Loop[R], d Display, every int64, status func(R) st
 
 // AttachProgressAs attaches d to l as a step and an end hook named name
 // (PriorityDisplay): it is updated every `every` steps (and at the end)
-// with status(rec) as its status line; status may be nil.
+// with status(rec) as its status line; status may be nil. At the end the
+// status is asked again for the last record, after the end hooks that run
+// before the display's (a final evaluation), so that it can show them.
 func AttachProgressAs[R any](l *Loop[R], name string, d Display, every int64, status func(R) string) {
 	var last string
+	var lastRec R
+	seen := false
 	progress := func(l *Loop[R]) Progress {
 		return Progress{Step: l.Step(), First: l.First(), Total: l.Total, Elapsed: l.Elapsed(), Remaining: l.Remaining(), Status: last}
 	}
-	l.OnStep(name, every, PriorityDisplay, func(l *Loop[R], rec R) error {
+	l.OnStep(name, 1, PriorityDisplay, func(l *Loop[R], rec R) error {
+		lastRec, seen = rec, true
+		if l.Step()%max(every, 1) != 0 {
+			return nil
+		}
 		if status != nil {
 			last = status(rec)
 		}
@@ -46,6 +56,9 @@ func AttachProgressAs[R any](l *Loop[R], name string, d Display, every int64, st
 		return nil
 	})
 	l.OnEnd(name, PriorityDisplay, func(l *Loop[R], _ error) error {
+		if status != nil && seen {
+			last = status(lastRec)
+		}
 		d.Finish(progress(l))
 		return nil
 	})
@@ -72,7 +85,8 @@ func NewTextBarTo(w io.Writer, label string, tty bool) *TextBar {
 	return &TextBar{w: w, label: label, tty: tty}
 }
 
-// Update draws step/total, a bar, the status, the speed and the time left.
+// Update draws step/total, a bar, the status, the speed and the time left
+// ("time left –" while the loop cannot estimate it yet).
 func (b *TextBar) Update(p Progress) { b.draw(p, false) }
 
 // Finish draws the final line.
@@ -88,8 +102,8 @@ func (b *TextBar) draw(p Progress, final bool) {
 	n := min(max(int(frac*width), 0), width)
 	bar := strings.Repeat("█", n) + strings.Repeat("░", width-n)
 	rate := float64(p.Step-p.First) / max(p.Elapsed.Seconds(), 1e-9)
-	line := fmt.Sprintf("%s %s %d/%d %s %.1f steps/s, %s elapsed, %s left", b.label, bar, p.Step, p.Total, p.Status, rate,
-		p.Elapsed.Round(time.Second), p.Remaining.Round(time.Second))
+	line := fmt.Sprintf("%s %s %d/%d %s %.1f steps/s, %s elapsed, time left %s", b.label, bar, p.Step, p.Total, p.Status, rate,
+		p.Elapsed.Round(time.Second), TimeLeft(p.Remaining))
 	if b.tty {
 		fmt.Fprintf(b.w, "\r\033[K%s", line)
 		if final {
@@ -98,4 +112,13 @@ func (b *TextBar) draw(p Progress, final bool) {
 	} else {
 		fmt.Fprintln(b.w, line)
 	}
+}
+
+// TimeLeft writes an estimate of the time left to the second, or "–" when
+// it is unknown (negative: Loop.Remaining).
+func TimeLeft(d time.Duration) string {
+	if d < 0 {
+		return "–"
+	}
+	return d.Round(time.Second).String()
 }
