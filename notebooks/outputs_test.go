@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -429,5 +430,131 @@ func TestWriteBack(t *testing.T) {
 	}
 	if !bytes.Contains(b, []byte(`"execution_count": 3`)) {
 		t.Errorf("execution count not taken over:\n%s", b)
+	}
+}
+
+// noteTime matches the execution time in a first cell's size note ("in 1m8s
+// on 2 CPU cores").
+var noteTime = regexp.MustCompile(` in ((?:\d+h)?(?:\d+m)?\d+s) on \d+ CPU cores`)
+
+// durationWords writes a duration as the README's table does: "50 s",
+// "1 min 8 s", "2 min", "1 h 3 min".
+func durationWords(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int(d.Hours()), int(d.Minutes())%60, int(d.Seconds())%60
+	var parts []string
+	if h > 0 {
+		parts = append(parts, fmt.Sprintf("%d h", h))
+	}
+	if m > 0 {
+		parts = append(parts, fmt.Sprintf("%d min", m))
+	}
+	if s > 0 || len(parts) == 0 {
+		parts = append(parts, fmt.Sprintf("%d s", s))
+	}
+	return strings.Join(parts, " ")
+}
+
+// readmeSizes reads the table of README.md that lists the notebooks in
+// course order: for each notebook, what its quick-size and full-size
+// columns say.
+func readmeSizes(readme string) (map[string][2]string, error) {
+	rows := map[string][2]string{}
+	name, quick, full := -1, -1, -1
+	for _, line := range strings.Split(readme, "\n") {
+		if !strings.HasPrefix(line, "|") || strings.HasPrefix(line, "|---") {
+			continue
+		}
+		cells := strings.Split(strings.Trim(line, "|"), "|")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		if name < 0 {
+			for i, c := range cells {
+				switch {
+				case c == "notebook":
+					name = i
+				case strings.HasPrefix(c, "quick size"):
+					quick = i
+				case strings.HasPrefix(c, "full size"):
+					full = i
+				}
+			}
+			continue
+		}
+		if len(cells) <= max(name, quick, full) {
+			return nil, fmt.Errorf("a row of %d cells: %s", len(cells), line)
+		}
+		rows[strings.Trim(cells[name], "`")] = [2]string{cells[quick], cells[full]}
+	}
+	if name < 0 || quick < 0 || full < 0 {
+		return nil, fmt.Errorf("no table with the columns notebook, quick size and full size")
+	}
+	return rows, nil
+}
+
+// otherTimes matches durations in a notebook's first cell ("about a
+// minute", "4 minutes", "10 seconds"), which belong in README.md's table.
+var otherTimes = regexp.MustCompile(`(?i)\b(\d+|a few|several) (s|sec|seconds?|min|minutes?|h|hours?)\b|\b(an?|one) (minute|hour)s?\b`)
+
+// TestNotebookTimes checks that README.md's table is the one place for the
+// notebooks' times: it has a row for every notebook and none for a missing
+// one; for the size whose outputs a notebook stores, it quotes the time its
+// first cell records for them; and the first cells quote no other times.
+func TestNotebookTimes(t *testing.T) {
+	b, err := os.ReadFile("README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := readmeSizes(string(b))
+	if err != nil {
+		t.Fatalf("README.md: %v", err)
+	}
+	files := notebookFiles(t)
+	for name := range rows {
+		if !slices.Contains(files, name+".ipynb") {
+			t.Errorf("README.md's table lists %s, which is not in notebooks/", name)
+		}
+	}
+	for _, f := range files {
+		name := strings.TrimSuffix(f, ".ipynb")
+		first := readNotebook(t, f).Cells[0].source()
+		size, took := storedNote.FindStringSubmatch(first), noteTime.FindStringSubmatch(first)
+		if size == nil || took == nil {
+			t.Errorf("%s: the first cell does not say which size its stored outputs are of and how long they took", f)
+			continue
+		}
+		d, err := time.ParseDuration(took[1])
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		row, ok := rows[name]
+		if !ok {
+			t.Errorf("README.md's table has no row for %s: add one, with %s in its %s-size column (the time of its stored outputs)", name, durationWords(d), size[1])
+			continue
+		}
+		cell := row[0]
+		if size[1] == "full" {
+			cell = row[1]
+		}
+		if want := durationWords(d); !regexp.MustCompile(`(^|[^0-9])` + regexp.QuoteMeta(want) + `\b`).MatchString(cell) {
+			t.Errorf("README.md's table says %q for the %s size of %s, whose stored outputs took %s (its first cell): write %s", cell, size[1], name, took[1], want)
+		}
+		header := withNote(first, "")
+		if m := otherTimes.FindAllString(header, -1); len(m) > 0 {
+			t.Errorf("the first cell of %s quotes %q: times go into README.md's table, which the cell links to", f, m)
+		}
+	}
+}
+
+// TestDurationWords checks the README's way of writing times.
+func TestDurationWords(t *testing.T) {
+	for d, want := range map[time.Duration]string{
+		50 * time.Second: "50 s", 68 * time.Second: "1 min 8 s", 2 * time.Minute: "2 min",
+		time.Hour + 3*time.Minute: "1 h 3 min", 1400 * time.Millisecond: "1 s", 0: "0 s",
+	} {
+		if got := durationWords(d); got != want {
+			t.Errorf("durationWords(%s) = %q, want %q", d, got, want)
+		}
 	}
 }

@@ -157,19 +157,14 @@ func (f *pretrainFlags) train(ctx context.Context, be compute.Backend, trainSet 
 	progress := func(stage string) train.Display { return train.NewTextBar(stage) }
 	switch *f.model {
 	case "latent":
-		orDefault(f.steps, 8000)
-		orDefault(f.batch, 256)
-		orDefault(f.lr, 1e-3)
-		ae := nets.DefaultAutoencoderConfig(trainSet.Shape...)
-		ae.Latent = *f.latent
-		flow := nets.Config{Kind: "mlp", Shape: []int{*f.latent}, Width: *f.width, Depth: 3, TimeDim: 128, NumClasses: numClasses}
-		r := tasks.LatentRecipe{
-			AE: ae, AESteps: *f.aeSteps, AEBatch: 128,
-			AEOptim: optim.Config{LR: 1e-3, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 100, ClipNorm: 1},
-			Flow:    flow, FlowSteps: *f.steps, FlowBatch: *f.batch,
-			FlowOptim: optim.Config{LR: *f.lr, Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999},
-			Coupling:  f.coupling, Sampler: sampler, Seed: *f.seed,
-		}
+		r := tasks.DefaultLatentRecipe(trainSet.Shape...)
+		orDefault(f.steps, r.FlowSteps)
+		orDefault(f.batch, r.FlowBatch)
+		orDefault(f.lr, r.FlowOptim.LR)
+		r.AE.Latent, r.AESteps = *f.latent, *f.aeSteps
+		r.Flow.Shape, r.Flow.Width, r.Flow.NumClasses = []int{*f.latent}, *f.width, numClasses
+		r.FlowSteps, r.FlowBatch, r.FlowOptim.LR = *f.steps, *f.batch, *f.lr
+		r.Coupling, r.Sampler, r.Seed = f.coupling, sampler, *f.seed
 		return tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
 	case "unet", "mlp", "unet-paper":
 		limitPixelPretrainMemory()
