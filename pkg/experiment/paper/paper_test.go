@@ -114,8 +114,8 @@ func TestReport(t *testing.T) {
 		"| [alpha-ablation](#α-ablation) | 1 of 2 | full | 2 min 5 s | 2026-12-01 |",
 		"counts 2 runs more than once: the 3 distinct runs\nbehind this page trained for 3 min 45 s summed over runs.",
 		"| α = 0 | orw | 10 | 0 | 25 | 2000 | 2 | 0.95 ± 0.05 |",
-		"| 12.5 |", // one seed has a Fréchet distance
-		"| 0: 70% |",   // the largest class of the mean fractions
+		"| 12.5 |",   // one seed has a Fréchet distance
+		"| 0: 70% |", // the largest class of the mean fractions
 		"| 0.1 | 0.950 | 0.800 | 400 | 0.960 | 0.900 |",
 		"| 1 | 0.990 | 0.900 | never | – | – |",
 		"| c2 | v2 | **no** |",
