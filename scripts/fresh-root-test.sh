@@ -105,7 +105,7 @@ host_mirror() {
     sed -n 's/^URIs:[[:space:]]*//p' /etc/apt/sources.list.d/*.sources 2>/dev/null | tr ' ' '\n'
     awk '$1 == "deb" { for (i = 2; i <= NF; i++) if ($i ~ /^[a-z]+:\/\//) { print $i; break } }' \
       /etc/apt/sources.list /etc/apt/sources.list.d/*.list 2>/dev/null
-  } | grep -E '^https?://[^ ]+/debian/?$' | head -n 1 | sed 's|/$||'
+  } | grep -E '^https?://[^ ]+/debian/?$' | head -n 1 | sed 's|/$||' || true
 }
 mirror="${ORW_DEBIAN_MIRROR:-$(host_mirror)}"
 mirror="${mirror:-http://deb.debian.org/debian}"
