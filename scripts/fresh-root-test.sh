@@ -172,7 +172,8 @@ ph_name=()
 ph_secs=()
 ph_others=()
 cpu_busy() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
-children_cpu() { times | awk 'NR == 2 { split($1, a, /[ms]/); split($2, b, /[ms]/); print a[1] * 60 + a[2] + b[1] * 60 + b[2] }'; }
+# The CPU seconds of this script's finished children (cutime + cstime of /proc/$$/stat).
+children_cpu() { cut -d')' -f2- "/proc/$$/stat" | awk -v hz="$clk" '{ print ($14 + $15) / hz }'; }
 fmt_secs() {
   local s=$1
   if [ "$s" -ge 60 ]; then echo "$((s / 60)) min $((s % 60)) s"; else echo "$s s"; fi
