@@ -41,6 +41,7 @@ die() {
 }
 say() { echo "fresh-root: $*"; }
 
+cmdline="$*"
 full=0
 only=""
 refresh=0
@@ -75,13 +76,14 @@ logs="$repo/out/fresh-root"
 
 # --- What the host must have --------------------------------------------------------------
 [ "$(uname -s)" = Linux ] || die "this test needs Linux (debootstrap, chroot, mount)"
-[ "$(id -u)" = 0 ] || die "run it as root: debootstrap, chroot and mount need root (sudo $0 $*)"
+[ "$(id -u)" = 0 ] || die "run it as root: debootstrap, chroot and mount need root (sudo $0${cmdline:+ $cmdline})"
 if ! command -v debootstrap >/dev/null; then
   command -v apt-get >/dev/null || die "debootstrap is missing and there is no apt-get to install it; install debootstrap"
   say "apt-get install debootstrap"
   { DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >/tmp/orw-apt.log 2>&1 ||
     { apt-get update >>/tmp/orw-apt.log 2>&1 && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends debootstrap >>/tmp/orw-apt.log 2>&1; }; } ||
     die "debootstrap is missing and apt-get install debootstrap failed (see /tmp/orw-apt.log)"
+  command -v debootstrap >/dev/null || die "apt-get installed debootstrap, but it is not on the PATH ($PATH)"
 fi
 for c in chroot mount umount tar git; do
   command -v "$c" >/dev/null || die "$c is missing on the host"
@@ -123,11 +125,7 @@ mounts_under() {
 }
 # Processes whose root directory is inside $work: those the test started in its roots.
 root_pids() {
-  local p r
-  for p in /proc/[0-9]*; do
-    r="$(readlink "$p/root" 2>/dev/null)" || continue
-    case "$r" in "$work"/*) echo "${p#/proc/}" ;; esac
-  done
+  { find /proc/[0-9]*/root -maxdepth 0 -lname "$work/*" 2>/dev/null || true; } | cut -d/ -f3
 }
 cleanup() {
   local rc=$? pids m i
