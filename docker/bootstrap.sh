@@ -6,11 +6,18 @@
 # toolchain go.mod pins (GOTOOLCHAIN, scripts/env.sh). Everything else, the Jupyter
 # packages and GoNB included, comes from scripts/setup.sh, as on any machine.
 #   docker/bootstrap.sh [VERSION]
+# VERSION none installs the packages alone and keeps the Go in /usr/local/go
+# (scripts/fresh-root-test.sh runs the Dockerfile's steps that way, in a Debian 12 root
+# with a Go copied in: `--build-arg GO_BOOTSTRAP=none`).
 set -euo pipefail
 version="${1:-1.26.8}"
 export DEBIAN_FRONTEND=noninteractive
 apt-get update
 apt-get install -y --no-install-recommends ca-certificates gcc git libc6-dev make python3 wget
+if [ "$version" = none ]; then
+  /usr/local/go/bin/go version || { echo "bootstrap.sh: VERSION none, but there is no Go in /usr/local/go" >&2; exit 1; }
+  exit 0
+fi
 arch="$(dpkg --print-architecture)" # amd64 or arm64, as go.dev names them
 wget -q "https://go.dev/dl/go${version}.linux-${arch}.tar.gz" -O /tmp/go.tgz
 rm -rf /usr/local/go
