@@ -22,8 +22,9 @@
 #     GoNB kernel.
 #
 # Options: --full adds `make test` in the README root; --only runs one root; --drop PKG
-# leaves PKG out of README's packages (the test must then fail: the check that it notices a
-# missing package); --refresh debootstraps anew instead of using the cached tarball; --keep
+# leaves PKG out of README's packages (the check that the test notices a missing package;
+# without ca-certificates the root gets only the host's local CAs, and scripts/setup.sh
+# installs the package itself as root); --refresh debootstraps anew instead of using the cached tarball; --keep
 # keeps the roots (unmounted) in the work directory. Environment: ORW_DEBIAN_MIRROR (the
 # mirror), ORW_FRESH_ROOT_DIR (where the roots go, default /var/tmp/orw-fresh-root),
 # ORW_FRESH_ROOT_CACHE (default /var/cache/orw-fresh-root).
@@ -255,14 +256,17 @@ new_root() {
   bind_mount /dev/pts "$root/dev/pts"
   mount -t tmpfs -o mode=1777 shm "$root/dev/shm"
 }
-# put_certs DIR: the host's CA certificates: the bundle, the directory, and the local CAs
-# that update-ca-certificates adds to the bundle when a package rebuilds it.
+# put_certs DIR [local]: the host's CA certificates: the bundle, the directory, and the
+# local CAs that update-ca-certificates adds to the bundle when a package rebuilds it. With
+# local, only the local CAs: a machine without the package ca-certificates (--drop).
 put_certs() {
   local root=$1
-  mkdir -p "$root/etc/ssl/certs" "$root/usr/local/share/ca-certificates"
+  mkdir -p "$root/usr/local/share/ca-certificates"
+  [ ! -d /usr/local/share/ca-certificates ] || cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
+  [ "${2:-}" != local ] || return 0
+  mkdir -p "$root/etc/ssl/certs"
   cp -a /etc/ssl/certs/. "$root/etc/ssl/certs/"
   cp -L /etc/ssl/certs/ca-certificates.crt "$root/etc/ssl/certs/ca-certificates.crt"
-  [ ! -d /usr/local/share/ca-certificates ] || cp -a /usr/local/share/ca-certificates/. "$root/usr/local/share/ca-certificates/"
 }
 
 # 1. README's prerequisites, then README's commands.
@@ -280,7 +284,11 @@ readme_root() {
   phase "README root: apt-get install ${pkgs[*]}" "$log" \
     chroot "$root" /usr/bin/env -i "${fresh[@]}" DEBIAN_FRONTEND=noninteractive \
     bash -c "apt-get update && apt-get install -y ${pkgs[*]}"
-  put_certs "$root"
+  if [[ " ${pkgs[*]} " == *" ca-certificates "* ]]; then
+    put_certs "$root"
+  else
+    put_certs "$root" local
+  fi
   if chroot "$root" /usr/bin/env -i "${fresh[@]}" bash -c 'command -v cc || command -v gcc || command -v clang' >/dev/null; then
     die "README root: it has a C compiler, so it does not test the build without one"
   fi
