@@ -23,8 +23,8 @@
 #
 # Options: --full adds `make test` in the README root; --only runs one root; --drop PKG
 # leaves PKG out of README's packages (the check that the test notices a missing package;
-# without ca-certificates the root gets only the host's local CAs, and scripts/setup.sh
-# installs the package itself as root); --refresh debootstraps anew instead of using the cached tarball; --keep
+# without ca-certificates the root gets only the host's local CAs, not its bundle and
+# directory); --refresh debootstraps anew instead of using the cached tarball; --keep
 # keeps the roots (unmounted) in the work directory. Environment: ORW_DEBIAN_MIRROR (the
 # mirror), ORW_FRESH_ROOT_DIR (where the roots go, default /var/tmp/orw-fresh-root),
 # ORW_FRESH_ROOT_CACHE (default /var/cache/orw-fresh-root).
@@ -281,14 +281,13 @@ readme_root() {
   done
   [ ${#drop[@]} = 0 ] || say "README root: --drop ${drop[*]}: installing only: ${pkgs[*]:-nothing}"
   new_root "$root"
+  # The network's own CAs first, where a machine here has them, so that the package
+  # ca-certificates (README's, or a recommendation of git) puts them in its bundle.
+  put_certs "$root" local
   phase "README root: apt-get install ${pkgs[*]}" "$log" \
     chroot "$root" /usr/bin/env -i "${fresh[@]}" DEBIAN_FRONTEND=noninteractive \
     bash -c "apt-get update && apt-get install -y ${pkgs[*]}"
-  if [[ " ${pkgs[*]} " == *" ca-certificates "* ]]; then
-    put_certs "$root"
-  else
-    put_certs "$root" local
-  fi
+  [[ " ${pkgs[*]} " != *" ca-certificates "* ]] || put_certs "$root"
   if chroot "$root" /usr/bin/env -i "${fresh[@]}" bash -c 'command -v cc || command -v gcc || command -v clang' >/dev/null; then
     die "README root: it has a C compiler, so it does not test the build without one"
   fi
