@@ -302,7 +302,10 @@ readme_root() {
   for p in runs/demo/samples/final.png runs/demo/history.jsonl runs/demo/reward.png; do
     [ -s "$root/root/orwcfm/$p" ] || die "README root: make demo passed but wrote no $p"
   done
-  say "README root: make demo wrote runs/demo/ ($(find "$root/root/orwcfm/runs/demo" -type f | wc -l) files); orw info: $(chroot "$root" /root/orwcfm/bin/orw info 2>&1 | grep XLA | tr -s ' ')"
+  local xla
+  xla="$(chroot "$root" /root/orwcfm/bin/orw info 2>&1 | grep XLA | tr -s ' ' || true)"
+  [[ $xla == *"not compiled in"* ]] || die "README root: orw info should say that XLA is not compiled in (no C compiler), but says: ${xla:-nothing}"
+  say "README root: make demo wrote runs/demo/ ($(find "$root/root/orwcfm/runs/demo" -type f | wc -l) files); orw info: $xla"
   if [ $full = 1 ]; then
     phase "README root: make test" "$log" \
       chroot "$root" /usr/bin/env -i -C /root/orwcfm "${fresh[@]}" make test
