@@ -162,16 +162,22 @@ func settingPoints(label string, hs []*runplot.History) []TradeoffPoint {
 // reward: its Pareto-optimal points (no other point has both a higher
 // reward and a higher y), in the order of increasing reward.
 func (f TradeoffFamily) frontier(y func(TradeoffPoint) []float64) []TradeoffPoint {
+	return f.frontierOf(evalRewardOf, y)
+}
+
+// frontierOf is the family's Pareto frontier of y against x (both means
+// over seeds), in the order of increasing x.
+func (f TradeoffFamily) frontierOf(x, y func(TradeoffPoint) []float64) []TradeoffPoint {
 	var xs, ys []float64
 	for _, p := range f.Points {
-		xs, ys = append(xs, mean(p.EvalReward)), append(ys, mean(y(p)))
+		xs, ys = append(xs, mean(x(p))), append(ys, mean(y(p)))
 	}
 	idx := vis.ParetoFront(xs, ys, true, true)
-	var out []TradeoffPoint
-	for _, i := range idx {
-		out = append(out, f.Points[i])
+	sort.Slice(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
+	out := make([]TradeoffPoint, len(idx))
+	for i, k := range idx {
+		out[i] = f.Points[k]
 	}
-	sort.Slice(out, func(i, j int) bool { return mean(out[i].EvalReward) < mean(out[j].EvalReward) })
 	return out
 }
 
@@ -209,8 +215,9 @@ func mix(a, b TradeoffPoint, w float64, f func(TradeoffPoint) []float64) (m, sd 
 	return mean(v), std(v)
 }
 
-func coverageOf(p TradeoffPoint) []float64 { return p.Coverage }
-func recallOf(p TradeoffPoint) []float64   { return p.Recall }
+func evalRewardOf(p TradeoffPoint) []float64 { return p.EvalReward }
+func coverageOf(p TradeoffPoint) []float64   { return p.Coverage }
+func recallOf(p TradeoffPoint) []float64     { return p.Recall }
 func ownRewardOf(p TradeoffPoint) []float64 {
 	return p.OwnReward
 }
@@ -355,7 +362,7 @@ const zoomReward = 0.85
 // against recall, and the task's own reward against coverage (FrontierPanels
 // names them).
 func (t *Tradeoff) Frontiers() ([]*plot.Plot, error) {
-	eval := func(p TradeoffPoint) []float64 { return p.EvalReward }
+	eval := evalRewardOf
 	var out []*plot.Plot
 	for i, panel := range []struct {
 		title, xlabel, ylabel string
@@ -408,21 +415,15 @@ func frontiersPlot(t *Tradeoff, title, xlabel, ylabel string, x, y func(Tradeoff
 	var series []vis.Series
 	ylo, yhi := math.Inf(1), math.Inf(-1)
 	for i, f := range t.Families {
-		var xs, ys []float64
-		for _, p := range f.Points {
-			xs, ys = append(xs, mean(x(p))), append(ys, mean(y(p)))
-		}
-		idx := vis.ParetoFront(xs, ys, true, true)
-		sort.Slice(idx, func(a, b int) bool { return xs[idx[a]] < xs[idx[b]] })
 		s := vis.Series{Name: f.Name, Color: vis.Color(i), Dashed: i >= 8}
-		for _, k := range idx {
-			m, sd := mean(y(f.Points[k])), std(y(f.Points[k]))
+		for _, p := range f.frontierOf(x, y) {
+			px, m, sd := mean(x(p)), mean(y(p)), std(y(p))
 			if math.IsNaN(sd) {
 				sd = 0
 			}
-			s.X, s.Y = append(s.X, xs[k]), append(s.Y, m)
+			s.X, s.Y = append(s.X, px), append(s.Y, m)
 			s.Lo, s.Hi = append(s.Lo, m-sd), append(s.Hi, m+sd)
-			if xs[k] >= xmin {
+			if px >= xmin {
 				yhi = math.Max(yhi, m+sd)
 			}
 		}
@@ -478,11 +479,7 @@ func tradeoffGrids(t *Tradeoff, settings []Setting, runs []experiment.Run, path 
 		dir := ""
 		for _, st := range settings {
 			if st.Label == p.Setting {
-				for _, r := range runs {
-					if r.Trial.Name == trialOf(st, 1).Name && r.Config.Seed == 1 {
-						dir = r.Dir
-					}
-				}
+				dir = seed1Dir(st, runs)
 			}
 		}
 		im, err := readPNG(filepath.Join(dir, FramesDir, fmt.Sprintf("step-%06d.png", p.Step)))

@@ -229,12 +229,7 @@ func sampleGrids(settings []Setting, runs []experiment.Run, path string) error {
 		if isPoints(st.Task) {
 			continue
 		}
-		dir := ""
-		for _, r := range runs {
-			if r.Trial.Name == trialOf(st, 1).Name && r.Config.Seed == 1 {
-				dir = r.Dir
-			}
-		}
+		dir := seed1Dir(st, runs)
 		if dir == "" {
 			continue
 		}
@@ -278,6 +273,18 @@ func writeFrame(run *rundir.Run, dir string, step int64) error {
 		return err
 	}
 	return vis.SavePNG(filepath.Join(dir, FramesDir, fmt.Sprintf("step-%06d.png", step)), grid)
+}
+
+// seed1Dir is the run directory of the setting's seed 1 among runs ("" when
+// it is not there).
+func seed1Dir(st Setting, runs []experiment.Run) string {
+	name := trialOf(st, 1).Name
+	for _, r := range runs {
+		if r.Trial.Name == name && r.Config.Seed == 1 {
+			return r.Dir
+		}
+	}
+	return ""
 }
 
 // sampleSeed fixes the noise of the sample grids, so that the settings' rows
