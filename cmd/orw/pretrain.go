@@ -56,6 +56,48 @@ func orDefault[T comparable](v *T, d T) {
 	}
 }
 
+// pixelSchedule is a pixel-space flow's pretraining length, batch and learning
+// rate: what --steps, --batch and --lr default to.
+type pixelSchedule struct {
+	Steps int64
+	Batch int
+	LR    float64
+}
+
+// pixelDefaults are the defaults of the pixel-space models of orw pretrain,
+// in one place. "unet-paper" is the schedule of the CIFAR-10 example the paper
+// builds on: 400k Adam steps of batch 128 at 2e-4.
+var pixelDefaults = map[string]pixelSchedule{
+	"unet":       {Steps: 6000, Batch: 64, LR: 5e-4},
+	"mlp":        {Steps: 6000, Batch: 128, LR: 2e-4},
+	"unet-paper": {Steps: 400000, Batch: 128, LR: 2e-4},
+}
+
+// pixelModels are the keys of pixelDefaults in the order the help lists them.
+var pixelModels = []string{"unet", "mlp", "unet-paper"}
+
+// pretrainDefaults says a flag's default for each model, for its help: the
+// latent flow's (from tasks.DefaultLatentRecipe) and field's of pixelDefaults.
+func pretrainDefaults(latent any, field func(pixelSchedule) any) string {
+	s := fmt.Sprintf("default: latent %v", latent)
+	for _, m := range pixelModels {
+		s += fmt.Sprintf(", %s %v", m, field(pixelDefaults[m]))
+	}
+	return s
+}
+
+// pixelOptim is the optimiser of a pixel-space model without its learning
+// rate: Adam with gradients clipped at norm 1 and an EMA of the weights, after
+// 200 warm-up steps ("unet-paper": 5k warm-up steps and EMA 0.9999, as the
+// paper's CIFAR-10 schedule).
+func pixelOptim(model string) optim.Config {
+	oc := optim.Config{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999}
+	if model == "unet-paper" {
+		oc.WarmupSteps, oc.EMADecay = 5000, 0.9999
+	}
+	return oc
+}
+
 // pretrainFlags are orw pretrain's flags.
 type pretrainFlags struct {
 	fs                   *flag.FlagSet
@@ -77,10 +119,11 @@ func newPretrainFlags() *pretrainFlags {
 	f.trainingFlags = newTrainingFlags(fs)
 	f.model = fs.String("model", "latent", "latent (autoencoder + MLP flow on its codes), latent-cond (= latent --conditional), unet or mlp (pixel space), unet-paper (the paper's 35.7M-parameter CIFAR-10 U-Net; for a GPU)")
 	f.out = fs.String("out", "", "output generator checkpoint (default: TASK-MODEL.ckpt, TASK-MODEL-cond.ckpt with --conditional)")
-	f.steps = fs.Int64("steps", 0, "flow training steps (default: latent 8000, unet 6000, mlp 6000, unet-paper 400000)")
+	latent := tasks.DefaultLatentRecipe(28, 28, 1)
+	f.steps = fs.Int64("steps", 0, "flow training steps ("+pretrainDefaults(latent.FlowSteps, func(d pixelSchedule) any { return d.Steps })+")")
 	f.aeSteps = fs.Int64("ae-steps", 1500, "autoencoder training steps (latent only)")
-	f.batch = fs.Int("batch", 0, "flow batch size (default: latent 256, unet 64, mlp 128, unet-paper 128)")
-	f.lr = fs.Float64("lr", 0, "flow learning rate (default: latent 1e-3, unet 5e-4, mlp 2e-4, unet-paper 2e-4)")
+	f.batch = fs.Int("batch", 0, "flow batch size ("+pretrainDefaults(latent.FlowBatch, func(d pixelSchedule) any { return d.Batch })+")")
+	f.lr = fs.Float64("lr", 0, "flow learning rate ("+pretrainDefaults(latent.FlowOptim.LR, func(d pixelSchedule) any { return d.LR })+")")
 	fs.TextVar(&f.coupling, "coupling", orw.CouplingOT, "noise-data `coupling`: ot (exact minibatch OT-CFM) or independent (I-CFM); --conditional defaults to independent")
 	f.classes = fs.Bool("conditional", false, "train a class-conditional flow (labels as input)")
 	f.latent = fs.Int("latent", 16, "latent code size (latent only)")
@@ -168,25 +211,11 @@ func (f *pretrainFlags) train(ctx context.Context, be compute.Backend, trainSet 
 		return tasks.PretrainLatent(ctx, be, trainSet, r, stateDir, progress)
 	case "unet", "mlp", "unet-paper":
 		limitPixelPretrainMemory()
-		oc := optim.Config{Beta1: 0.9, Beta2: 0.999, Eps: 1e-8, WarmupSteps: 200, ClipNorm: 1, EMADecay: 0.999}
-		switch *f.model {
-		case "unet":
-			orDefault(f.steps, 6000)
-			orDefault(f.batch, 64)
-			orDefault(f.lr, 5e-4)
-		case "mlp":
-			orDefault(f.steps, 6000)
-			orDefault(f.batch, 128)
-			orDefault(f.lr, 2e-4)
-		case "unet-paper":
-			// The schedule of the CIFAR-10 example the paper builds on: 400k Adam steps
-			// of batch 128 at 2e-4 after a 5k-step warm-up, gradients clipped at norm 1,
-			// EMA 0.9999.
-			orDefault(f.steps, 400000)
-			orDefault(f.batch, 128)
-			orDefault(f.lr, 2e-4)
-			oc.WarmupSteps, oc.EMADecay = 5000, 0.9999
-		}
+		d := pixelDefaults[*f.model]
+		orDefault(f.steps, d.Steps)
+		orDefault(f.batch, d.Batch)
+		orDefault(f.lr, d.LR)
+		oc := pixelOptim(*f.model)
 		oc.LR = *f.lr
 		cfg := nets.DefaultConfig(*f.model, trainSet.Shape...)
 		cfg.NumClasses = numClasses
