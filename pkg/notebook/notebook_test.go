@@ -517,3 +517,39 @@ func TestProgressLoop(t *testing.T) {
 		t.Errorf("after Done:\n%s", buf.String())
 	}
 }
+
+// TestProgressTimeLeftAfterTheFirstStep checks that a bar estimates the time
+// left from the speed after the first unit of work (a slow first step that
+// compiles does not inflate it), and that a loop's own estimate wins.
+func TestProgressTimeLeftAfterTheFirstStep(t *testing.T) {
+	d, r := notebookDisplay()
+	now := time.Unix(0, 0)
+	d.Now = func() time.Time { return now }
+	last := func() string { return r.outs[len(r.outs)-1].data["text/plain"].(string) }
+	p := d.NewProgress("run", 0, 100)
+	now = now.Add(30 * time.Second) // the first step compiles
+	p.Set(1, "")
+	if strings.Contains(last(), "left") {
+		t.Errorf("after the first step %q: no estimate yet", last())
+	}
+	for s := int64(2); s <= 10; s++ {
+		now = now.Add(time.Second)
+		p.Set(s, "")
+	}
+	// 9 steps in 9 s since the first: 90 steps left take 90 s (the mean
+	// speed since the start, 10 steps in 39 s, would say 5m51s).
+	if !strings.HasSuffix(last(), " · 1m30s left") {
+		t.Errorf("after 10 steps %q, want 1m30s left", last())
+	}
+
+	q := d.NewProgress("loop", 0, 100)
+	q.Update(train.Progress{Step: 1, Total: 100, Remaining: -1})
+	if strings.Contains(last(), "left") {
+		t.Errorf("loop without an estimate %q", last())
+	}
+	now = now.Add(time.Second)
+	q.Update(train.Progress{Step: 2, Total: 100, Remaining: 42 * time.Second})
+	if !strings.HasSuffix(last(), " · 42s left") {
+		t.Errorf("loop's estimate 42 s: %q", last())
+	}
+}

@@ -35,6 +35,15 @@ type Progress struct {
 	finished   bool
 	everShown  bool
 	lastPrintN int64
+	// warmAt is when the first unit of work after from was done, warmDone
+	// the count then: the time left is estimated from the speed since, as
+	// the first unit (a step that compiles its graphs) can be much slower.
+	warmAt   time.Time
+	warmDone int64
+	// fromLoop is set once a training loop updates the bar: remaining is
+	// then its estimate (train.Loop.Remaining; negative while unknown).
+	fromLoop  bool
+	remaining time.Duration
 }
 
 // NewProgress starts a progress bar titled title for work that goes from
@@ -54,6 +63,11 @@ func (d *Display) NewProgress(title string, from, total int64) *Progress {
 func (p *Progress) Set(done int64, status string) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	p.set(done, status)
+}
+
+// set is Set with p.mu held.
+func (p *Progress) set(done int64, status string) {
 	if p.finished {
 		return
 	}
@@ -78,10 +92,16 @@ func (p *Progress) Done(status string) {
 	p.show(true)
 }
 
-// Update shows a training loop's progress: its step and status. With
-// Finish it makes the bar a train.Display, which train.AttachProgress
-// attaches to a loop.
-func (p *Progress) Update(tp train.Progress) { p.Set(tp.Step, tp.Status) }
+// Update shows a training loop's progress: its step, status and the loop's
+// estimate of the time left (none while the loop has none). With Finish it
+// makes the bar a train.Display, which train.AttachProgress attaches to a
+// loop.
+func (p *Progress) Update(tp train.Progress) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.fromLoop, p.remaining = true, tp.Remaining
+	p.set(tp.Step, tp.Status)
+}
 
 // Finish shows a training loop's final progress and closes the bar (see
 // Done).
@@ -107,6 +127,9 @@ func (p *Progress) ID() string { return p.id }
 // show draws the bar if force is set or enough time has passed.
 func (p *Progress) show(force bool) {
 	now := p.d.now()
+	if p.warmAt.IsZero() && p.done > p.from {
+		p.warmAt, p.warmDone = now, p.done
+	}
 	every := TextUpdateEvery
 	if p.d.Notebook {
 		every = NotebookUpdateEvery
@@ -146,11 +169,25 @@ func (p *Progress) line(now time.Time) string {
 		fmt.Fprintf(&b, " · %.3g/s", rate)
 		if p.finished {
 			fmt.Fprintf(&b, " · %s", roundDuration(elapsed))
-		} else if left := p.to - p.done; left > 0 {
-			fmt.Fprintf(&b, " · %s left", roundDuration(time.Duration(float64(left)/rate*float64(time.Second))))
+		} else if left, ok := p.timeLeft(now); ok {
+			fmt.Fprintf(&b, " · %s left", roundDuration(left))
 		}
 	}
 	return b.String()
+}
+
+// timeLeft is the loop's estimate of the time left when a loop updates the
+// bar, else the work left at the speed measured since the first unit of work
+// was done; ok is false while there is none.
+func (p *Progress) timeLeft(now time.Time) (left time.Duration, ok bool) {
+	if p.fromLoop {
+		return p.remaining, p.remaining > 0
+	}
+	n, since := p.done-p.warmDone, now.Sub(p.warmAt)
+	if p.warmAt.IsZero() || n <= 0 || since <= 0 || p.to <= p.done {
+		return 0, false
+	}
+	return time.Duration(float64(p.to-p.done) / float64(n) * float64(since)), true
 }
 
 func roundDuration(d time.Duration) time.Duration {
