@@ -30,7 +30,6 @@ import (
 	"flag"
 	"fmt"
 	"image"
-	"image/color"
 	"image/png"
 	"os"
 	"os/signal"
@@ -162,78 +161,14 @@ func writePNG(path string, img image.Image) error {
 	return f.Close()
 }
 
-// loadImages reads an idx file, or every PNG file of a directory: all of one
-// size, gray (one channel) when the first is gray, RGB (three) otherwise.
+// loadImages reads an idx file, or every PNG file of a directory
+// (datasets.ReadImages), as the data set "my-images".
 func loadImages(path string) (*datasets.Set, error) {
-	st, err := os.Stat(path)
+	im, err := datasets.ReadImages(path)
 	if err != nil {
 		return nil, err
-	}
-	if !st.IsDir() {
-		im, err := datasets.ReadIDXImages(path)
-		if err != nil {
-			return nil, err
-		}
-		return &datasets.Set{Name: dataName, Images: im}, nil
-	}
-	files, err := filepath.Glob(filepath.Join(path, "*.png"))
-	if err != nil {
-		return nil, err
-	}
-	if len(files) == 0 {
-		return nil, fmt.Errorf("%s holds no .png files", path)
-	}
-	slices.Sort(files)
-	var im *datasets.Images
-	for _, f := range files {
-		img, err := readPNG(f)
-		if err != nil {
-			return nil, err
-		}
-		b := img.Bounds()
-		if im == nil {
-			im = &datasets.Images{H: b.Dy(), W: b.Dx(), C: 3}
-			if m := img.ColorModel(); m == color.GrayModel || m == color.Gray16Model {
-				im.C = 1
-			}
-		}
-		if b.Dx() != im.W || b.Dy() != im.H {
-			return nil, fmt.Errorf("%s is %dx%d, the first image %dx%d: the images must have one size", f, b.Dx(), b.Dy(), im.W, im.H)
-		}
-		im.Pix = appendPixels(im.Pix, img, im.C)
-		im.N++
 	}
 	return &datasets.Set{Name: dataName, Images: im}, nil
-}
-
-func readPNG(path string) (image.Image, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, err
-	}
-	defer f.Close()
-	img, err := png.Decode(f)
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", path, err)
-	}
-	return img, nil
-}
-
-// appendPixels appends img's pixels, row by row, as 8-bit gray (c = 1) or
-// RGB (c = 3) values.
-func appendPixels(pix []uint8, img image.Image, c int) []uint8 {
-	b := img.Bounds()
-	for y := b.Min.Y; y < b.Max.Y; y++ {
-		for x := b.Min.X; x < b.Max.X; x++ {
-			if c == 1 {
-				pix = append(pix, color.GrayModel.Convert(img.At(x, y)).(color.Gray).Y)
-				continue
-			}
-			p := color.NRGBAModel.Convert(img.At(x, y)).(color.NRGBA)
-			pix = append(pix, p.R, p.G, p.B)
-		}
-	}
-	return pix
 }
 
 // pretrainBase trains the latent base model on the images into path, unless

