@@ -67,6 +67,21 @@ func (c *Composite) WithClassifier(cl *Classifier) orw.Reward {
 	return out
 }
 
+// RewardedClasses are the classes the sum favours (ClassRewarder): those of
+// its terms of positive weight that favour classes, in increasing order; nil
+// when no such term is there. "class:3=1,class:5=-1" favours 3;
+// "jpeg=0.5,even=0.5" the even digits.
+func (c *Composite) RewardedClasses() []int {
+	var out []int
+	for _, t := range c.Terms {
+		if cr, ok := t.Reward.(ClassRewarder); ok && t.Weight > 0 {
+			out = append(out, cr.RewardedClasses()...)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
 // WithClassifier returns the reward judged by c (ClassifierRewarder).
 func (r ClassSetReward) WithClassifier(c *Classifier) orw.Reward {
 	r.Classifier = c

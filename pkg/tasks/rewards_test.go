@@ -196,7 +196,8 @@ func mustTask(t *testing.T, name string) *Task {
 }
 
 // TestRewardedClasses checks which rewards tell the classes they favour:
-// a class set and a prompt do, through ClassRewarder; a JPEG reward does not.
+// a class set, a prompt and a sum with such terms do, through ClassRewarder; a
+// JPEG reward does not.
 func TestRewardedClasses(t *testing.T) {
 	for _, tc := range []struct {
 		r    orw.Reward
@@ -207,6 +208,14 @@ func TestRewardedClasses(t *testing.T) {
 		{PromptReward{ClassSetReward: ClassSetReward{Classes: []int{1, 7}}, TwoSided: true}, []int{1, 7}},
 		{&PromptReward{ClassSetReward: ClassSetReward{Classes: []int{2}}}, []int{2}},
 		{JPEGReward{}, nil},
+		// A sum favours the classes of its terms of positive weight.
+		{&Composite{Terms: []CompositeTerm{
+			{Weight: 1, Reward: ClassSetReward{Classes: []int{3}}},
+			{Weight: -1, Reward: ClassSetReward{Classes: []int{5}}},
+			{Weight: 0.5, Reward: &PromptReward{ClassSetReward: ClassSetReward{Classes: []int{7, 3}}}},
+			{Weight: 1, Reward: JPEGReward{}},
+		}}, []int{3, 7}},
+		{&Composite{Terms: []CompositeTerm{{Weight: 1, Reward: JPEGReward{}}}}, nil},
 	} {
 		var got []int
 		if c, ok := tc.r.(ClassRewarder); ok {
