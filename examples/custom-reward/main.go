@@ -53,7 +53,7 @@ func init() {
 		Definition: "p(3 | x) − p(5 | x): the MNIST classifier's probability of a 3 minus that of a 5, in [−1, 1]",
 		Data:       []string{"mnist"},
 		New: func(env *tasks.RewardEnv) (orw.Reward, error) {
-			clf, err := tasks.ShippedClassifier(env.Data)
+			clf, err := env.Classifier() // the data set's classifier, shared with the spec's other terms
 			if err != nil {
 				return nil, err
 			}

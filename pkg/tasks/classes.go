@@ -67,7 +67,7 @@ func newClassReward(env *RewardEnv, arg string) (orw.Reward, error) {
 	if err != nil {
 		return nil, err
 	}
-	clf, err := env.classifier()
+	clf, err := env.Classifier()
 	if err != nil {
 		return nil, err
 	}

@@ -211,3 +211,28 @@ func TestEveryClassHasAPrompt(t *testing.T) {
 		}
 	}
 }
+
+// TestRewardEnvSharesItsClassifier checks that every classifier-based term of
+// a spec gets the environment's one classifier (RewardEnv.Classifier), which a
+// registered reward can ask for too.
+func TestRewardEnvSharesItsClassifier(t *testing.T) {
+	env := &RewardEnv{Data: "mnist", ImageShape: []int{28, 28, 1}}
+	r, err := NewReward("class:3=1,class:5=-1,even=0.5", env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	clf, err := env.Classifier()
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ok := r.(*Composite)
+	if !ok || len(c.Terms) != 3 {
+		t.Fatalf("the spec gave a %T", r)
+	}
+	for _, term := range c.Terms {
+		cs, ok := term.Reward.(ClassSetReward)
+		if !ok || cs.Classifier != clf {
+			t.Errorf("term %q: a %T whose classifier is not the environment's", term.Name, term.Reward)
+		}
+	}
+}

@@ -292,14 +292,14 @@ func StandardEnv(t *Task) func(backend compute.Backend, opts Options) (orw.Env, 
 		case "toy2d":
 			env.Judge = ToyJudge{Mixture: ToyMixture}
 		case "mnist", "fashion":
-			clf, err := renv.classifier()
+			clf, err := renv.Classifier()
 			if err != nil {
 				return orw.Env{}, err
 			}
 			env.Judge = ClassifierJudge{Backend: backend, Classifier: clf, Data: t.Data, DataDir: opts.DataDir}
 		default:
 			// No classifier is shipped for CIFAR-10; use one if the user made it.
-			if clf, err := renv.classifier(); err == nil {
+			if clf, err := renv.Classifier(); err == nil {
 				env.Judge = ClassifierJudge{Backend: backend, Classifier: clf}
 			}
 		}

@@ -192,7 +192,7 @@ func newPromptReward(env *RewardEnv) (orw.Reward, error) {
 	if err != nil {
 		return nil, err
 	}
-	clf, err := env.classifier()
+	clf, err := env.Classifier()
 	if err != nil {
 		return nil, err
 	}

@@ -122,10 +122,11 @@ func newRewardEnv(backend compute.Backend, t *Task, opts Options, g *orw.Generat
 	return e
 }
 
-// classifier returns (once) the shipped classifier of the data set (for
+// Classifier returns the data set's classifier: the shipped one (for
 // CIFAR-10, which ships none, the one orw train-classifier wrote into the
-// current directory).
-func (e *RewardEnv) classifier() (*Classifier, error) {
+// current directory). It is loaded once per environment, so every term of a
+// reward spec, a registered reward's too, shares one copy.
+func (e *RewardEnv) Classifier() (*Classifier, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if e.clf == nil {
@@ -356,7 +357,7 @@ func registerBuiltinRewards() bool {
 		Definition: "Σ_{k ∈ {0,2,4,6,8}} p(k | x): the MNIST classifier's probability that x is an even digit, in [0, 1]",
 		Data:       []string{"mnist"},
 		New: func(env *RewardEnv) (orw.Reward, error) {
-			clf, err := env.classifier()
+			clf, err := env.Classifier()
 			if err != nil {
 				return nil, err
 			}
