@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -221,5 +222,60 @@ func TestTrainEvaluator(t *testing.T) {
 	}
 	if ev.Info["train_split"] != "second-half" || ev.Info["train_images"] != 30000.0 || ev.Info["seed"] != 2.0 {
 		t.Fatalf("info %v", ev.Info)
+	}
+}
+
+// TestSampleSideBySide checks --model A,B: two titled grids of the same noise
+// side by side (two copies of one model give two equal halves, two models
+// do not), and the errors for an .idx output and for 2-D points.
+func TestSampleSideBySide(t *testing.T) {
+	dir := t.TempDir()
+	halvesEqual := func(models string) bool {
+		t.Helper()
+		out := filepath.Join(dir, strings.ReplaceAll(models, ",", "-")+".png")
+		if code, _, errOut := runOrw(t, "sample", "--model", models, "-n", "4", "--seed", "2", "--out", out); code != 0 {
+			t.Fatalf("sample --model %s: exit %d: %s", models, code, errOut)
+		}
+		f, err := os.Open(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer f.Close()
+		img, err := png.Decode(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		const pad = 12
+		b := img.Bounds()
+		shift := (b.Dx() - pad) / 2 // vis.Grid: two tiles and three pads
+		if shift < 2*28 {
+			t.Fatalf("sample --model %s: a picture %dx%d, too narrow for two grids of 2x2 digits", models, b.Dx(), b.Dy())
+		}
+		for y := b.Min.Y; y < b.Max.Y; y++ {
+			for x := b.Min.X; x < b.Min.X+shift; x++ {
+				if img.At(x, y) != img.At(x+shift, y) {
+					return false
+				}
+			}
+		}
+		return true
+	}
+	if !halvesEqual("latent,latent") {
+		t.Error("one model twice: the two grids differ")
+	}
+	if halvesEqual("latent,latent-cond") {
+		t.Error("two models: the two grids are the same")
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--model", "latent,latent", "--out", filepath.Join(dir, "x.idx")}, "side by side into a .png"},
+		{[]string{"--task", "toy2d", "--model", "mlp,mlp", "--out", filepath.Join(dir, "t.png")}, "2-D points"},
+	} {
+		code, _, errOut := runOrw(t, append([]string{"sample", "-n", "4"}, c.args...)...)
+		if code != 1 || !strings.Contains(errOut, c.want) {
+			t.Errorf("sample %v: exit %d, %q; want exit 1 and %q", c.args, code, errOut, c.want)
+		}
 	}
 }
