@@ -76,8 +76,9 @@ var pixelDefaults = map[string]pixelSchedule{
 // pixelModels are the keys of pixelDefaults in the order the help lists them.
 var pixelModels = []string{"unet", "mlp", "unet-paper"}
 
-// pretrainDefaults says a flag's default for each model, for its help: the
-// latent flow's (from tasks.DefaultLatentRecipe) and field's of pixelDefaults.
+// pretrainDefaults says a flag's default for each model, for its help: latent
+// (from tasks.DefaultLatentRecipe), then each pixel model's field of
+// pixelDefaults.
 func pretrainDefaults(latent any, field func(pixelSchedule) any) string {
 	s := fmt.Sprintf("default: latent %v", latent)
 	for _, m := range pixelModels {
