@@ -71,8 +71,5 @@ func newClassReward(env *RewardEnv, arg string) (orw.Reward, error) {
 	if err != nil {
 		return nil, err
 	}
-	if n := len(dataClassNames(env.Data)); clf.NumClasses() != n {
-		return nil, fmt.Errorf("the %s classifier has %d classes, the data set %d: it does not fit the data set", env.Data, clf.NumClasses(), n)
-	}
 	return ClassSetReward{Backend: env.Backend, Classifier: clf, Classes: []int{k}}, nil
 }

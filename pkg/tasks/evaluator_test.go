@@ -369,3 +369,26 @@ func mnistJudges(t *testing.T) (clf, ev *Classifier) {
 	}
 	return clf, ev
 }
+
+// TestClassifierFitsData: a classifier of 5 classes does not fit MNIST's 10,
+// the shipped one does, and a data set without class names takes any.
+func TestClassifierFitsData(t *testing.T) {
+	fiveNet, err := nets.NewClassifier(nets.EvaluatorClassifierConfig(5, 28, 28, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	five := &Classifier{Net: fiveNet, Params: nets.Init(fiveNet.Specs(), orw.NewRNG(1).Rand), ClassNames: []string{"a", "b", "c", "d", "e"}}
+	if err := five.fitsData("mnist"); err == nil || !strings.Contains(err.Error(), "the mnist classifier has 5 classes, the data set 10") {
+		t.Errorf("5 classes for mnist: error %v", err)
+	}
+	if err := five.fitsData("my-images"); err != nil {
+		t.Errorf("a data set without class names: %v", err)
+	}
+	clf, err := ShippedClassifier("mnist")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := clf.fitsData("mnist"); err != nil {
+		t.Errorf("the shipped MNIST classifier: %v", err)
+	}
+}

@@ -196,8 +196,5 @@ func newPromptReward(env *RewardEnv) (orw.Reward, error) {
 	if err != nil {
 		return nil, err
 	}
-	if clf.NumClasses() != len(dataClassNames(env.Data)) {
-		return nil, fmt.Errorf("the %s classifier has %d classes, the prompt table %d", env.Data, clf.NumClasses(), len(dataClassNames(env.Data)))
-	}
 	return PromptReward{ClassSetReward: ClassSetReward{Backend: env.Backend, Classifier: clf, Classes: p.Classes}, TwoSided: env.TwoSided}, nil
 }

@@ -124,8 +124,9 @@ func newRewardEnv(backend compute.Backend, t *Task, opts Options, g *orw.Generat
 
 // Classifier returns the data set's classifier: the shipped one (for
 // CIFAR-10, which ships none, the one orw train-classifier wrote into the
-// current directory). It is loaded once per environment, so every term of a
-// reward spec, a registered reward's too, shares one copy.
+// current directory), checked to have the data set's classes (fitsData). It
+// is loaded once per environment, so every term of a reward spec, a
+// registered reward's too, shares one copy.
 func (e *RewardEnv) Classifier() (*Classifier, error) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -138,9 +139,22 @@ func (e *RewardEnv) Classifier() (*Classifier, error) {
 		if err != nil {
 			return nil, err
 		}
+		if err := c.fitsData(e.Data); err != nil {
+			return nil, err
+		}
 		e.clf = c
 	}
 	return e.clf, nil
+}
+
+// fitsData errors when c has another number of classes than the data set
+// data names (data sets without class names pass).
+func (c *Classifier) fitsData(data string) error {
+	if n := len(dataClassNames(data)); n > 0 && c.NumClasses() != n {
+		return fmt.Errorf("the %s classifier has %d classes, the data set %d: it does not fit the data set "+
+			"(train one with `orw train-classifier --task %s`)", data, c.NumClasses(), n, data)
+	}
+	return nil
 }
 
 var rewardRegistry = map[string]*RewardDef{}
