@@ -13,17 +13,18 @@ import (
 // while a pixel-space flow is pretrained (1.7 GiB). One U-Net training step at
 // batch 64 keeps about 1.6 GB alive at its peak (the convolutions' patch
 // matrices wait for the backward pass); with the default GOGC=100 the heap grows
-// to twice the live data between collections and the process peaks at about
-// 3.8 GiB. At this limit the peak stays near 1.8 GiB, but the collector runs almost
+// to twice the live data between collections and the process peaks at 3.8 GiB
+// in 60 steps, 4.5 GiB over a whole 5,500-step run. At this limit the peak stays near 1.8 GiB, but the collector runs almost
 // without pause and a step takes 1.7 times as long (docs/performance.md, "U-Net
 // pretraining memory").
 const minPixelPretrainMemoryLimit = 1700 << 20
 
 // pixelPretrainMemoryLimit is the soft memory limit for pretraining on a
 // machine (or container) with total bytes of memory, 0 when unknown: a third
-// of it, and at least minPixelPretrainMemoryLimit. With 12 GiB or more the limit
-// lies above the 3.8 GiB the collector reaches on its own, so it costs no time;
-// on smaller machines it keeps the process to a third of the memory.
+// of it, and at least minPixelPretrainMemoryLimit. With 14 GiB or more the limit
+// lies above the 4.5 GiB the collector reaches on its own, so it costs no time;
+// on smaller machines it keeps the process to a third of the memory, and the
+// collector works harder the closer that is to 1.7 GiB.
 func pixelPretrainMemoryLimit(total uint64) int64 {
 	return max(int64(total/3), minPixelPretrainMemoryLimit) // total/3 < 2^63: no overflow
 }
